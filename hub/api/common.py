@@ -1,0 +1,36 @@
+"""Request models and helpers shared by the blueprints."""
+from __future__ import annotations
+
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, ConfigDict, Field
+
+SECURITY = [{"apiKey": []}, {"bearer": []}, {"apiKeyQuery": []}]
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def blueprint(name: str, description: str, url_prefix: str = "/api") -> APIBlueprint:
+    """A blueprint whose routes are documented under one tag and need the API key."""
+    return APIBlueprint(name, __name__, url_prefix=url_prefix, abp_tags=[Tag(name=name, description=description)],
+                        abp_security=SECURITY)
+
+
+class Model(BaseModel):
+    """Request models ignore unknown fields (older clients send extras) and never coerce types."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
+
+
+class SessionPath(Model):
+    session_id: str = Field(pattern=SESSION_ID_PATTERN, description="Session id")
+
+
+class Page(Model):
+    model_config = ConfigDict(extra="ignore", strict=False)
+
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+def ok(**fields) -> dict:
+    """A success body: {"success": true, ...}."""
+    return {"success": True, **fields}

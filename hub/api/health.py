@@ -1,0 +1,24 @@
+"""GET /api/health (public): is the hub up, and a count of sessions by status."""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import func, select, text
+
+from hub.api.common import blueprint
+from hub.app import hub
+from hub.store import Session
+
+bp = blueprint("health", "Liveness and readiness")
+bp.abp_security = []
+STARTED = time.time()
+
+
+@bp.get("/health", security=[])
+def health():
+    """Liveness: the process answers and the database is reachable."""
+    with hub().store.session() as db:
+        db.execute(text("SELECT 1"))
+        counts = dict(db.execute(select(Session.status, func.count()).group_by(Session.status)).all())
+    return {"success": True, "status": "ok", "uptimeSeconds": round(time.time() - STARTED, 1),
+            "sessions": counts}

@@ -1,0 +1,112 @@
+"""Sessions: create, list, inspect, connect, logout, delete, QR, pairing code."""
+from __future__ import annotations
+
+import io
+import re
+
+import segno
+from flask import Response
+from pydantic import Field
+
+from hub.api.common import SESSION_ID_PATTERN, Model, SessionPath, blueprint, ok
+from hub.app import hub
+from hub.errors import BadRequest
+
+bp = blueprint("sessions", "WhatsApp sessions (one per number)")
+
+
+class CreateSession(Model):
+    session_id: str = Field(alias="sessionId", pattern=SESSION_ID_PATTERN,
+                            description="Letters, digits, '_' and '-', at most 64")
+    description: str = Field("", max_length=500)
+    engine: str | None = Field(None, pattern="^(neonize|sandbox)$", description="Default: HUB_ENGINE")
+    start: bool = Field(False, description="Connect right away")
+
+
+class QrQuery(Model):
+    format: str = Field("json", pattern="^(json|svg|png)$")
+
+
+class PairBody(Model):
+    phone: str = Field(description="Phone number with country code, digits (+, spaces, dashes allowed)")
+
+
+@bp.post("/sessions")
+def create_session(body: CreateSession):
+    """Create a session (stopped unless `start` is true)."""
+    manager = hub().sessions
+    session = manager.create(body.session_id, body.description, body.engine)
+    if body.start:
+        session = manager.start(body.session_id)
+    return ok(session=session), 201
+
+
+@bp.get("/sessions")
+def list_sessions():
+    """Every session with its status."""
+    return ok(sessions=hub().sessions.list())
+
+
+@bp.get("/sessions/<session_id>")
+def get_session(path: SessionPath):
+    """One session's status, reconnect state and last error."""
+    return ok(session=hub().sessions.get(path.session_id))
+
+
+@bp.delete("/sessions/<session_id>")
+def delete_session(path: SessionPath):
+    """Stop the session and delete it with its credentials."""
+    hub().sessions.delete(path.session_id)
+    return ok(deleted=path.session_id)
+
+
+@bp.post("/sessions/<session_id>/connect")
+def connect_session(path: SessionPath):
+    """Start connecting (shows a QR when the session is not linked yet)."""
+    return ok(session=hub().sessions.start(path.session_id))
+
+
+@bp.post("/sessions/<session_id>/stop")
+def stop_session(path: SessionPath):
+    """Disconnect; credentials stay, so connect resumes without a scan."""
+    return ok(session=hub().sessions.stop(path.session_id))
+
+
+@bp.post("/sessions/<session_id>/logout")
+def logout_session(path: SessionPath):
+    """Unlink the device from WhatsApp and delete its credentials."""
+    return ok(session=hub().sessions.logout(path.session_id))
+
+
+@bp.get("/sessions/<session_id>/qr")
+def session_qr(path: SessionPath, query: QrQuery):
+    """The QR to scan: JSON, or an image with ?format=svg|png."""
+    qr = hub().sessions.qr(path.session_id)
+    if query.format == "json":
+        return ok(**qr)
+    return qr_image(qr["qr"], query.format)
+
+
+def qr_image(code: str, image_format: str) -> Response:
+    """The QR code as an SVG or PNG image."""
+    qr = segno.make(code, error="m")
+    buffer = io.BytesIO()
+    qr.save(buffer, kind=image_format, scale=6, border=2)
+    return Response(buffer.getvalue(), mimetype="image/svg+xml" if image_format == "svg" else "image/png")
+
+
+def normalise_phone(phone: str) -> str:
+    """'+51 987-654-321' -> '51987654321'; 400 unless 7-15 digits remain."""
+    digits = re.sub(r"[\s\-+().]", "", phone)
+    if not digits.isdigit() or not 7 <= len(digits) <= 15:
+        raise BadRequest("phone must be a number with country code: 7 to 15 digits "
+                         "(+, spaces, dashes and parentheses are ignored).", code="invalid_phone")
+    return digits
+
+
+@bp.post("/sessions/<session_id>/pair")
+def pair_session(path: SessionPath, body: PairBody):
+    """Link by phone number: returns the code to type on the phone."""
+    phone = normalise_phone(body.phone)
+    code = hub().sessions.pair(path.session_id, phone)
+    return ok(sessionId=path.session_id, phone=phone, code=code)

@@ -1,0 +1,81 @@
+"""create_app(config=None): config, store, services, blueprints, error handlers. Starts nothing."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app, redirect, request
+from flask_openapi3 import Info, OpenAPI
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from hub import auth
+from hub.config import Config
+from hub.errors import error_response, register_error_handlers, validation_error_response
+from hub.events import EventBus, EventLog
+from hub.sessions.manager import SessionManager
+from hub.store import Store
+
+SECURITY_SCHEMES = {
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "bearer": {"type": "http", "scheme": "bearer"},
+    "apiKeyQuery": {"type": "apiKey", "in": "query", "name": "apiKey"},
+}
+
+
+@dataclass
+class HubContext:
+    """The services of one app. Background work (runtime.start) hangs its workers here too."""
+
+    config: Config
+    store: Store
+    bus: EventBus
+    events: EventLog
+    sessions: SessionManager
+    workers: dict = field(default_factory=dict)
+
+
+def hub() -> HubContext:
+    """The current app's services (inside a request or app context)."""
+    return current_app.extensions["hub"]
+
+
+def build_context(config: Config) -> HubContext:
+    """Wire the services together (no threads, no connections)."""
+    store = Store(config.database_url)
+    bus = EventBus()
+    events = EventLog(store, bus)
+    sessions = SessionManager(config, store, events)
+    return HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions)
+
+
+def create_app(config: Config | None = None) -> OpenAPI:
+    """Build the Flask app. Creates the schema; connects nothing, starts nothing."""
+    config = (config or Config.from_env()).with_api_key_file()
+    app = OpenAPI(__name__, info=Info(title="WhatsApp hub", version="1.0.0"),
+                  security_schemes=SECURITY_SCHEMES, doc_prefix="/api-docs",
+                  validation_error_status=400, validation_error_callback=validation_error_response)
+    app.config.update(JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=int(config.max_media_bytes * 1.4) + 65536)
+    app.json.sort_keys = False
+    if config.proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxies, x_proto=config.proxies,
+                                x_host=config.proxies)
+    context = build_context(config)
+    context.store.create_schema()
+    app.extensions["hub"] = context
+    register_error_handlers(app)
+    auth.init_app(app)
+    app.before_request(reject_malformed_json)
+    from hub import api, ws
+
+    api.register(app)
+    ws.init_app(app)
+    app.add_url_rule("/openapi.json", "openapi_json", lambda: app.api_doc)
+    app.add_url_rule("/api-docs", "api_docs", lambda: redirect("/api-docs/swagger"))
+    return app
+
+
+def reject_malformed_json():
+    """A body that claims to be JSON but is not gets 400 before any view runs."""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.is_json and request.content_length:
+        if request.get_json(silent=True) is None:
+            return error_response(400, "invalid_json", "The request body is not valid JSON.")
+    return None

@@ -1,0 +1,119 @@
+"""Recording hub events (the outbox's first half) and the in-process event bus.
+
+`EventLog.record` writes the event row and, in the same transaction, whatever the registered
+`on_record` hooks add (the delivery fan-out adds one delivery row per matching endpoint).
+Only after the commit is the envelope published on the bus (WebSockets, dispatcher wake-up).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Callable
+
+from sqlalchemy.orm import Session as DbSession
+
+from hub.store import Event, Store
+from hub.store.ids import new_id
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES = ("message-received", "message-from-me", "message-sent", "message-failed",
+               "message-delivered", "message-read", "session-status", "qr")
+
+RecordHook = Callable[[DbSession, Event], None]
+
+
+class Subscription:
+    """A bounded queue of envelopes; a slow reader loses the oldest, never blocks publishers."""
+
+    def __init__(self, bus: "EventBus", accept: Callable[[dict], bool], maxsize: int):
+        self._bus = bus
+        self._accept = accept
+        self.queue: queue.Queue = queue.Queue(maxsize=maxsize)
+
+    def offer(self, envelope: dict) -> None:
+        if not self._accept(envelope):
+            return
+        while True:
+            try:
+                self.queue.put_nowait(envelope)
+                return
+            except queue.Full:
+                try:
+                    self.queue.get_nowait()
+                except queue.Empty:
+                    pass
+
+    def get(self, timeout: float | None = None) -> dict | None:
+        """The next envelope, or None after `timeout` seconds."""
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self._bus.unsubscribe(self)
+
+
+class EventBus:
+    """In-process publish/subscribe of event envelopes (nothing here is durable)."""
+
+    def __init__(self):
+        self._subscriptions: list[Subscription] = []
+        self._listeners: list[Callable[[dict], None]] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, accept: Callable[[dict], bool] = lambda _: True,
+                  maxsize: int = 1000) -> Subscription:
+        subscription = Subscription(self, accept, maxsize)
+        with self._lock:
+            self._subscriptions.append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            if subscription in self._subscriptions:
+                self._subscriptions.remove(subscription)
+
+    def add_listener(self, callback: Callable[[dict], None]) -> None:
+        """`callback(envelope)` runs in the publisher's greenlet: it must be quick."""
+        self._listeners.append(callback)
+
+    def publish(self, envelope: dict) -> None:
+        with self._lock:
+            subscriptions = list(self._subscriptions)
+        for subscription in subscriptions:
+            subscription.offer(envelope)
+        for callback in self._listeners:
+            try:
+                callback(envelope)
+            except Exception:
+                log.exception("event listener failed")
+
+
+class EventLog:
+    """Stores events durably, then publishes them."""
+
+    def __init__(self, store: Store, bus: EventBus):
+        self.store = store
+        self.bus = bus
+        self.hooks: list[RecordHook] = []
+
+    def add_hook(self, hook: RecordHook) -> None:
+        """`hook(db, event)` runs inside the recording transaction (e.g. delivery fan-out)."""
+        self.hooks.append(hook)
+
+    def record(self, type: str, session_id: str | None, data: dict, sandbox: bool = False) -> dict:
+        """Store one event (and its hooks' rows) in one transaction; return its envelope."""
+        assert type in EVENT_TYPES or type.startswith("test"), type
+        with self.store.session() as db:
+            event = Event(id=new_id("evt"), type=type, session_id=session_id, data=data,
+                          sandbox=sandbox)
+            db.add(event)
+            db.flush()  # assigns seq
+            for hook in self.hooks:
+                hook(db, event)
+            envelope = event.envelope()
+        self.bus.publish(envelope)
+        return envelope

@@ -1,0 +1,46 @@
+"""start(app): the background work of the one worker process. Called from wsgi.py only."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from hub import logs
+
+log = logging.getLogger(__name__)
+
+
+def start(app) -> None:
+    """Restore sessions, create configured ones, start the background workers."""
+    context = app.extensions["hub"]
+    config = context.config
+    logs.configure(config.log_format, config.log_level)
+    log.info("hub starting: database %s, engine %s, sandbox %s", _safe_url(config.database_url),
+             config.engine, config.sandbox)
+    # Session restore runs in the background so the API answers at once.
+    thread = threading.Thread(target=_bring_up_sessions, args=(context,), name="session-restore", daemon=True)
+    thread.start()
+    context.workers["session-restore"] = thread
+
+
+def _bring_up_sessions(context) -> None:
+    try:
+        created = context.sessions.create_from_file(context.config.sessions_config)
+        restored = context.sessions.restore_all()
+        log.info("sessions: %d restored, %d created from %s", len(restored), len(created),
+                 context.config.sessions_config)
+    except Exception:
+        log.exception("restoring sessions failed")
+
+
+def stop(app) -> None:
+    """Stop the workers and every live session (worker shutdown)."""
+    context = app.extensions["hub"]
+    context.sessions.stop_all()
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

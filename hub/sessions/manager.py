@@ -1,0 +1,367 @@
+"""SessionManager: the one owner of every live session in this process.
+
+It creates engines, persists each session's status, turns what engines report (neonize
+protobuf events, QR codes, failed dials) into status changes and hub events, and reconnects
+with exponential backoff. A failure while handling one session's event is logged with the
+session id and never reaches the engine, another session, or the process.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from hub.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
+from hub.events import EventLog
+from hub.sessions import inbound
+from hub.sessions.engine import Engine, NotConnected
+from hub.sessions.mapping import HubEventDraft, StatusChange, map_event
+from hub.sessions.sandbox import SandboxEngine
+from hub.store import Session, Store, utcnow
+from hub.store.models import isoformat
+
+log = logging.getLogger(__name__)
+
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+QR_LIFETIME = timedelta(seconds=60)
+RUNNING = ("starting", "qr", "connected", "disconnected")
+
+
+def reconnect_delay(attempt: int, base: float = 2.0, cap: float = 300.0, rng=random.random) -> float:
+    """Seconds before reconnect attempt `attempt` (1-based): exponential, capped, ±20 % jitter."""
+    delay = min(cap, base * 2 ** max(0, attempt - 1))
+    return delay * (0.8 + 0.4 * rng())
+
+
+def validate_session_id(session_id: str) -> str:
+    if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
+        raise BadRequest("sessionId must be 1-64 characters from A-Z, a-z, 0-9, '_' and '-'.",
+                         code="invalid_session_id")
+    return session_id
+
+
+@dataclass
+class LiveSession:
+    engine: Engine
+    qr: str | None = None
+    qr_expires_at: datetime | None = None
+    reconnect_timer: threading.Timer | None = None
+
+    def cancel_reconnect(self) -> None:
+        if self.reconnect_timer is not None:
+            self.reconnect_timer.cancel()
+            self.reconnect_timer = None
+
+
+class SessionManager:
+    """Creates, starts, stops and watches sessions; implements the engines' sink."""
+
+    def __init__(self, config, store: Store, events: EventLog):
+        self.config = config
+        self.store = store
+        self.events = events
+        self.live: dict[str, LiveSession] = {}
+        self._lock = threading.RLock()
+        self.on_delete: list = []  # callbacks(db, session_id), e.g. remove its webhooks
+
+    # -- queries -------------------------------------------------------------------------
+    def get(self, session_id: str) -> dict:
+        """The session's public view; NotFound if it does not exist."""
+        with self.store.session() as db:
+            return self._row(db, session_id).to_dict()
+
+    def list(self) -> list[dict]:
+        with self.store.session() as db:
+            return [row.to_dict() for row in db.scalars(select(Session).order_by(Session.created_at))]
+
+    def exists(self, session_id: str) -> bool:
+        with self.store.session() as db:
+            return db.get(Session, session_id) is not None
+
+    def engine_of(self, session_id: str) -> Engine:
+        """The live engine; NotConnected when the session is not running."""
+        live = self.live.get(session_id)
+        if live is None:
+            raise NotConnected(f"Session '{session_id}' is not running; connect it first.")
+        return live.engine
+
+    def qr(self, session_id: str) -> dict:
+        """The QR to scan now (409 when the session is not waiting for one)."""
+        status = self.get(session_id)["status"]
+        live = self.live.get(session_id)
+        if status != "qr" or live is None or live.qr is None:
+            code = "already_connected" if status == "connected" else "no_qr"
+            raise Conflict(f"Session '{session_id}' has no QR code to scan (status: {status}).",
+                           code=code, sessionStatus=status)
+        return {"sessionId": session_id, "status": status, "qr": live.qr,
+                "expiresAt": isoformat(live.qr_expires_at)}
+
+    def store_dir(self, session_id: str) -> Path:
+        return Path(self.config.sessions_dir) / session_id
+
+    def has_credentials(self, session_id: str, engine: str) -> bool:
+        return self._new_engine(session_id, engine).has_credentials()
+
+    # -- commands ------------------------------------------------------------------------
+    def create(self, session_id: str, description: str = "", engine: str | None = None) -> dict:
+        """Add a session (stopped). 409 if the id is taken; 403 for sandbox when disabled."""
+        validate_session_id(session_id)
+        engine = engine or self.config.engine
+        self._check_engine_allowed(engine)
+        with self.store.session() as db:
+            if db.get(Session, session_id) is not None:
+                raise Conflict(f"Session '{session_id}' already exists.", code="session_exists")
+            row = Session(id=session_id, description=description or "", engine=engine, status="stopped")
+            db.add(row)
+            db.flush()
+            return row.to_dict()
+
+    def _check_engine_allowed(self, engine: str) -> None:
+        if engine not in ("neonize", "sandbox"):
+            raise BadRequest(f"Unknown engine '{engine}': use 'neonize' or 'sandbox'.", code="invalid_engine")
+        if engine == "sandbox" and not self.config.sandbox:
+            raise Forbidden("Sandbox sessions are disabled on this hub; set HUB_SANDBOX=true to enable them.",
+                            code="sandbox_disabled")
+
+    def start(self, session_id: str) -> dict:
+        """Connect the session (idempotent while it is running). Returns its view."""
+        with self._lock:
+            view = self.get(session_id)
+            live = self.live.get(session_id)
+            if live is not None and view["status"] in ("starting", "qr", "connected"):
+                return view
+            if live is None:
+                live = self.live[session_id] = LiveSession(self._new_engine(session_id, view["engine"]))
+            live.cancel_reconnect()
+        self._set_status(session_id, StatusChange("starting"))
+        try:
+            live.engine.start()
+        except Exception as exc:  # a dial that fails at once is reported like any failed dial
+            log.warning("session %s failed to start: %s", session_id, exc, extra={"sessionId": session_id})
+            self.on_connect_failed(session_id, f"{type(exc).__name__}: {exc}")
+        return self.get(session_id)
+
+    def stop(self, session_id: str, status: str = "stopped", reason: str | None = None) -> dict:
+        """Disconnect and forget the live engine; credentials stay on disk."""
+        self.get(session_id)
+        with self._lock:
+            live = self.live.pop(session_id, None)
+        if live is not None:
+            live.cancel_reconnect()
+            self._quietly(live.engine.stop, session_id)
+        self._set_status(session_id, StatusChange(status, reason=reason, reconnect=False))
+        return self.get(session_id)
+
+    def logout(self, session_id: str) -> dict:
+        """Unlink the device and delete its credentials (409 when the session is not running)."""
+        view = self.get(session_id)
+        live = self.live.get(session_id)
+        if live is None or view["status"] not in RUNNING:
+            raise Conflict(f"Session '{session_id}' is not running (status: {view['status']}); nothing to log out.",
+                           code="session_not_running")
+        with self._lock:
+            self.live.pop(session_id, None)
+        live.cancel_reconnect()
+        self._quietly(live.engine.logout, session_id)
+        self._set_status(session_id, StatusChange("logged_out", reason="logged out through the API",
+                                                  reconnect=False))
+        return self.get(session_id)
+
+    def delete(self, session_id: str) -> None:
+        """Stop, delete the credentials and the session row (and what hangs off it)."""
+        view = self.get(session_id)
+        with self._lock:
+            live = self.live.pop(session_id, None)
+        engine = live.engine if live else self._new_engine(session_id, view["engine"])
+        if live is not None:
+            live.cancel_reconnect()
+            self._quietly(engine.stop, session_id)
+        self._quietly(engine.forget_credentials, session_id)
+        shutil.rmtree(self.store_dir(session_id), ignore_errors=True)
+        with self.store.session() as db:
+            for callback in self.on_delete:
+                callback(db, session_id)
+            db.delete(self._row(db, session_id))
+
+    def pair(self, session_id: str, phone: str, wait: float = 20.0) -> str:
+        """A pairing code for `phone`; starts the session and waits until its websocket is up."""
+        view = self.get(session_id)
+        if view["status"] == "connected":
+            raise Conflict(f"Session '{session_id}' is already linked and connected.", code="already_connected")
+        self.start(session_id)
+        deadline = time.monotonic() + wait
+        while self.get(session_id)["status"] != "qr":
+            if time.monotonic() > deadline:
+                raise Unavailable(f"Session '{session_id}' could not reach WhatsApp to request a pairing code "
+                                  f"(status: {self.get(session_id)['status']}).", code="pairing_unavailable")
+            time.sleep(0.2)
+        return self.engine_of(session_id).pair(phone)
+
+    def stop_all(self) -> None:
+        """Stop every live session (process shutdown); statuses stay as they were for restore."""
+        with self._lock:
+            lives = list(self.live.items())
+            self.live.clear()
+        for session_id, live in lives:
+            live.cancel_reconnect()
+            self._quietly(live.engine.stop, session_id)
+
+    # -- start-up ------------------------------------------------------------------------
+    def restore_all(self) -> list[str]:
+        """Start every session whose credentials are on disk; mark the others stopped."""
+        restored = []
+        for view in self.list():
+            session_id = view["sessionId"]
+            if view["engine"] == "sandbox" and not self.config.sandbox:
+                continue
+            if self.has_credentials(session_id, view["engine"]):
+                self.start(session_id)
+                restored.append(session_id)
+            elif view["status"] not in ("stopped", "logged_out"):
+                self._set_status(session_id, StatusChange("stopped", reason="hub restarted before it was linked"))
+        return restored
+
+    def create_from_file(self, path: str) -> list[str]:
+        """Create (and start) the sessions listed in sessions.config.json that do not exist yet."""
+        file = Path(path)
+        if not file.exists():
+            return []
+        entries = json.loads(file.read_text())
+        entries = entries.get("sessions", []) if isinstance(entries, dict) else entries
+        created = []
+        for entry in entries:
+            entry = {"sessionId": entry} if isinstance(entry, str) else entry
+            session_id = entry.get("sessionId") or entry.get("id")
+            if self.exists(session_id):
+                continue
+            self.create(session_id, entry.get("description", ""), entry.get("engine"))
+            self.start(session_id)
+            created.append(session_id)
+        return created
+
+    # -- the engines' sink -----------------------------------------------------------------
+    def on_event(self, session_id: str, event) -> None:
+        """A neonize protobuf event from `session_id`'s engine."""
+        try:
+            result = map_event(event)
+            if isinstance(result, HubEventDraft):
+                inbound.ingest(self, session_id, result)
+            elif isinstance(result, StatusChange):
+                self._apply(session_id, result)
+        except Exception:
+            log.exception("session %s: handling %s failed", session_id, type(event).__name__,
+                          extra={"sessionId": session_id})
+            if _is_api_call():
+                raise
+
+    def on_qr(self, session_id: str, code: str) -> None:
+        live = self.live.get(session_id)
+        if live is None:
+            return
+        live.qr, live.qr_expires_at = code, utcnow() + QR_LIFETIME
+        self._set_status(session_id, StatusChange("qr"))
+        self.events.record("qr", session_id, {"qr": code, "expiresAt": isoformat(live.qr_expires_at)},
+                           sandbox=live.engine.name == "sandbox")
+
+    def on_connect_failed(self, session_id: str, reason: str) -> None:
+        self._apply(session_id, StatusChange("disconnected", reason=reason))
+
+    # -- internals -------------------------------------------------------------------------
+    def _apply(self, session_id: str, change: StatusChange) -> None:
+        if change.status == "logged_out":
+            with self._lock:
+                live = self.live.pop(session_id, None)
+            if live is not None:
+                live.cancel_reconnect()
+                self._quietly(live.engine.stop, session_id)
+                self._quietly(live.engine.forget_credentials, session_id)
+        attempts = self._set_status(session_id, change)
+        if change.status == "disconnected" and change.reconnect and session_id in self.live:
+            delay = change.retry_after or reconnect_delay(attempts)
+            self._schedule_reconnect(session_id, delay)
+
+    def _schedule_reconnect(self, session_id: str, delay: float) -> None:
+        live = self.live.get(session_id)
+        if live is None:
+            return
+        live.cancel_reconnect()
+        with self.store.session() as db:
+            self._row(db, session_id).next_retry_at = utcnow() + timedelta(seconds=delay)
+        timer = threading.Timer(delay, self._reconnect, args=(session_id,))
+        timer.daemon = True
+        live.reconnect_timer = timer
+        timer.start()
+
+    def _reconnect(self, session_id: str) -> None:
+        live = self.live.get(session_id)
+        if live is None:
+            return
+        live.reconnect_timer = None
+        try:
+            self.start(session_id)
+        except Exception:
+            log.exception("session %s: reconnect failed", session_id, extra={"sessionId": session_id})
+
+    def _set_status(self, session_id: str, change: StatusChange) -> int:
+        """Persist a status change and record a session-status event; returns reconnect attempts."""
+        with self.store.session() as db:
+            row = self._row(db, session_id)
+            previous = row.set_status(change.status, change.reason)
+            row.jid = change.jid or row.jid
+            row.push_name = change.push_name or row.push_name
+            if change.jid:
+                row.phone = change.jid.split("@")[0]
+            if change.status == "disconnected" and change.reconnect:
+                row.reconnect_attempts += 1
+            if change.status in ("stopped", "logged_out"):
+                row.next_retry_at = None
+            attempts, sandbox = row.reconnect_attempts, row.engine == "sandbox"
+        if previous != change.status or change.reason:
+            data = {"status": change.status, "previous": previous}
+            if change.reason:
+                data["reason"] = change.reason
+            self.events.record("session-status", session_id, data, sandbox=sandbox)
+        return attempts
+
+    def _row(self, db, session_id: str) -> Session:
+        row = db.get(Session, session_id)
+        if row is None:
+            raise NotFound(f"Session '{session_id}' does not exist.", code="session_not_found")
+        return row
+
+    def _new_engine(self, session_id: str, engine: str) -> Engine:
+        return self._engine_class(engine)(session_id, self.store_dir(session_id), self, self.config)
+
+    @staticmethod
+    def _engine_class(engine: str) -> type[Engine]:
+        if engine == "sandbox":
+            return SandboxEngine
+        try:
+            from hub.sessions.neonize_engine import NeonizeEngine
+        except ImportError as exc:
+            raise Unavailable(f"The neonize engine cannot be loaded: {exc}", code="engine_unavailable")
+        return NeonizeEngine
+
+    @staticmethod
+    def _quietly(call, session_id: str) -> None:
+        try:
+            call()
+        except Exception:
+            log.exception("session %s: %s failed", session_id, getattr(call, "__name__", "call"),
+                          extra={"sessionId": session_id})
+
+
+def _is_api_call() -> bool:
+    """Inside a request (sandbox routes), errors go back to the caller instead of the log only."""
+    from flask import has_request_context
+
+    return has_request_context()

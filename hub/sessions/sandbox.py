@@ -1,0 +1,172 @@
+"""The sandbox engine: a simulated phone that feeds real neonize protobuf events to the hub.
+
+Its "credentials" are `sandbox.json` in the session's store directory (so a paired sandbox
+session is restored at start-up like a real one); inbound media blobs live beside it so a
+download can be retried after a restart; every "sent" message is appended to `sent.jsonl`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+import zlib
+from pathlib import Path
+
+from hub.errors import Conflict
+from hub.sessions import builders
+from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
+from hub.sessions.mapping import content_of
+
+RECEIPT_DELAYS = {"delivered": 0.3, "read": 0.6}  # seconds after a send
+
+
+class SandboxEngine(Engine):
+    """A phone you drive through `/api/sandbox/<id>/...`."""
+
+    name = "sandbox"
+
+    def __init__(self, session_id, store_dir, sink, config):
+        super().__init__(session_id, store_dir, sink, config)
+        self.connected = False
+        self.waiting_for_scan = False
+        self._lock = threading.Lock()
+
+    # -- files -------------------------------------------------------------------------
+    @property
+    def _credentials(self) -> Path:
+        return self.store_dir / "sandbox.json"
+
+    @property
+    def _media_dir(self) -> Path:
+        return self.store_dir / "sandbox-media"
+
+    @property
+    def sent_log(self) -> Path:
+        return self.store_dir / "sent.jsonl"
+
+    def has_credentials(self) -> bool:
+        return self._credentials.exists()
+
+    def own_jid(self) -> str:
+        if self.has_credentials():
+            return json.loads(self._credentials.read_text())["jid"]
+        return f"5199{zlib.crc32(self.session_id.encode()) % 10**7:07d}@s.whatsapp.net"
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        if self.has_credentials():
+            self.connected = True
+            self.sink.on_event(self.session_id, builders.connected_event())
+        else:
+            self.waiting_for_scan = True
+            code = f"2@sandbox-{self.session_id}-{os.urandom(8).hex()},sandbox-key,{int(time.time())}"
+            self.sink.on_qr(self.session_id, code)
+
+    def stop(self) -> None:
+        self.connected = False
+        self.waiting_for_scan = False
+
+    def logout(self) -> None:
+        self.stop()
+        self.forget_credentials()
+
+    def forget_credentials(self) -> None:
+        self._credentials.unlink(missing_ok=True)
+        shutil.rmtree(self._media_dir, ignore_errors=True)
+
+    def pair(self, phone: str) -> str:
+        if not self.waiting_for_scan:
+            raise Conflict("The session is not waiting to be linked.", code="not_waiting_for_scan")
+        digest = hashlib.sha256(f"{self.session_id}:{phone}".encode()).hexdigest().upper()
+        return f"{digest[:4]}-{digest[4:8]}"
+
+    # -- the simulated phone -----------------------------------------------------------
+    def scan(self, phone: str | None = None) -> str:
+        """The QR is scanned: store credentials, report pairing and connection."""
+        if not self.waiting_for_scan:
+            raise Conflict("The session is not showing a QR code; connect it first.",
+                           code="not_waiting_for_scan")
+        device = f"{phone}@s.whatsapp.net" if phone else self.own_jid()
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self._credentials.write_text(json.dumps({"jid": device, "pairedAt": time.time()}))
+        self.waiting_for_scan = False
+        self.sink.on_event(self.session_id, builders.pair_success_event(device, "Sandbox phone"))
+        self.connected = True
+        self.sink.on_event(self.session_id, builders.connected_event())
+        return device
+
+    def remote_logout(self) -> None:
+        """WhatsApp removed this device (as if unlinked from the phone)."""
+        self._require_connected()
+        self.connected = False
+        self.sink.on_event(self.session_id, builders.logged_out_event())
+
+    def inbound(self, sender: str, text: str | None = None, push_name: str = "",
+                media: dict | None = None, from_me: bool = False, chat: str | None = None) -> str:
+        """A message arrives from `sender` (a JID); returns its message id once handled."""
+        self._require_connected()
+        if media:
+            content = self._media_content(media, text or "")
+        else:
+            content = builders.text_content(text or "")
+        is_group = bool(chat and chat.endswith("@g.us"))
+        event = builders.message_event(content, chat or sender, self.own_jid() if from_me else sender,
+                                       push_name=push_name, from_me=from_me, is_group=is_group,
+                                       media_type=media["kind"] if media else "")
+        self.sink.on_event(self.session_id, event)
+        return event.Info.ID
+
+    def _media_content(self, media: dict, caption: str):
+        data: bytes = media["data"]
+        token = os.urandom(12).hex()
+        if not media.get("failDownload"):
+            self._media_dir.mkdir(parents=True, exist_ok=True)
+            (self._media_dir / token).write_bytes(data)
+        return builders.media_content(media["kind"], mimetype=media["mimetype"], length=len(data),
+                                      sha256=hashlib.sha256(data).digest(),
+                                      direct_path=f"/sandbox/{token}", caption=caption,
+                                      filename=media.get("filename") or "")
+
+    def _require_connected(self) -> None:
+        if not self.connected:
+            raise NotConnected(f"Sandbox session '{self.session_id}' is not connected; scan its QR first.")
+
+    # -- engine calls --------------------------------------------------------------------
+    def send(self, to_jid: str, message: OutgoingMessage) -> SendResult:
+        self._require_connected()
+        result = SendResult(message_id=builders.new_message_id(), timestamp=time.time())
+        record = {"messageId": result.message_id, "to": to_jid, "kind": message.kind,
+                  "text": message.text, "filename": message.filename, "mimetype": message.mimetype,
+                  "size": len(message.media) if message.media else None,
+                  "sha256": hashlib.sha256(message.media).hexdigest() if message.media else None,
+                  "at": result.timestamp}
+        with self._lock:
+            self.store_dir.mkdir(parents=True, exist_ok=True)
+            with self.sent_log.open("a") as handle:
+                handle.write(json.dumps(record) + "\n")
+        for kind, delay in RECEIPT_DELAYS.items():
+            timer = threading.Timer(delay, self._receipt, args=(result.message_id, to_jid, kind))
+            timer.daemon = True
+            timer.start()
+        return result
+
+    def _receipt(self, message_id: str, chat: str, kind: str) -> None:
+        if self.connected:
+            self.sink.on_event(self.session_id, builders.receipt_event([message_id], chat, kind))
+
+    def sent_messages(self) -> list[dict]:
+        """Everything this sandbox phone "sent", oldest first."""
+        if not self.sent_log.exists():
+            return []
+        return [json.loads(line) for line in self.sent_log.read_text().splitlines() if line]
+
+    def download_media(self, event) -> bytes:
+        _, _, _, media = content_of(event.Message)
+        token = media.directPath.rsplit("/", 1)[-1] if media is not None else ""
+        path = self._media_dir / token
+        if not token or not path.is_file():
+            raise EngineError("media is no longer available on the (sandbox) WhatsApp servers")
+        return path.read_bytes()

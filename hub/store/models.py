@@ -1,0 +1,111 @@
+"""Typed SQLAlchemy 2.0 models. Each owns its own state changes."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """Timezone-aware UTC now."""
+    return datetime.now(timezone.utc)
+
+
+def isoformat(value: datetime | None) -> str | None:
+    """`2026-11-22T10:00:00.123Z` (milliseconds, Z), or None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, always returns aware UTC (SQLite drops the zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON}
+
+
+SESSION_STATUSES = ("stopped", "starting", "qr", "connected", "disconnected", "logged_out")
+
+
+class Session(Base):
+    """A WhatsApp session (one number) as the hub remembers it."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    engine: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="stopped")
+    jid: Mapped[str | None] = mapped_column(String(128))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    push_name: Mapped[str | None] = mapped_column(String(128))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    reconnect_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_retry_at: Mapped[datetime | None]
+    connected_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def set_status(self, status: str, reason: str | None = None) -> str:
+        """Move to `status`; returns the previous one."""
+        assert status in SESSION_STATUSES, status
+        previous = self.status
+        self.status = status
+        if reason is not None or status == "connected":
+            self.last_error = reason
+        if status == "connected":
+            self.connected_at = utcnow()
+            self.reconnect_attempts = 0
+            self.next_retry_at = None
+        return previous
+
+    def to_dict(self) -> dict:
+        return {
+            "sessionId": self.id, "description": self.description, "engine": self.engine,
+            "sandbox": self.engine == "sandbox", "status": self.status,
+            "connected": self.status == "connected", "jid": self.jid, "phone": self.phone,
+            "pushName": self.push_name, "lastError": self.last_error,
+            "reconnect": {"attempts": self.reconnect_attempts,
+                          "nextRetryAt": isoformat(self.next_retry_at)},
+            "connectedAt": isoformat(self.connected_at), "createdAt": isoformat(self.created_at),
+            "updatedAt": isoformat(self.updated_at),
+        }
+
+
+class Event(Base):
+    """A hub event (DESIGN.md §5). Stored before it is delivered; `seq` grows per hub."""
+
+    __tablename__ = "events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    timestamp: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    def envelope(self) -> dict:
+        """The JSON envelope every receiver gets."""
+        return {"id": self.id, "seq": self.seq, "type": self.type, "sessionId": self.session_id,
+                "timestamp": isoformat(self.timestamp), "sandbox": self.sandbox, "data": self.data}
+
+    def envelope_json(self) -> str:
+        return json.dumps(self.envelope(), separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,103 @@
+"""WebSocket endpoints.
+
+/ws/session/<sessionId>[?engine=sandbox]: opening it creates the session if needed and starts it;
+the server sends {"event": "status"|"qr"|"error", "data": ...} and closes once connected.
+/ws/events[?sessionId=...]: every event envelope as it is recorded (for the dashboard).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from flask import request
+from flask_sock import ConnectionClosed, Sock
+
+from hub.app import hub
+from hub.errors import HubError
+
+log = logging.getLogger(__name__)
+sock = Sock()
+MAX_WAIT = 600  # seconds a session socket stays open waiting for a scan
+
+
+def send(ws, event: str, data) -> None:
+    ws.send(json.dumps({"event": event, "data": data}))
+
+
+def _session_updates(envelope: dict, session_id: str) -> bool:
+    return envelope["sessionId"] == session_id and envelope["type"] in ("qr", "session-status")
+
+
+@sock.route("/ws/session/<session_id>")
+def session_socket(ws, session_id: str):
+    """Start a session and follow it to `connected`."""
+    context = hub()
+    subscription = context.bus.subscribe(lambda env: _session_updates(env, session_id))
+    try:
+        if not context.sessions.exists(session_id):
+            context.sessions.create(session_id, engine=request.args.get("engine"))
+        if context.sessions.get(session_id)["status"] == "connected":
+            send(ws, "status", "already_connected")
+            return
+        send(ws, "status", "initializing")
+        context.sessions.start(session_id)
+        _follow(ws, context, session_id, subscription)
+    except HubError as exc:
+        send(ws, "error", {"error": exc.code, "message": exc.message})
+    except ConnectionClosed:
+        pass
+    finally:
+        subscription.close()
+        ws.close()
+
+
+def _follow(ws, context, session_id: str, subscription) -> None:
+    """Relay QR codes and status changes until connected (or the client leaves)."""
+    current = context.sessions.get(session_id)
+    last_qr = None
+    if current["status"] == "qr":
+        last_qr = context.sessions.qr(session_id)["qr"]
+        send(ws, "qr", last_qr)
+    elif current["status"] == "connected":
+        send(ws, "status", "connected")
+        return
+    deadline = time.monotonic() + MAX_WAIT
+    while ws.connected and time.monotonic() < deadline:
+        envelope = subscription.get(timeout=1.0)
+        if envelope is None:
+            continue
+        if envelope["type"] == "qr":
+            if envelope["data"]["qr"] != last_qr:  # the bus may repeat the one already sent
+                last_qr = envelope["data"]["qr"]
+                send(ws, "qr", last_qr)
+            continue
+        status = envelope["data"]["status"]
+        if status == "connected":
+            send(ws, "status", "connected")
+            return
+        if status in ("disconnected", "logged_out", "stopped"):
+            send(ws, "status", status if status != "stopped" else "disconnected")
+            if envelope["data"].get("reason"):
+                send(ws, "error", {"error": status, "message": envelope["data"]["reason"]})
+            if status != "disconnected":
+                return
+
+
+@sock.route("/ws/events")
+def events_socket(ws):
+    """Stream every recorded event (optionally of one session) until the client leaves."""
+    session_id = request.args.get("sessionId")
+    subscription = hub().bus.subscribe(lambda env: session_id is None or env["sessionId"] == session_id)
+    try:
+        while ws.connected:
+            envelope = subscription.get(timeout=15.0)
+            ws.send(json.dumps(envelope) if envelope else json.dumps({"type": "ping"}))
+    except ConnectionClosed:
+        pass
+    finally:
+        subscription.close()
+
+
+def init_app(app) -> None:
+    sock.init_app(app)

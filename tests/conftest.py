@@ -1,0 +1,57 @@
+"""Shared fixtures: a temp-dir config and app per test, an authenticated client, a connected sandbox session."""
+from __future__ import annotations
+
+import pytest
+
+from hub.app import create_app
+from hub.config import Config
+
+API_KEY = "test-key"
+AUTH = {"X-API-Key": API_KEY}
+
+
+@pytest.fixture
+def config(tmp_path):
+    return Config.for_tests(tmp_path)
+
+
+@pytest.fixture
+def app(config):
+    app = create_app(config)
+    yield app
+    app.extensions["hub"].sessions.stop_all()
+    app.extensions["hub"].store.dispose()
+
+
+class ApiClient:
+    """The Flask test client with the API key already set."""
+
+    def __init__(self, client):
+        self.raw = client
+
+    def __getattr__(self, method):
+        call = getattr(self.raw, method)
+
+        def with_key(*args, **kwargs):
+            kwargs.setdefault("headers", {}).update(AUTH)
+            return call(*args, **kwargs)
+        return with_key
+
+
+@pytest.fixture
+def client(app):
+    return ApiClient(app.test_client())
+
+
+@pytest.fixture
+def hub(app):
+    """The app's services (config, store, sessions, events, ...)."""
+    return app.extensions["hub"]
+
+
+@pytest.fixture
+def sandbox_session(client):
+    """A sandbox session named 'shop', scanned and connected."""
+    assert client.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox", "start": True}).status_code == 201
+    assert client.post("/api/sandbox/shop/scan", json={}).status_code == 200
+    return "shop"

@@ -1,0 +1,15 @@
+"""gunicorn entry point: gevent monkey-patching first, then the app, then its background work."""
+from gevent import monkey
+
+monkey.patch_all()
+
+from hub import logs  # noqa: E402  (after patching, on purpose)
+from hub.app import create_app  # noqa: E402
+from hub import runtime  # noqa: E402
+from hub.config import Config  # noqa: E402
+
+_config = Config.from_env()
+# Logging is configured before neonize is imported: importing it calls logging.basicConfig.
+logs.configure(_config.log_format, _config.log_level)
+app = create_app(_config)
+runtime.start(app)
