@@ -1,21 +1,35 @@
-"""start(app): the background work of the one worker process. Called from wsgi.py only."""
+"""start(app): the background work of the one worker process. Called from wsgi.py only.
+
+Each background module exposes `start(context, scheduler)`; it may spawn its greenlets
+(they are threads outside gevent) and add jobs to the one scheduler (DESIGN.md §3).
+"""
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 
 from hub import logs
+from hub.scheduler import make_scheduler
 
 log = logging.getLogger(__name__)
 
+# Background modules, started in this order. Each has start(context, scheduler) and may have stop(context).
+BACKGROUND_MODULES: list[str] = []
+
 
 def start(app) -> None:
-    """Restore sessions, create configured ones, start the background workers."""
+    """Restore sessions, create configured ones, start the workers and the scheduler."""
     context = app.extensions["hub"]
     config = context.config
     logs.configure(config.log_format, config.log_level)
     log.info("hub starting: database %s, engine %s, sandbox %s", _safe_url(config.database_url),
              config.engine, config.sandbox)
+    scheduler = make_scheduler()
+    context.workers["scheduler"] = scheduler
+    for name in BACKGROUND_MODULES:
+        importlib.import_module(name).start(context, scheduler)
+    scheduler.start()
     # Session restore runs in the background so the API answers at once.
     thread = threading.Thread(target=_bring_up_sessions, args=(context,), name="session-restore", daemon=True)
     thread.start()
@@ -35,6 +49,13 @@ def _bring_up_sessions(context) -> None:
 def stop(app) -> None:
     """Stop the workers and every live session (worker shutdown)."""
     context = app.extensions["hub"]
+    for name in reversed(BACKGROUND_MODULES):
+        module = importlib.import_module(name)
+        if hasattr(module, "stop"):
+            module.stop(context)
+    scheduler = context.workers.get("scheduler")
+    if scheduler is not None and scheduler.running:
+        scheduler.shutdown(wait=False)
     context.sessions.stop_all()
 
 
