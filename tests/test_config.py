@@ -1,0 +1,70 @@
+"""Config: defaults, parsing, errors naming the variable, the generated API key file."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from hub.config import Config, ConfigError, documented_variables, parse_duration
+
+ROOT = os.path.dirname(os.path.dirname(__file__))
+
+
+def test_defaults_match_the_design():
+    config = Config.from_env({}, dotenv_path="/nonexistent")
+    assert config.database_url == "sqlite:///hub.db"
+    assert config.engine == "neonize" and config.sandbox is True
+    assert config.retry_schedule == [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+    assert config.webhook_timeout == 10 and config.port == 3000 and config.host == "127.0.0.1"
+    assert config.block_private_urls is False and config.trusted_networks == [] and config.proxies == 0
+
+
+def test_values_are_parsed():
+    config = Config.from_env({"HUB_API_KEY": "a, b", "HUB_RETRY_SCHEDULE": "1s,250ms,2m",
+                              "HUB_TRUSTED_NETWORKS": "127.0.0.1/32,10.0.0.0/8", "HUB_SANDBOX": "false",
+                              "PORT": "8080"}, dotenv_path="/nonexistent")
+    assert config.api_keys == ["a", "b"]
+    assert config.retry_schedule == [1, 0.25, 120]
+    assert [str(n) for n in config.trusted_networks] == ["127.0.0.1/32", "10.0.0.0/8"]
+    assert config.sandbox is False and config.port == 8080
+
+
+@pytest.mark.parametrize("name,value", [("PORT", "abc"), ("PORT", "-1"), ("HUB_SANDBOX", "maybe"),
+                                        ("HUB_RETRY_SCHEDULE", "5x"), ("HUB_TRUSTED_NETWORKS", "not-a-cidr"),
+                                        ("HUB_ENGINE", "baileys"), ("HUB_WEBHOOK_TIMEOUT", "0")])
+def test_invalid_values_name_the_variable(name, value):
+    with pytest.raises(ConfigError) as error:
+        Config.from_env({name: value}, dotenv_path="/nonexistent")
+    assert name in str(error.value)
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("HUB_ENGINE=sandbox\nPORT=4000\n")
+    config = Config.from_env({"PORT": "5000"}, dotenv_path=str(dotenv))
+    assert config.engine == "sandbox" and config.port == 5000
+
+
+def test_api_key_generated_once_saved_beside_database_mode_600(tmp_path, capsys):
+    config = Config.for_tests(tmp_path, api_keys=[])
+    first = config.with_api_key_file()
+    key_file = tmp_path / "hub.key"
+    assert key_file.read_text().strip() == first.api_keys[0]
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert first.api_keys[0] in capsys.readouterr().err  # printed once
+    second = config.with_api_key_file()
+    assert second.api_keys == first.api_keys
+    assert capsys.readouterr().err == ""  # not printed again
+
+
+def test_every_variable_is_documented_in_the_readme():
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    for name in documented_variables():
+        assert f"`{name}`" in readme or name in ("PORT", "HOST") and "`PORT` / `HOST`" in readme, name
+
+
+def test_parse_duration():
+    assert parse_duration("5s") == 5 and parse_duration("2h") == 7200 and parse_duration("10") == 10
+    with pytest.raises(ValueError):
+        parse_duration("soon")
