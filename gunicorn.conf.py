@@ -1,6 +1,8 @@
 """gunicorn settings: ONE gevent worker, no preload (see DESIGN.md §3 and notes/neonize-gevent.md)."""
 import os
 
+from hub.logs import gunicorn_logconfig
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '3000')}"
 worker_class = "gevent"
 workers = 1  # the worker owns every WhatsApp connection and the one scheduler
@@ -11,6 +13,10 @@ graceful_timeout = 20
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("HUB_LOG_LEVEL", "info").lower()
+# gunicorn 27 opens a control socket in ~/.gunicorn shared by every instance; the hub needs none.
+control_socket_disable = True
+# gunicorn's own lines (and access lines, if enabled) in the hub's format, secrets redacted.
+logconfig_dict = gunicorn_logconfig()
 
 
 def worker_exit(server, worker):
