@@ -7,7 +7,7 @@ from flask import current_app, redirect, request
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub import auth
+from hub import auth, delivery
 from hub.config import Config
 from hub.errors import error_response, register_error_handlers, validation_error_response
 from hub.events import EventBus, EventLog
@@ -44,6 +44,7 @@ def build_context(config: Config) -> HubContext:
     bus = EventBus()
     events = EventLog(store, bus)
     sessions = SessionManager(config, store, events)
+    delivery.install(events, sessions)
     return HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions)
 
 
@@ -65,9 +66,11 @@ def create_app(config: Config | None = None) -> OpenAPI:
     auth.init_app(app)
     app.before_request(reject_malformed_json)
     from hub import api, ws
+    from hub.web import views
 
     api.register(app)
     ws.init_app(app)
+    app.register_blueprint(views.bp)
     app.add_url_rule("/openapi.json", "openapi_json", lambda: app.api_doc)
     app.add_url_rule("/api-docs", "api_docs", lambda: redirect("/api-docs/swagger"))
     return app

@@ -2,7 +2,8 @@
 
 `EventLog.record` writes the event row and, in the same transaction, whatever the registered
 `on_record` hooks add (the delivery fan-out adds one delivery row per matching endpoint).
-Only after the commit is the envelope published on the bus (WebSockets, dispatcher wake-up).
+Only after the commit (of the outermost transaction, when `record` runs inside another `db`) is
+the envelope published on the bus (WebSockets, dispatcher wake-up).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import queue
 import threading
 from typing import Callable
 
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session as DbSession
 
 from hub.store import Event, Store
@@ -22,6 +24,7 @@ EVENT_TYPES = ("message-received", "message-from-me", "message-sent", "message-f
                "message-delivered", "message-read", "session-status", "qr")
 
 RecordHook = Callable[[DbSession, Event], None]
+_PENDING = "hub.pending_envelopes"
 
 
 class Subscription:
@@ -99,6 +102,9 @@ class EventLog:
         self.store = store
         self.bus = bus
         self.hooks: list[RecordHook] = []
+        # Envelopes wait in db.info until their transaction commits (also when it is an outer one).
+        sa_event.listen(store.factory, "after_commit", self._publish_pending)
+        sa_event.listen(store.factory, "after_rollback", lambda db: db.info.pop(_PENDING, None))
 
     def add_hook(self, hook: RecordHook) -> None:
         """`hook(db, event)` runs inside the recording transaction (e.g. delivery fan-out)."""
@@ -115,5 +121,9 @@ class EventLog:
             for hook in self.hooks:
                 hook(db, event)
             envelope = event.envelope()
-        self.bus.publish(envelope)
+            db.info.setdefault(_PENDING, []).append(envelope)
         return envelope
+
+    def _publish_pending(self, db: DbSession) -> None:
+        for envelope in db.info.pop(_PENDING, ()):
+            self.bus.publish(envelope)

@@ -15,14 +15,15 @@ from hub.scheduler import make_scheduler
 log = logging.getLogger(__name__)
 
 # Background modules, started in this order. Each has start(context, scheduler) and may have stop(context).
-BACKGROUND_MODULES: list[str] = []
+BACKGROUND_MODULES: list[str] = ["hub.logs", "hub.metrics", "hub.outbound.worker", "hub.media.worker",
+                                 "hub.delivery.worker"]
 
 
 def start(app) -> None:
     """Restore sessions, create configured ones, start the workers and the scheduler."""
     context = app.extensions["hub"]
     config = context.config
-    logs.configure(config.log_format, config.log_level)
+    logs.configure(config.log_format, config.log_level, secrets=config.api_keys)
     log.info("hub starting: database %s, engine %s, sandbox %s", _safe_url(config.database_url),
              config.engine, config.sandbox)
     scheduler = make_scheduler()

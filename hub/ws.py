@@ -19,6 +19,7 @@ from hub.errors import HubError
 log = logging.getLogger(__name__)
 sock = Sock()
 MAX_WAIT = 600  # seconds a session socket stays open waiting for a scan
+PING_INTERVAL = 15  # seconds of silence before /ws/events sends a keep-alive
 
 
 def send(ws, event: str, data) -> None:
@@ -89,10 +90,18 @@ def events_socket(ws):
     """Stream every recorded event (optionally of one session) until the client leaves."""
     session_id = request.args.get("sessionId")
     subscription = hub().bus.subscribe(lambda env: session_id is None or env["sessionId"] == session_id)
+    last_sent = time.monotonic()
     try:
+        # Short waits so a client that left is noticed within a second (graceful shutdown waits on us).
         while ws.connected:
-            envelope = subscription.get(timeout=15.0)
-            ws.send(json.dumps(envelope) if envelope else json.dumps({"type": "ping"}))
+            envelope = subscription.get(timeout=1.0)
+            if envelope is not None:
+                ws.send(json.dumps(envelope))
+            elif time.monotonic() - last_sent > PING_INTERVAL:
+                ws.send(json.dumps({"type": "ping"}))
+            else:
+                continue
+            last_sent = time.monotonic()
     except ConnectionClosed:
         pass
     finally:

@@ -1,14 +1,12 @@
 """The sandbox phone: scan the QR, receive a message, be logged out remotely (sandbox sessions only)."""
 from __future__ import annotations
 
-import base64
-import binascii
-
 from pydantic import Field
 
 from hub.api.common import Model, SessionPath, blueprint, ok
 from hub.app import hub
-from hub.errors import BadRequest, Conflict, Forbidden, PayloadTooLarge
+from hub.errors import BadRequest, Conflict, Forbidden
+from hub.media.payload import decode_base64, media_kind
 from hub.sessions.jids import normalise_jid
 from hub.sessions.sandbox import SandboxEngine
 
@@ -52,23 +50,6 @@ def sandbox_engine(session_id: str) -> SandboxEngine:
         raise Conflict(f"Sandbox session '{session_id}' is not running; connect it first.",
                        code="session_not_running")
     return engine.engine
-
-
-def decode_base64(text: str, limit: int) -> bytes:
-    """Strict base64 (or a data URL) -> bytes; 400 when invalid, 413 over `limit` bytes."""
-    payload = text.split(",", 1)[1] if text.startswith("data:") else text
-    try:
-        data = base64.b64decode("".join(payload.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise BadRequest("media.base64 is not valid base64.", code="invalid_base64") from None
-    if len(data) > limit:
-        raise PayloadTooLarge(f"The file is {len(data)} bytes; the limit is {limit} (HUB_MAX_MEDIA_MB).")
-    return data
-
-
-def media_kind(mimetype: str) -> str:
-    major = mimetype.split("/", 1)[0]
-    return major if major in ("image", "video", "audio") else "document"
 
 
 @bp.post("/sandbox/<session_id>/scan")

@@ -1,14 +1,40 @@
 """What happens to a mapped message or receipt: it becomes a stored hub event.
 
-Inbound media (download to uploads/, `media.fileUrl`) and the message history hook in here.
+Messages also become history rows (in the event's transaction); media messages are recorded
+first, then downloaded to uploads/ (hub.media.downloads) before their event is recorded.
+Receipts move the sent messages' history status forward (sent -> delivered -> read).
 """
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from hub.media import downloads
 from hub.sessions.mapping import HubEventDraft
+from hub.store import Message
+
+MESSAGE_EVENTS = ("message-received", "message-from-me")
+RECEIPT_STATUSES = {"message-delivered": "delivered", "message-read": "read"}
 
 
 def ingest(manager, session_id: str, draft: HubEventDraft) -> dict:
-    """Record the event for `draft`; returns its envelope."""
+    """Record the event for `draft` (with its history and media); returns its envelope."""
     live = manager.live.get(session_id)
     sandbox = live is not None and live.engine.name == "sandbox"
-    return manager.events.record(draft.type, session_id, draft.data, sandbox=sandbox)
+    if draft.type in MESSAGE_EVENTS and draft.media is not None:
+        return downloads.receive(manager, session_id, draft, live.engine if live else None)
+    with manager.store.session() as db:
+        if draft.type in MESSAGE_EVENTS:
+            db.add(Message.from_event(session_id, draft.data))
+        elif draft.type in RECEIPT_STATUSES:
+            apply_receipt(db, session_id, draft.data.get("messageIds") or [], RECEIPT_STATUSES[draft.type])
+        return manager.events.record(draft.type, session_id, draft.data, sandbox=sandbox)
+
+
+def apply_receipt(db, session_id: str, message_ids: list[str], status: str) -> None:
+    """Mark the session's sent messages with these ids delivered / read."""
+    if not message_ids:
+        return
+    rows = db.scalars(select(Message).where(Message.session_id == session_id, Message.direction == "out",
+                                            Message.message_id.in_(message_ids)))
+    for row in rows:
+        row.apply_receipt(status)

@@ -23,8 +23,8 @@ from sqlalchemy import select
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from hub.events import EventLog
 from hub.sessions import inbound
-from hub.sessions.engine import Engine, NotConnected
-from hub.sessions.mapping import HubEventDraft, StatusChange, map_event
+from hub.sessions.engine import Engine, EngineError, NotConnected
+from hub.sessions.mapping import HubEventDraft, StatusChange, connect_failure, map_event
 from hub.sessions.sandbox import SandboxEngine
 from hub.store import Session, Store, utcnow
 from hub.store.models import isoformat
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 QR_LIFETIME = timedelta(seconds=60)
 RUNNING = ("starting", "qr", "connected", "disconnected")
+DOWN = ("disconnected", "logged_out", "stopped")
 
 
 def reconnect_delay(attempt: int, base: float = 2.0, cap: float = 300.0, rng=random.random) -> float:
@@ -72,6 +73,7 @@ class SessionManager:
         self.live: dict[str, LiveSession] = {}
         self._lock = threading.RLock()
         self.on_delete: list = []  # callbacks(db, session_id), e.g. remove its webhooks
+        self.backoff_base, self.backoff_cap = 2.0, 300.0  # reconnect delays, seconds
 
     # -- queries -------------------------------------------------------------------------
     def get(self, session_id: str) -> dict:
@@ -108,8 +110,12 @@ class SessionManager:
     def store_dir(self, session_id: str) -> Path:
         return Path(self.config.sessions_dir) / session_id
 
-    def has_credentials(self, session_id: str, engine: str) -> bool:
-        return self._new_engine(session_id, engine).has_credentials()
+    def has_credentials(self, session_id: str, engine: str | None = None) -> bool:
+        """Whether a linked device is stored on disk (then start() reconnects without a scan)."""
+        live = self.live.get(session_id)
+        if live is not None:
+            return live.engine.has_credentials()
+        return self._new_engine(session_id, engine or self.get(session_id)["engine"]).has_credentials()
 
     # -- commands ------------------------------------------------------------------------
     def create(self, session_id: str, description: str = "", engine: str | None = None) -> dict:
@@ -132,8 +138,12 @@ class SessionManager:
             raise Forbidden("Sandbox sessions are disabled on this hub; set HUB_SANDBOX=true to enable them.",
                             code="sandbox_disabled")
 
-    def start(self, session_id: str) -> dict:
-        """Connect the session (idempotent while it is running). Returns its view."""
+    def start(self, session_id: str, retry: bool = False) -> dict:
+        """Connect the session (idempotent while it is running). Returns its view.
+
+        A `retry` (the reconnect timer) leaves the status at `disconnected` while it dials, so
+        the session keeps showing why it is down and when the next try is.
+        """
         with self._lock:
             view = self.get(session_id)
             live = self.live.get(session_id)
@@ -142,13 +152,24 @@ class SessionManager:
             if live is None:
                 live = self.live[session_id] = LiveSession(self._new_engine(session_id, view["engine"]))
             live.cancel_reconnect()
-        self._set_status(session_id, StatusChange("starting"))
+        if not retry:
+            self._set_status(session_id, StatusChange("starting"))
         try:
             live.engine.start()
         except Exception as exc:  # a dial that fails at once is reported like any failed dial
             log.warning("session %s failed to start: %s", session_id, exc, extra={"sessionId": session_id})
             self.on_connect_failed(session_id, f"{type(exc).__name__}: {exc}")
         return self.get(session_id)
+
+    def restart(self, session_id: str) -> dict:
+        """Reconnect now: drop the live engine (if any) and start again; credentials stay."""
+        self.get(session_id)
+        with self._lock:
+            live = self.live.pop(session_id, None)
+        if live is not None:
+            live.cancel_reconnect()
+            self._quietly(live.engine.stop, session_id)
+        return self.start(session_id)
 
     def stop(self, session_id: str, status: str = "stopped", reason: str | None = None) -> dict:
         """Disconnect and forget the live engine; credentials stay on disk."""
@@ -197,14 +218,23 @@ class SessionManager:
         view = self.get(session_id)
         if view["status"] == "connected":
             raise Conflict(f"Session '{session_id}' is already linked and connected.", code="already_connected")
-        self.start(session_id)
+        if view["status"] != "qr":
+            self.start(session_id)
+        self._await_qr(session_id, wait)
+        try:
+            return self.engine_of(session_id).pair(phone)
+        except EngineError as exc:
+            raise Unavailable(f"WhatsApp did not give a pairing code: {exc}", code="pairing_failed")
+
+    def _await_qr(self, session_id: str, wait: float) -> None:
+        """Until the session shows a QR (its websocket is up); 503 once it is down or too late."""
         deadline = time.monotonic() + wait
-        while self.get(session_id)["status"] != "qr":
-            if time.monotonic() > deadline:
+        while (view := self.get(session_id))["status"] != "qr":
+            if view["status"] in DOWN or time.monotonic() > deadline:
                 raise Unavailable(f"Session '{session_id}' could not reach WhatsApp to request a pairing code "
-                                  f"(status: {self.get(session_id)['status']}).", code="pairing_unavailable")
+                                  f"(status: {view['status']}; {view['lastError'] or 'no answer yet'}).",
+                                  code="pairing_unavailable", sessionStatus=view["status"])
             time.sleep(0.2)
-        return self.engine_of(session_id).pair(phone)
 
     def stop_all(self) -> None:
         """Stop every live session (process shutdown); statuses stay as they were for restore."""
@@ -273,29 +303,34 @@ class SessionManager:
                            sandbox=live.engine.name == "sandbox")
 
     def on_connect_failed(self, session_id: str, reason: str) -> None:
-        self._apply(session_id, StatusChange("disconnected", reason=reason))
+        """Dialling failed: retry later (network), or stop for good (unreadable store, QR timeout)."""
+        self._apply(session_id, connect_failure(reason))
 
     # -- internals -------------------------------------------------------------------------
     def _apply(self, session_id: str, change: StatusChange) -> None:
-        if change.status == "logged_out":
-            with self._lock:
-                live = self.live.pop(session_id, None)
-            if live is not None:
-                live.cancel_reconnect()
-                self._quietly(live.engine.stop, session_id)
-                self._quietly(live.engine.forget_credentials, session_id)
-        attempts = self._set_status(session_id, change)
-        if change.status == "disconnected" and change.reconnect and session_id in self.live:
-            delay = change.retry_after or reconnect_delay(attempts)
+        retrying = change.status == "disconnected" and change.reconnect and session_id in self.live
+        if change.status in DOWN and not retrying:
+            self._let_go(session_id, forget=change.status == "logged_out" and change.forget_credentials)
+        delay = self._set_status(session_id, change, retrying)
+        if delay is not None:
             self._schedule_reconnect(session_id, delay)
+
+    def _let_go(self, session_id: str, forget: bool) -> None:
+        """A session that will not come back by itself: stop its engine (and forget its device)."""
+        with self._lock:
+            live = self.live.pop(session_id, None)
+        if live is None:
+            return
+        live.cancel_reconnect()
+        self._quietly(live.engine.stop, session_id)
+        if forget:
+            self._quietly(live.engine.forget_credentials, session_id)
 
     def _schedule_reconnect(self, session_id: str, delay: float) -> None:
         live = self.live.get(session_id)
         if live is None:
             return
         live.cancel_reconnect()
-        with self.store.session() as db:
-            self._row(db, session_id).next_retry_at = utcnow() + timedelta(seconds=delay)
         timer = threading.Timer(delay, self._reconnect, args=(session_id,))
         timer.daemon = True
         live.reconnect_timer = timer
@@ -307,30 +342,39 @@ class SessionManager:
             return
         live.reconnect_timer = None
         try:
-            self.start(session_id)
+            self.start(session_id, retry=True)
         except Exception:
             log.exception("session %s: reconnect failed", session_id, extra={"sessionId": session_id})
 
-    def _set_status(self, session_id: str, change: StatusChange) -> int:
-        """Persist a status change and record a session-status event; returns reconnect attempts."""
+    def _set_status(self, session_id: str, change: StatusChange, retrying: bool = False) -> float | None:
+        """Persist a status change; record a session-status event when status or reason changed.
+
+        Returns the delay before the next reconnect when `retrying` (attempts and the time of
+        the next try are stored for the session view), else None.
+        """
+        delay = None
         with self.store.session() as db:
             row = self._row(db, session_id)
-            previous = row.set_status(change.status, change.reason)
+            previous, previous_reason = row.status, row.last_error
+            row.set_status(change.status, change.reason)
             row.jid = change.jid or row.jid
             row.push_name = change.push_name or row.push_name
             if change.jid:
                 row.phone = change.jid.split("@")[0]
-            if change.status == "disconnected" and change.reconnect:
+            if retrying:
                 row.reconnect_attempts += 1
-            if change.status in ("stopped", "logged_out"):
-                row.next_retry_at = None
-            attempts, sandbox = row.reconnect_attempts, row.engine == "sandbox"
-        if previous != change.status or change.reason:
+                delay = change.retry_after or reconnect_delay(row.reconnect_attempts, self.backoff_base,
+                                                              self.backoff_cap)
+                row.next_retry_at = utcnow() + timedelta(seconds=delay)
+            elif change.status in DOWN or change.status == "starting":  # a new cycle, or none at all
+                row.reconnect_attempts, row.next_retry_at = 0, None
+            sandbox = row.engine == "sandbox"
+        if previous != change.status or (change.reason and change.reason != previous_reason):
             data = {"status": change.status, "previous": previous}
             if change.reason:
                 data["reason"] = change.reason
             self.events.record("session-status", session_id, data, sandbox=sandbox)
-        return attempts
+        return delay
 
     def _row(self, db, session_id: str) -> Session:
         row = db.get(Session, session_id)

@@ -30,11 +30,13 @@ class HubEventDraft:
 
 @dataclass
 class StatusChange:
-    """A lifecycle transition. `reconnect` False means: do not retry on our own."""
+    """A lifecycle transition. `reconnect` False means: do not retry on our own;
+    `forget_credentials` False keeps the store of a `logged_out` session (it may be recoverable)."""
 
     status: str
     reason: str | None = None
     reconnect: bool = True
+    forget_credentials: bool = True
     retry_after: float | None = None
     jid: str | None = None
     push_name: str | None = None
@@ -148,9 +150,23 @@ def map_lifecycle(event) -> StatusChange | None:
             return StatusChange("starting", jid=jid_str(event.ID), push_name=event.BusinessName or None)
         return StatusChange("qr", reason=f"pairing failed: {event.Error}")
     if isinstance(event, N.LoggedOut):
-        reason = LOGOUT_REASONS.get(event.Reason, f"logged_out ({N.ConnectFailureReason.Name(event.Reason)})")
+        reason = LOGOUT_REASONS.get(event.Reason, f"logged_out ({failure_name(event.Reason)})")
         return StatusChange("logged_out", reason=reason, reconnect=False)
     return _trouble(event)
+
+
+def failure_name(reason: int) -> str:
+    """LOGGED_OUT, TEMP_BANNED, ... or the bare number for codes this neonize does not know."""
+    try:
+        return N.ConnectFailureReason.Name(reason)
+    except ValueError:
+        return str(reason)
+
+
+def ban_name(event: "N.TemporaryBan") -> str:
+    """SEND_TO_TOO_MANY_PEOPLE, BLOCKED_BY_USERS, ... (the number when unknown)."""
+    value = event.DESCRIPTOR.fields_by_name["Code"].enum_type.values_by_number.get(event.Code)
+    return value.name if value is not None else f"code {event.Code}"
 
 
 def _trouble(event) -> StatusChange | None:
@@ -161,16 +177,39 @@ def _trouble(event) -> StatusChange | None:
                             reason="stream_replaced: another client connected with this session's keys")
     if isinstance(event, N.TemporaryBan):
         return StatusChange("disconnected", reconnect=True, retry_after=float(event.Expire or 3600),
-                            reason=f"temporary_ban: code {event.Code}, expires in {event.Expire} s")
+                            reason=f"temporary_ban: {ban_name(event)}, expires in {event.Expire} s")
     if isinstance(event, N.ClientOutdated):
         return StatusChange("disconnected", reconnect=False,
                             reason="client_outdated: WhatsApp rejected this client version; upgrade neonize")
     if isinstance(event, N.ConnectFailure):
-        name = N.ConnectFailureReason.Name(event.Reason) if event.Reason else "GENERIC"
+        name = failure_name(event.Reason) if event.Reason else "GENERIC"
         return StatusChange("disconnected", reason=f"connect_failure: {name} {event.Message}".strip())
     if isinstance(event, N.KeepAliveTimeout):
         return None  # whatsmeow keeps trying by itself; Disconnected follows if it gives up
     return None
+
+
+# Substrings of whatsmeow / sqlite errors that mean the session's store cannot be used.
+STORE_ERRORS = ("failed to upgrade database", "file is not a database", "unable to open database",
+                "database disk image is malformed", "no such table", "readonly database")
+DNS_ERRORS = ("no such host", "name or service not known", "temporary failure in name resolution",
+              "server misbehaving")
+DNS_REASON = "dns_error: cannot resolve web.whatsapp.com (no network or DNS down); retrying with backoff"
+
+
+def connect_failure(error: str) -> StatusChange:
+    """A failed dial (neonize's error text) -> the status the session moves to."""
+    text = error.strip() or "connection closed"
+    lowered = text.lower()
+    if lowered.startswith("qr_timeout"):
+        return StatusChange("stopped", reason=text, reconnect=False)
+    if any(marker in lowered for marker in STORE_ERRORS):
+        return StatusChange("logged_out", reconnect=False, forget_credentials=False,
+                            reason=f"store_unreadable: the session's WhatsApp store cannot be opened ({text}); "
+                                   "restore it from a backup, or delete the session and link it again")
+    if any(marker in lowered for marker in DNS_ERRORS):
+        return StatusChange("disconnected", reason=DNS_REASON)
+    return StatusChange("disconnected", reason=f"connect_failed: {text}")
 
 
 def map_event(event) -> HubEventDraft | StatusChange | None:

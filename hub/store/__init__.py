@@ -1,5 +1,7 @@
 """Database setup (engine, `db` sessions) and the typed models."""
 from hub.store.db import Store
 from hub.store.models import Base, Event, Session, utcnow
+from hub.store.delivery import Attempt, Delivery, Endpoint
+from hub.store.messages import MediaFile, Message, Outbound
 
-__all__ = ["Store", "Base", "Event", "Session", "utcnow"]
+__all__ = ["Store", "Base", "Event", "Session", "utcnow", "Message", "Outbound", "MediaFile", "Endpoint", "Delivery", "Attempt"]

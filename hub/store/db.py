@@ -50,7 +50,7 @@ class Store:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
-        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.factory = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
         """Create every table that does not exist yet."""
@@ -63,7 +63,7 @@ class Store:
         if current is not None:
             yield current  # nested use joins the outer transaction
             return
-        db = self._factory()
+        db = self.factory()
         token = _current_db.set(db)
         try:
             yield db

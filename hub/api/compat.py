@@ -1,0 +1,172 @@
+"""The route shapes of the systems this hub replaces, each a thin adapter over the same services.
+
+Sending routes answer like POST /api/whatsapp/send (200 sent / 202 queued, `{success, id,
+messageId?, status}`), except /api/send-pdf, which always queues and answers 202 `{success,
+message, id, status}` as its clients expect. Session routes answer `{success, sessionId, status,
+state, connected, ...}` where `state` is the whatsapp-web.js-style word (CONNECTED, UNPAIRED,
+OPENING, DISCONNECTED, UNLAUNCHED) older clients test for.
+GET /api/sessions and GET /api/messages/<id> are the native routes (same shapes).
+"""
+from __future__ import annotations
+
+import segno
+from pydantic import AliasChoices, Field
+
+from hub.api.common import SESSION_ID_PATTERN, Model, SessionPath, blueprint, ok
+from hub.api.send import MAX_TEXT, MediaBody
+from hub.app import hub
+from hub.outbound import service
+from hub.outbound.service import MediaSpec, SendRequest
+
+bp = blueprint("compat", "Route shapes of the older systems (adapters over the same services)")
+
+STATES = {"connected": "CONNECTED", "qr": "UNPAIRED", "logged_out": "UNPAIRED", "starting": "OPENING",
+          "disconnected": "DISCONNECTED", "stopped": "UNLAUNCHED"}
+Recipient = Field(validation_alias=AliasChoices("to", "number"), description="Phone number or JID")
+Text = Field(None, max_length=MAX_TEXT, validation_alias=AliasChoices("message", "text", "caption"))
+
+
+class SendText(Model):
+    to: str | int = Recipient
+    message: str | None = Text
+
+
+class SendDocument(SendText):
+    document_data: str = Field(alias="documentData", description="data URL or base64")
+    filename: str | None = Field(None, max_length=255, validation_alias=AliasChoices("filename", "fileName"))
+    mimetype: str | None = Field(None, pattern=r"^[\w.+-]+/[\w.+-]+$")
+
+
+class SendPdf(Model):
+    session_id: str = Field(alias="sessionId", pattern=SESSION_ID_PATTERN)
+    to: str | int = Recipient
+    pdf_base64: str = Field(alias="pdfBase64")
+    file_name: str = Field("document.pdf", alias="fileName", max_length=255)
+    message: str | None = Text
+
+
+class SendMessage(SendText):
+    session_id: str | None = Field(None, alias="sessionId", pattern=SESSION_ID_PATTERN)
+
+
+class SendMedia(SendMessage):
+    media: MediaBody | str | None = Field(None, description="{url|base64|dataUrl, ...} or a URL / data URL")
+    media_url: str | None = Field(None, max_length=4096, validation_alias=AliasChoices("mediaUrl", "url"))
+    base64: str | None = None
+    mimetype: str | None = Field(None, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    filename: str | None = Field(None, max_length=255, validation_alias=AliasChoices("filename", "fileName"))
+
+    def spec(self) -> MediaSpec:
+        """One MediaSpec from whichever of the accepted shapes the client used."""
+        if isinstance(self.media, MediaBody):
+            return self.media.spec()
+        given = self.media or self.media_url or self.base64 or ""
+        is_url = given.startswith(("http://", "https://")) or (given and given == self.media_url)
+        return MediaSpec(url=given if is_url else None, base64=None if is_url else given or None,
+                         filename=self.filename, mimetype=self.mimetype)
+
+
+class StartSession(Model):
+    session_id: str = Field(alias="sessionId", pattern=SESSION_ID_PATTERN)
+    engine: str | None = Field(None, pattern="^(neonize|sandbox)$")
+
+
+def send_request(body: SendText, session_id: str | None, media: MediaSpec | None = None, **extra) -> SendRequest:
+    return SendRequest(to=str(body.to), text=body.message, media=media, session_id=session_id, **extra)
+
+
+@bp.post("/send/<session_id>")
+def send_text(path: SessionPath, body: SendText):
+    """Seed shape: {to, message}."""
+    return service.accept(hub(), send_request(body, path.session_id))
+
+
+@bp.post("/send-document/<session_id>")
+def send_document(path: SessionPath, body: SendDocument):
+    """Seed shape: {to, documentData (data URL or base64), filename, message}."""
+    media = MediaSpec(base64=body.document_data, filename=body.filename, mimetype=body.mimetype)
+    return service.accept(hub(), send_request(body, path.session_id, media))
+
+
+@bp.post("/send-pdf")
+def send_pdf(body: SendPdf):
+    """Seed shape: {sessionId, to, pdfBase64, fileName}; always queued, 202 {success, message}."""
+    media = MediaSpec(base64=body.pdf_base64, filename=body.file_name, mimetype="application/pdf")
+    answer, _ = service.accept(hub(), send_request(body, body.session_id, media, queue_only=True))
+    return {**answer, "message": f"PDF {body.file_name} accepted for sending"}, 202
+
+
+@bp.post("/send-message")
+def send_message(body: SendMessage):
+    """Seed shape: {sessionId, to|number, message|text}."""
+    return service.accept(hub(), send_request(body, body.session_id))
+
+
+@bp.post("/send-media")
+def send_media(body: SendMedia):
+    """Seed shape: {sessionId, to, media (object, URL or data URL) | mediaUrl | base64, caption}."""
+    return service.accept(hub(), send_request(body, body.session_id, body.spec()))
+
+
+@bp.post("/start-session")
+def start_session(body: StartSession):
+    """Seed shape: {sessionId}; creates the session if needed and starts it."""
+    return session_state(start(body.session_id, body.engine))
+
+
+@bp.get("/connect/<session_id>")
+def connect(path: SessionPath):
+    """Seed shape: create if needed and start (a QR follows at /api/qr/<id>)."""
+    return session_state(start(path.session_id))
+
+
+@bp.get("/qr/<session_id>")
+def qr(path: SessionPath):
+    """The QR as text and as a PNG data URL; `qr: null` with the status when there is none to scan."""
+    view = hub().sessions.get(path.session_id)
+    if view["status"] != "qr" or path.session_id not in hub().sessions.live:
+        return session_state(view, qr=None, message=f"No QR code to scan (status: {view['status']}).")
+    code = hub().sessions.qr(path.session_id)
+    return session_state(view, qr=code["qr"], qrImage=segno.make(code["qr"], error="m").png_data_uri(scale=6),
+                         expiresAt=code["expiresAt"])
+
+
+@bp.delete("/delete/<session_id>")
+def delete(path: SessionPath):
+    """Stop the session and delete it with its credentials."""
+    hub().sessions.delete(path.session_id)
+    return ok(sessionId=path.session_id, message=f"Session {path.session_id} deleted")
+
+
+@bp.get("/status/<session_id>")
+def status(path: SessionPath):
+    """Connection state; a linked session that is down starts reconnecting."""
+    return status_view(path.session_id)
+
+
+def start(session_id: str, engine: str | None = None) -> dict:
+    """Create the session when it does not exist, then start it; its view."""
+    sessions = hub().sessions
+    if not sessions.exists(session_id):
+        sessions.create(session_id, engine=engine)
+    return sessions.start(session_id)
+
+
+def session_state(view: dict, **extra) -> dict:
+    """The compat session answer: native view fields plus whatsapp-web.js-style state words."""
+    return ok(sessionId=view["sessionId"], clientId=view["sessionId"], status=view["status"],
+              state=STATES.get(view["status"], view["status"].upper()), connected=view["connected"],
+              phone=view["phone"], **extra)
+
+
+def status_view(session_id: str) -> dict:
+    """GET /api/status: reconnects a session whose credentials are on disk but which is not running."""
+    sessions = hub().sessions
+    view = sessions.get(session_id)
+    on_disk = sessions.has_credentials(session_id, view["engine"])
+    running = session_id in sessions.live
+    if on_disk and not running:
+        view = sessions.start(session_id)
+    reconnecting = (on_disk and not running) or (running and view["status"] == "disconnected")
+    return session_state(view, session_exists_on_disk=on_disk, auto_reconnecting=reconnecting,
+                         lastError=view["lastError"], reconnect=view["reconnect"])

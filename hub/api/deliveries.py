@@ -1,0 +1,74 @@
+"""The delivery log: list, inspect (with attempts), replay one or many, per-minute stats."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import ConfigDict, Field
+
+from hub.api.common import Model, Page, blueprint, ok
+from hub.app import hub
+from hub.delivery import history
+from hub.events import EVENT_TYPES
+from hub.store.delivery import DELIVERY_STATUSES
+
+bp = blueprint("deliveries", "Delivery log and replay")
+STATUS_PATTERN = "^(" + "|".join(DELIVERY_STATUSES) + ")$"
+
+
+class DeliveryQuery(Page):
+    status: str | None = Field(None, pattern=STATUS_PATTERN)
+    endpoint_id: str | None = Field(None, alias="endpointId", max_length=40)
+    session_id: str | None = Field(None, alias="sessionId", max_length=64)
+    event_type: str | None = Field(None, alias="eventType", pattern="^(" + "|".join(EVENT_TYPES + ("test",)) + ")$")
+    since: datetime | None = Field(None, description="Created at or after (ISO 8601)")
+    until: datetime | None = Field(None, description="Created before (ISO 8601)")
+
+
+class DeliveryPath(Model):
+    delivery_id: str = Field(max_length=40)
+
+
+class BulkReplay(Model):
+    model_config = ConfigDict(extra="ignore", strict=False, populate_by_name=True)
+
+    endpoint_id: str = Field(alias="endpointId", max_length=40)
+    status: str | None = Field(None, pattern=STATUS_PATTERN, description="Only deliveries in this status")
+    since: datetime = Field(description="Created at or after (ISO 8601)")
+    until: datetime = Field(description="Created before (ISO 8601)")
+
+
+class StatsQuery(Model):
+    model_config = ConfigDict(extra="ignore", strict=False)
+
+    minutes: int = Field(60, ge=1, le=1440)
+
+
+@bp.get("/deliveries")
+def list_deliveries(query: DeliveryQuery):
+    """Deliveries, newest first, filtered and paginated."""
+    filters = query.model_dump(exclude={"limit", "offset"})
+    return ok(**history.list_deliveries(hub(), query.limit, query.offset, **filters))
+
+
+@bp.get("/deliveries/stats")
+def delivery_stats(query: StatsQuery):
+    """Delivered and failed attempts per minute (for the dashboard chart)."""
+    return ok(buckets=history.minute_stats(hub(), query.minutes))
+
+
+@bp.post("/deliveries/replay")
+def replay_deliveries(body: BulkReplay):
+    """Replay an endpoint's deliveries in a time range (at most 10,000 per call)."""
+    return ok(**history.replay_bulk(hub(), body.endpoint_id, body.since, body.until, body.status))
+
+
+@bp.get("/deliveries/<delivery_id>")
+def get_delivery(path: DeliveryPath):
+    """One delivery with its attempt log and event."""
+    return ok(**history.get_delivery(hub(), path.delivery_id))
+
+
+@bp.post("/deliveries/<delivery_id>/replay")
+def replay_delivery(path: DeliveryPath):
+    """Send one delivery again now (same webhook-id)."""
+    return ok(delivery=history.replay_one(hub(), path.delivery_id))

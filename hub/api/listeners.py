@@ -1,0 +1,55 @@
+"""Listeners (callback URLs for all sessions or one) and the seed-compatible /api/whatsapp/status."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from hub.api.common import SESSION_ID_PATTERN, Model, blueprint, ok
+from hub.app import hub
+from hub.delivery import endpoints
+
+bp = blueprint("listeners", "Callback URLs that receive signed events", url_prefix="/api/whatsapp")
+
+
+class EndpointFields(Model):
+    """What listeners and webhooks share: filter, custom headers, signing secret."""
+
+    events: list[str] | None = Field(None, description="Event types to receive (default: all)")
+    headers: dict[str, str] | None = Field(None, description="Extra headers sent with every delivery")
+    secret: str | None = Field(None, max_length=128,
+                               description="Signing secret (whsec_ + base64); generated when absent")
+
+
+class ListenerBody(EndpointFields):
+    callback_url: str = Field(alias="callbackUrl", max_length=2048, description="http(s) URL to POST events to")
+    session_id: str | None = Field(None, alias="sessionId", pattern=SESSION_ID_PATTERN,
+                                   description="Only this session's events (default: every session)")
+
+
+class UnregisterBody(Model):
+    callback_url: str = Field(alias="callbackUrl", max_length=2048)
+
+
+@bp.post("/register-listener")
+def register_listener(body: ListenerBody):
+    """Register a callback URL (registering it again updates it); the secret is shown now only."""
+    listener, created = endpoints.register(hub(), "listener", body.callback_url, body.session_id,
+                                           body.events, body.headers, body.secret)
+    return ok(listener=listener), 201 if created else 200
+
+
+@bp.post("/unregister-listener")
+def unregister_listener(body: UnregisterBody):
+    """Remove a listener; its pending deliveries stop."""
+    return ok(removed=endpoints.unregister_listener(hub(), body.callback_url))
+
+
+@bp.get("/listeners")
+def list_listeners():
+    """Every listener with its delivery health."""
+    return ok(listeners=endpoints.list_endpoints(hub(), "listener"))
+
+
+@bp.get("/status")
+def whatsapp_status():
+    """Overall connection state, number of listeners, every session."""
+    return ok(**endpoints.whatsapp_status(hub()))

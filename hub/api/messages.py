@@ -1,0 +1,20 @@
+"""GET /api/messages/<sessionId>: inbound and outbound history (also the seeds' route shape)."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from hub.api.common import Page, SessionPath, blueprint, ok
+from hub.app import hub
+from hub.outbound import history
+
+bp = blueprint("messages", "Message history")
+
+
+class MessagesQuery(Page):
+    chat_id: str | None = Field(None, alias="chatId", description="Only this chat (phone number or JID)")
+
+
+@bp.get("/messages/<session_id>")
+def list_messages(path: SessionPath, query: MessagesQuery):
+    """Received and sent messages, newest first, paginated, optionally of one chat."""
+    return ok(**history.list_messages(hub(), path.session_id, query.chat_id, query.limit, query.offset))

@@ -1,0 +1,17 @@
+"""GET /metrics: Prometheus exposition (needs the API key like the API; Prometheus sends it as a bearer token)."""
+from __future__ import annotations
+
+from flask import Response, request
+
+from hub.api.common import blueprint
+from hub.app import hub
+from hub.metrics import metrics_of
+
+bp = blueprint("metrics", "Prometheus metrics", url_prefix="")
+
+
+@bp.get("/metrics")
+def metrics():
+    """Sessions, events, deliveries, queues, attempt latency and media, in Prometheus text format."""
+    body, content_type = metrics_of(hub()).exposition(request.headers.get("Accept"))
+    return Response(body, content_type=content_type)

@@ -1,0 +1,46 @@
+"""Per-session webhooks (several URLs per session, each with its own filter and secret)."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from hub.api.common import Model, SessionPath, blueprint, ok
+from hub.api.listeners import EndpointFields
+from hub.app import hub
+from hub.delivery import endpoints
+
+bp = blueprint("webhooks", "Per-session webhooks with event filters")
+
+
+class WebhookBody(EndpointFields):
+    url: str = Field(max_length=2048, description="http(s) URL to POST the session's events to")
+
+
+class WebhookSelector(Model):
+    id: str | None = Field(None, max_length=40, description="Remove only this webhook")
+    url: str | None = Field(None, max_length=2048, description="Remove only the webhook with this URL")
+
+
+@bp.post("/<session_id>/webhook")
+def set_webhook(path: SessionPath, body: WebhookBody):
+    """Add a webhook (the same URL again updates it); the secret is shown now only."""
+    webhook, created = endpoints.register(hub(), "webhook", body.url, path.session_id, body.events,
+                                          body.headers, body.secret)
+    return ok(webhook=webhook), 201 if created else 200
+
+
+@bp.get("/<session_id>/webhook")
+def list_webhooks(path: SessionPath):
+    """The session's webhooks with their delivery health."""
+    return ok(webhooks=endpoints.list_endpoints(hub(), "webhook", path.session_id))
+
+
+@bp.delete("/<session_id>/webhook")
+def delete_webhooks(path: SessionPath, query: WebhookSelector):
+    """Remove one webhook (?id= or ?url=) or, without either, all of the session's webhooks."""
+    return ok(removed=endpoints.remove_webhooks(hub(), path.session_id, query.id, query.url))
+
+
+@bp.post("/<session_id>/webhook/test")
+def test_webhooks(path: SessionPath):
+    """Send a signed `test` event to the session's webhooks."""
+    return ok(**endpoints.send_test_event(hub(), path.session_id))

@@ -1,0 +1,167 @@
+"""Listener and webhook endpoints: register (idempotent per URL), list with health, remove, test."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.orm import Session as DbSession
+
+from hub.delivery import signing
+from hub.delivery.fanout import TEST_EVENT, matching_endpoints
+from hub.delivery.urlguard import validate_url
+from hub.errors import BadRequest, Conflict, NotFound
+from hub.events import EVENT_TYPES
+from hub.store import Delivery, Endpoint, Session
+from hub.store.delivery import UNFINISHED
+
+EVENT_FILTERS = ("all",) + EVENT_TYPES
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+# The hub sets these itself; a custom header must not replace the signature or the framing.
+RESERVED_HEADERS = ("content-type", "content-length", "host", "transfer-encoding", "connection", "user-agent")
+MAX_HEADERS = 20
+
+
+def normalise_events(events: list[str] | None) -> list[str]:
+    """The event filter: known type names (or 'all', the default), without duplicates."""
+    if not events:
+        return ["all"]
+    unknown = [name for name in events if name not in EVENT_FILTERS]
+    if unknown:
+        raise BadRequest(f"Unknown event type(s): {', '.join(unknown)}. Valid: {', '.join(EVENT_FILTERS)}.",
+                         code="invalid_event_type", validEvents=list(EVENT_FILTERS))
+    return ["all"] if "all" in events else list(dict.fromkeys(events))
+
+
+def normalise_headers(headers: dict[str, str] | None) -> dict[str, str]:
+    """Custom headers, lower-cased; refuses invalid names/values and the ones the hub sets."""
+    headers = headers or {}
+    if len(headers) > MAX_HEADERS:
+        raise BadRequest(f"At most {MAX_HEADERS} custom headers.", code="invalid_headers")
+    clean = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if not HEADER_NAME.match(name) or any(ch in value for ch in "\r\n\0") or len(value) > 1024:
+            raise BadRequest(f"Header '{name}' is not a valid HTTP header (a token name, a one-line value "
+                             f"of at most 1024 characters).", code="invalid_headers")
+        if lowered.startswith("webhook-") or lowered in RESERVED_HEADERS:
+            raise BadRequest(f"Header '{name}' is set by the hub and cannot be overridden.",
+                             code="reserved_header")
+        clean[lowered] = value
+    return clean
+
+
+def check_secret(secret: str | None) -> str | None:
+    """A given secret must be in Standard Webhooks form (whsec_ + base64 key)."""
+    if secret is None:
+        return None
+    try:
+        signing.secret_key(secret)
+    except ValueError as exc:
+        raise BadRequest(f"secret is invalid: {exc}.", code="invalid_secret") from None
+    return secret
+
+
+def require_session(db: DbSession, session_id: str | None) -> None:
+    if session_id is not None and db.get(Session, session_id) is None:
+        raise NotFound(f"Session '{session_id}' does not exist.", code="session_not_found")
+
+
+def register(context, kind: str, url: str, session_id: str | None, events: list[str] | None,
+             headers: dict | None, secret: str | None) -> tuple[dict, bool]:
+    """Create the endpoint, or update (and re-enable) the one with this URL; (Endpoint JSON, created)."""
+    url = validate_url(url, context.config.block_private_urls, "callbackUrl" if kind == "listener" else "url")
+    events, headers, secret = normalise_events(events), normalise_headers(headers), check_secret(secret)
+    key = (session_id or "") if kind == "webhook" else ""
+    with context.store.session() as db:
+        require_session(db, session_id)
+        endpoint = db.scalar(select(Endpoint).where(Endpoint.kind == kind, Endpoint.session_key == key,
+                                                    Endpoint.url == url))
+        created = endpoint is None
+        if created:
+            endpoint = Endpoint(kind=kind, url=url, session_key=key, secret=secret or signing.generate_secret())
+            db.add(endpoint)
+        endpoint.configure(events, headers, secret, session_id)
+        db.flush()
+        return endpoint.to_dict(health_of(db, [endpoint.id])[endpoint.id], reveal_secret=True), created
+
+
+def health_of(db: DbSession, endpoint_ids: list[str]) -> dict[str, dict]:
+    """{endpoint id: {pending, dead}} in one grouped query."""
+    counts = {endpoint_id: {"pending": 0, "dead": 0} for endpoint_id in endpoint_ids}
+    pending = func.sum(case((Delivery.status.in_(UNFINISHED), 1), else_=0))
+    dead = func.sum(case((Delivery.status == "dead", 1), else_=0))
+    rows = db.execute(select(Delivery.endpoint_id, pending, dead)
+                      .where(Delivery.endpoint_id.in_(endpoint_ids)).group_by(Delivery.endpoint_id))
+    for endpoint_id, pending_count, dead_count in rows:
+        counts[endpoint_id] = {"pending": int(pending_count or 0), "dead": int(dead_count or 0)}
+    return counts
+
+
+def list_endpoints(context, kind: str, session_id: str | None = None) -> list[dict]:
+    """Endpoints of one kind (a session's webhooks when `session_id`), oldest first, with health."""
+    with context.store.session() as db:
+        require_session(db, session_id)
+        statement = select(Endpoint).where(Endpoint.kind == kind).order_by(Endpoint.created_at)
+        if session_id is not None:
+            statement = statement.where(Endpoint.session_id == session_id)
+        endpoints = list(db.scalars(statement))
+        health = health_of(db, [endpoint.id for endpoint in endpoints])
+        return [endpoint.to_dict(health[endpoint.id]) for endpoint in endpoints]
+
+
+def unregister_listener(context, url: str) -> int:
+    """Remove the listener with this callback URL (and its deliveries); returns how many."""
+    with context.store.session() as db:
+        return _delete_endpoints(db, Endpoint.kind == "listener", Endpoint.url == url.strip())
+
+
+def remove_webhooks(context, session_id: str, endpoint_id: str | None = None, url: str | None = None) -> int:
+    """Remove one webhook of a session (by id or URL), or all of them; returns how many."""
+    conditions = [Endpoint.kind == "webhook", Endpoint.session_id == session_id]
+    if endpoint_id:
+        conditions.append(Endpoint.id == endpoint_id)
+    if url:
+        conditions.append(Endpoint.url == url.strip())
+    with context.store.session() as db:
+        require_session(db, session_id)
+        return _delete_endpoints(db, *conditions)
+
+
+def remove_session_webhooks(db: DbSession, session_id: str) -> None:
+    """SessionManager.on_delete callback: a deleted session's webhooks go with it."""
+    _delete_endpoints(db, Endpoint.kind == "webhook", Endpoint.session_id == session_id)
+
+
+def _delete_endpoints(db: DbSession, *conditions) -> int:
+    """Delete matching endpoints; their deliveries and attempts cascade (pending ones stop)."""
+    ids = db.scalars(select(Endpoint.id).where(*conditions)).all()
+    if ids:
+        db.execute(delete(Endpoint).where(Endpoint.id.in_(ids)))
+    return len(ids)
+
+
+def send_test_event(context, session_id: str) -> dict:
+    """Record a signed `test` event for the session's webhooks; {eventId, deliveries}."""
+    with context.store.session() as db:
+        require_session(db, session_id)
+        count = len(matching_endpoints(db, TEST_EVENT, session_id))
+    if not count:
+        raise Conflict(f"Session '{session_id}' has no enabled webhook to test; add one with "
+                       f"POST /api/{session_id}/webhook.", code="no_webhooks")
+    envelope = context.events.record(TEST_EVENT, session_id, {
+        "message": "Test event from the WhatsApp hub: if you can read this, your receiver works."})
+    with context.store.session() as db:
+        count = db.scalar(select(func.count()).select_from(Delivery).where(Delivery.event_id == envelope["id"]))
+    return {"eventId": envelope["id"], "deliveries": count}
+
+
+def whatsapp_status(context) -> dict:
+    """The seed `/api/whatsapp/status` shape: overall connection state, listeners, sessions."""
+    sessions = context.sessions.list()
+    statuses = {session["status"] for session in sessions}
+    state = next((s for s in ("connected", "qr", "starting", "disconnected") if s in statuses),
+                 "no_sessions" if not sessions else "disconnected")
+    with context.store.session() as db:
+        listeners = db.scalar(select(func.count()).select_from(Endpoint)
+                              .where(Endpoint.kind == "listener", Endpoint.enabled))
+    return {"connected": "connected" in statuses, "state": state, "listeners": listeners, "sessions": sessions}

@@ -1,0 +1,71 @@
+"""Background delivery: the dispatcher plus the scheduler jobs that sweep leases and purge events.
+
+Listed in hub/runtime.py BACKGROUND_MODULES: `start(context, scheduler)`, `stop(context)`.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from hub.delivery import outbox
+from hub.delivery.dispatcher import Dispatcher
+from hub.store import utcnow
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 15
+PURGE_MINUTES = 60
+
+
+def start(context, scheduler) -> Dispatcher:
+    """Reclaim the previous process's leases, start the dispatcher, schedule sweep and purge."""
+    with context.store.session() as db:
+        released = outbox.release_leases(db, utcnow(), expired_only=False)
+    if released:
+        log.info("delivery: %d deliveries claimed by the previous process will be re-sent", released)
+    dispatcher = Dispatcher(context)
+    context.workers["delivery"] = dispatcher
+    context.bus.add_listener(dispatcher.wake)
+    dispatcher.start()
+    scheduler.add_job(sweep_leases, "interval", seconds=SWEEP_SECONDS, args=(context,), id="delivery-sweep")
+    scheduler.add_job(purge_events, "interval", minutes=PURGE_MINUTES, args=(context,),
+                      id="event-retention", next_run_time=utcnow() + timedelta(minutes=1))
+    return dispatcher
+
+
+def stop(context) -> None:
+    dispatcher = context.workers.pop("delivery", None)
+    if dispatcher is not None:
+        dispatcher.stop()
+
+
+def wake(context) -> None:
+    """Ask the dispatcher (when this process runs one) to look for due deliveries now."""
+    dispatcher = context.workers.get("delivery")
+    if dispatcher is not None:
+        dispatcher.wake()
+
+
+def sweep_leases(context) -> int:
+    """Scheduler job: claims whose lease expired (their worker died) become due again."""
+    with context.store.session() as db:
+        released = outbox.release_leases(db, utcnow())
+    if released:
+        log.warning("delivery: %d expired leases released", released)
+        wake(context)
+    return released
+
+
+def purge_events(context) -> int:
+    """Scheduler job: delete delivered events older than HUB_EVENT_RETENTION_DAYS, in small batches."""
+    cutoff = utcnow() - timedelta(days=context.config.event_retention_days)
+    total = 0
+    while True:
+        with context.store.session() as db:  # one short transaction per batch
+            purged = outbox.purge_events(db, cutoff)
+        total += purged
+        if not purged:
+            break
+    if total:
+        log.info("event retention: %d events older than %s purged", total, cutoff.isoformat())
+    return total

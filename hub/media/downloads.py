@@ -1,0 +1,171 @@
+"""Inbound media: record the message, download through the engine, store the file, record the event.
+
+The message (history row + a `downloading` media row holding what a retry needs) is committed
+before the download starts, so a restart mid-download loses nothing: `retry_interrupted` picks
+those rows up again. A failed download never stops the event: it goes out with `media.error`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
+from sqlalchemy import select
+
+from hub.media import storage
+from hub.sessions import builders
+from hub.sessions.engine import Engine, EngineError
+from hub.sessions.mapping import HubEventDraft
+from hub.store import MediaFile, Message, Session
+from hub.store.ids import new_id
+from hub.store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # downloads of one file (the first plus retries after restarts)
+
+
+def content_message(media) -> E.Message:
+    """Wrap a media protobuf (ImageMessage, DocumentMessage, ...) back into a waE2E Message."""
+    for field in E.Message.DESCRIPTOR.fields:
+        if field.message_type is media.DESCRIPTOR:
+            return E.Message(**{field.name: media})
+    raise ValueError(f"no Message field holds a {media.DESCRIPTOR.name}")
+
+
+def receive(sessions, session_id: str, draft: HubEventDraft, engine: Engine | None) -> dict:
+    """Record the message, download its media, record the event; returns the event envelope."""
+    media_id = begin(sessions.store, session_id, draft)
+    return finish(sessions, media_id, engine)
+
+
+def begin(store, session_id: str, draft: HubEventDraft) -> str:
+    """Commit the history row and a `downloading` media row (before any download starts)."""
+    described = draft.data.get("media") or {}
+    with store.session() as db:
+        message = Message.from_event(session_id, draft.data)
+        row = MediaFile(id=new_id("med"), session_id=session_id, message_row_id=message.id,
+                        kind=described.get("kind") or draft.data.get("type"), mimetype=described.get("mimetype"),
+                        original_name=described.get("originalName"), event_type=draft.type,
+                        content=content_message(draft.media).SerializeToString(), event_data=draft.data)
+        db.add(message)
+        db.flush()  # the media row references the message row
+        db.add(row)
+        return row.id
+
+
+def finish(sessions, media_id: str, engine: Engine | None, refused: str | None = None) -> dict:
+    """Download, store and describe the file (unless `refused` says why not), then record the event."""
+    with sessions.store.session() as db:
+        row = db.get(MediaFile, media_id)
+        event_type, data, event = row.event_type, dict(row.event_data), rebuild_event(row)
+        declared = (data.get("media") or {}).get("fileSize") or 0
+    stored, error = (None, refused) if refused else fetch(engine, event, declared, sessions.config)
+    with sessions.store.session() as db:
+        row = db.get(MediaFile, media_id)
+        if stored:
+            row.mark_stored(stored.name, stored.size, stored.sha256)
+        else:
+            row.mark_failed(error)
+        data["media"] = row.describe(sessions.config.public_url)
+        db.get(Message, row.message_row_id).media = data["media"]
+        session = db.get(Session, row.session_id)
+        sandbox = session is not None and session.engine == "sandbox"
+        return sessions.events.record(event_type, row.session_id, data, sandbox=sandbox)
+
+
+def rebuild_event(row: MediaFile):
+    """The MessageEv to hand to `engine.download_media` (built from what the row kept)."""
+    data = row.event_data
+    return builders.message_event(E.Message.FromString(row.content), data["chatId"], data["from"],
+                                  from_me=bool(data.get("fromMe")), is_group=bool(data.get("isGroup")),
+                                  message_id=data["messageId"])
+
+
+def fetch(engine: Engine | None, event, declared: int, config) -> tuple[storage.StoredFile | None, str | None]:
+    """(stored file, None) or (None, why not): size-limited, with HUB_MEDIA_TIMEOUT."""
+    limit = config.max_media_bytes
+    try:
+        if engine is None:
+            raise EngineError("the session is not running, so the media cannot be downloaded")
+        if declared > limit:
+            raise EngineError(f"the file is {declared} bytes; the limit is {limit} (HUB_MAX_MEDIA_MB)")
+        data = call_with_timeout(lambda: engine.download_media(event), config.media_timeout)
+        if len(data) > limit:
+            raise EngineError(f"the file is {len(data)} bytes; the limit is {limit} (HUB_MAX_MEDIA_MB)")
+        return storage.save(config.uploads_dir, data, media_mimetype(event)), None
+    except EngineError as exc:
+        return None, str(exc)
+    except Exception as exc:  # a media failure must never stop the event
+        log.exception("media download failed")
+        return None, f"download failed: {type(exc).__name__}: {exc}"
+
+
+def media_mimetype(event) -> str | None:
+    from hub.sessions.mapping import content_of
+
+    media = content_of(event.Message)[3]
+    return media.mimetype if media is not None else None
+
+
+def call_with_timeout(call, timeout: float):
+    """`call()` in its own thread (a greenlet under gevent); EngineError when it takes too long."""
+    outcome: dict = {}
+    done = threading.Event()
+
+    def run():
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="media-download", daemon=True).start()
+    if not done.wait(timeout):
+        raise EngineError(f"the download took longer than {timeout:g} s (HUB_MEDIA_TIMEOUT)")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def retry_interrupted(sessions, started_before: datetime) -> int:
+    """Finish downloads a restart (or a crash) cut short; returns how many were finished."""
+    with sessions.store.session() as db:
+        rows = db.scalars(select(MediaFile.id).where(MediaFile.status == "downloading",
+                                                     MediaFile.started_at < started_before)).all()
+    return sum(1 for media_id in rows if _retry(sessions, media_id, started_before))
+
+
+def _retry(sessions, media_id: str, started_before: datetime) -> bool:
+    """Download one interrupted file again once its session is connected, or give up on it."""
+    with sessions.store.session() as db:
+        row = db.get(MediaFile, media_id)
+        if row.status != "downloading" or row.started_at >= started_before:
+            return False  # finished, or taken by another retry meanwhile
+        refused = _give_up_reason(sessions, row)
+        engine = _connected_engine(sessions, row.session_id)
+        if engine is None and refused is None:
+            return False  # wait until the session is connected again
+        row.restart_download()
+    finish(sessions, media_id, engine, refused)
+    return True
+
+
+def _give_up_reason(sessions, row: MediaFile) -> str | None:
+    if not sessions.exists(row.session_id):
+        return "the session was deleted before the download finished"
+    if row.attempts >= MAX_ATTEMPTS:
+        return f"the download was interrupted {row.attempts} times"
+    age = (utcnow() - row.created_at).total_seconds()
+    if age > sessions.config.outbound_max_age:
+        return "the session stayed offline too long to download the file"
+    return None
+
+
+def _connected_engine(sessions, session_id: str) -> Engine | None:
+    live = sessions.live.get(session_id)
+    if live is None or not sessions.exists(session_id) or sessions.get(session_id)["status"] != "connected":
+        return None
+    return live.engine

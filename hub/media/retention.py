@@ -1,0 +1,21 @@
+"""Retention: media files older than HUB_MEDIA_RETENTION_DAYS are deleted (their rows say so)."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import update
+
+from hub.media import storage
+from hub.store import MediaFile
+
+log = logging.getLogger(__name__)
+
+
+def purge(context) -> list[str]:
+    """Delete old files from HUB_UPLOADS_DIR and mark their media rows expired; returns the names."""
+    deleted = storage.delete_older_than(context.config.uploads_dir, context.config.media_retention_days)
+    if deleted:
+        with context.store.session() as db:
+            db.execute(update(MediaFile).where(MediaFile.file_name.in_(deleted)).values(status="expired"))
+        log.info("media retention: %d files deleted", len(deleted))
+    return deleted

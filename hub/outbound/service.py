@@ -1,0 +1,318 @@
+"""The durable send queue: accept a send (send it now or queue it), drain queues in order, give up.
+
+Every accepted send is a row in `outbound` before anything goes to WhatsApp, so a crash or a
+restart loses nothing (a send interrupted mid-call is sent again: at-least-once). A session's
+queue drains strictly in order: a message waiting for its retry holds back the ones behind it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import undefer
+from sqlalchemy.exc import IntegrityError
+
+from hub.errors import BadRequest, Conflict, NotFound
+from hub.media import payload
+from hub.media.payload import Attachment
+from hub.outbound.pacing import Pacer
+from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
+from hub.sessions.jids import normalise_jid
+from hub.store import Message, Outbound, Session, utcnow
+from hub.store.ids import new_id
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # engine errors before a message fails (an offline session never counts)
+PENDING = ("queued", "sending")
+
+
+@dataclass
+class MediaSpec:
+    """Media as a sender gives it: exactly one of url, base64, data_url."""
+
+    url: str | None = None
+    base64: str | None = None
+    data_url: str | None = None
+    filename: str | None = None
+    mimetype: str | None = None
+    caption: str | None = None
+
+
+@dataclass
+class SendRequest:
+    """One send, whichever route it came through."""
+
+    to: str
+    text: str | None = None
+    media: MediaSpec | None = None
+    session_id: str | None = None
+    queue_only: bool = False
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        """A hash of what is sent, to tell a retry from a different request under the same key."""
+        fields = asdict(self)
+        fields.pop("idempotency_key")
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class Draft:
+    """A validated send: the session, the recipient JID, the text and the media bytes."""
+
+    session_id: str
+    connected: bool
+    to: str
+    text: str | None
+    attachment: Attachment | None
+
+    @property
+    def type(self) -> str:
+        return self.attachment.kind if self.attachment else "text"
+
+
+# -- accepting -----------------------------------------------------------------------------
+def accept(context, request: SendRequest) -> tuple[dict, int]:
+    """Validate, store, and send now when the session is connected; (body, HTTP status)."""
+    earlier = find_by_key(context, request)
+    if earlier is not None:
+        return receipt(earlier)
+    draft = prepare(context, request)
+    row, engine = store(context, draft, request)
+    if row.status == "sending":
+        row = send_claimed(context, row.id, row.to, outgoing(row), engine)
+    else:
+        wake_worker(context, draft.session_id)
+    return receipt(row)
+
+
+def find_by_key(context, request: SendRequest) -> Outbound | None:
+    """The send first made with this Idempotency-Key (409 when the key came with other content)."""
+    if not request.idempotency_key:
+        return None
+    if len(request.idempotency_key) > 255:
+        raise BadRequest("Idempotency-Key must be at most 255 characters.", code="invalid_idempotency_key")
+    with context.store.session() as db:
+        row = db.scalar(select(Outbound).where(Outbound.idempotency_key == request.idempotency_key))
+    if row is not None and row.request_hash != request.fingerprint():
+        raise Conflict("This Idempotency-Key was already used for a different request; use a new key.",
+                       code="idempotency_key_reused")
+    return row
+
+
+def prepare(context, request: SendRequest) -> Draft:
+    """Check everything (cheap checks first, the media download last); 4xx on bad input."""
+    to = normalise_jid(request.to, "to")
+    session = resolve_session(context, request.session_id)
+    text = (request.media.caption if request.media and request.media.caption else None) or request.text
+    if request.media is None and not (text and text.strip()):
+        raise BadRequest("Give a message text or media (or both).", code="empty_message")
+    attachment = resolve_media(context.config, request.media) if request.media else None
+    return Draft(session["sessionId"], session["status"] == "connected", to, text, attachment)
+
+
+def resolve_session(context, session_id: str | None) -> dict:
+    """The given session (404 if unknown) or, when none is given, the hub's only session."""
+    if session_id:
+        return context.sessions.get(session_id)
+    sessions = context.sessions.list()
+    if len(sessions) == 1:
+        return sessions[0]
+    if not sessions:
+        raise NotFound("The hub has no sessions yet; create one first.", code="session_not_found")
+    raise BadRequest(f"sessionId is required: the hub has {len(sessions)} sessions.", code="session_required")
+
+
+def resolve_media(config, media: MediaSpec) -> Attachment:
+    """Decode or download the media (size-limited); 400/413 when it cannot be used."""
+    sources = [name for name in ("url", "base64", "data_url") if getattr(media, name)]
+    if len(sources) != 1:
+        raise BadRequest("media needs exactly one of url, base64 or dataUrl.", code="invalid_media")
+    limit = config.max_media_bytes
+    if media.url:
+        return payload.from_url(media.url, media.mimetype, media.filename, limit, config.media_timeout)
+    field = "media.base64" if media.base64 else "media.dataUrl"
+    return payload.from_base64(media.base64 or media.data_url, media.mimetype, media.filename, limit, field)
+
+
+def store(context, draft: Draft, request: SendRequest) -> tuple[Outbound, Engine | None]:
+    """Insert the row: claimed for sending now (connected, nothing queued ahead) or queued."""
+    attachment = draft.attachment
+    row = Outbound(id=new_id("out"), session_id=draft.session_id, to=draft.to, type=draft.type,
+                   text=draft.text, file_name=attachment.filename if attachment else None,
+                   mimetype=attachment.mimetype if attachment else None,
+                   payload=attachment.data if attachment else None,
+                   idempotency_key=request.idempotency_key,
+                   request_hash=request.fingerprint() if request.idempotency_key else None)
+    try:
+        with context.store.session() as db:
+            engine = None if request.queue_only else engine_for_now(context, db, draft)
+            if engine is not None:
+                row.claim()
+            db.add(row)
+    except IntegrityError:  # the same Idempotency-Key raced us: answer with the first request's row
+        earlier = find_by_key(context, request)
+        if earlier is None:
+            raise
+        return earlier, None
+    return row, engine
+
+
+def engine_for_now(context, db, draft: Draft) -> Engine | None:
+    """The engine to send with right away, or None: offline, messages queued ahead, or paced."""
+    live = context.sessions.live.get(draft.session_id)
+    if live is None or not draft.connected:
+        return None
+    queued_ahead = db.scalar(select(Outbound.seq).where(Outbound.session_id == draft.session_id,
+                                                        Outbound.status == "queued").limit(1))
+    if queued_ahead is not None:
+        return None
+    return live.engine if pacer_of(context).try_take(draft.session_id) else None
+
+
+def receipt(row: Outbound) -> tuple[dict, int]:
+    """The API answer for a send: 200 once sent (or failed), 202 while queued."""
+    body = {"success": True, "id": row.id, "status": row.status}
+    if row.status == "sent":
+        body["messageId"] = row.message_id
+        return body, 200
+    if row.status == "failed":
+        body["error"] = row.error
+        return body, 200
+    body["status"] = "queued"  # "sending" is a moment of "queued" for the caller
+    return body, 202
+
+
+# -- sending -------------------------------------------------------------------------------
+def send_claimed(context, outbound_id: str, to: str, message: OutgoingMessage, engine: Engine) -> Outbound:
+    """Send a claimed row's message through `engine` and record the outcome."""
+    try:
+        result, error = engine.send(to, message), None
+    except (NotConnected, EngineError) as exc:
+        result, error = None, exc
+    except Exception as exc:  # an engine bug must not leave the row stuck in "sending"
+        log.exception("send %s failed", outbound_id, extra={"outboundId": outbound_id})
+        result, error = None, EngineError(f"{type(exc).__name__}: {exc}")
+    return settle(context, outbound_id, result, error)
+
+
+def outgoing(row: Outbound) -> OutgoingMessage:
+    return OutgoingMessage(text=row.text, media=row.payload, mimetype=row.mimetype,
+                           filename=row.file_name, kind=row.type)
+
+
+def settle(context, outbound_id: str, result: SendResult | None, error: Exception | None) -> Outbound:
+    """Record a send's outcome: sent (history + message-sent), back to the queue, or failed."""
+    with context.store.session() as db:
+        row = Outbound.by_id(db, outbound_id)
+        if result is not None:
+            row.mark_sent(result.message_id)
+            session = db.get(Session, row.session_id)
+            db.add(Message.from_outbound(row, sender=session.jid if session else None))
+            record(context, db, row, "message-sent")
+        elif isinstance(error, NotConnected):
+            row.requeue(str(error))
+        elif row.attempts >= MAX_ATTEMPTS:
+            row.mark_failed(f"{error} (after {row.attempts} attempts)")
+            record(context, db, row, "message-failed")
+        else:
+            row.requeue(str(error), retry_delay(row.attempts))
+        return row
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before retrying after `attempts` engine errors: 2, 4, 8, ... capped at 5 minutes."""
+    return min(300.0, 2.0 ** attempts)
+
+
+def record(context, db, row: Outbound, event_type: str) -> None:
+    """The message-sent / message-failed event, in the row's transaction."""
+    session = db.get(Session, row.session_id)
+    sandbox = session is not None and session.engine == "sandbox"
+    context.events.record(event_type, row.session_id, row.event_data(), sandbox=sandbox)
+
+
+# -- the queue -----------------------------------------------------------------------------
+def drain(context, session_id: str) -> int:
+    """Send the session's queued messages in order while it stays connected; returns how many were sent."""
+    sent = 0
+    while True:
+        engine = connected_engine(context, session_id)
+        claimed = claim_next(context, session_id) if engine else None
+        if claimed is None:
+            return sent
+        pacer_of(context).take(session_id)
+        if send_claimed(context, *claimed, engine).status != "sent":
+            return sent  # it waits for its retry; the ones behind it wait with it
+        sent += 1
+
+
+def connected_engine(context, session_id: str) -> Engine | None:
+    live = context.sessions.live.get(session_id)
+    if live is None or context.sessions.get(session_id)["status"] != "connected":
+        return None
+    return live.engine
+
+
+def claim_next(context, session_id: str) -> tuple[str, str, OutgoingMessage] | None:
+    """Claim the session's oldest queued message if it is due (never one behind it): (id, to, message)."""
+    with context.store.session() as db:
+        head = db.scalar(select(Outbound).options(undefer(Outbound.payload)).where(
+            Outbound.session_id == session_id, Outbound.status.in_(PENDING)).order_by(Outbound.seq).limit(1))
+        if head is None or head.status != "queued" or head.next_attempt_at > utcnow():
+            return None
+        head.claim()
+        return head.id, head.to, outgoing(head)
+
+
+def sessions_with_due_messages(context) -> list[str]:
+    """Sessions whose queue head is due now."""
+    with context.store.session() as db:
+        return list(db.scalars(select(Outbound.session_id).where(
+            Outbound.status == "queued", Outbound.next_attempt_at <= utcnow()).distinct()))
+
+
+def expire(context) -> int:
+    """Give up on queued messages older than HUB_OUTBOUND_MAX_AGE (message-failed); returns how many."""
+    cutoff = utcnow() - timedelta(seconds=context.config.outbound_max_age)
+    with context.store.session() as db:
+        rows = list(db.scalars(select(Outbound).where(Outbound.status == "queued", Outbound.created_at < cutoff)))
+        for row in rows:
+            row.mark_failed(f"not sent within HUB_OUTBOUND_MAX_AGE ({context.config.outbound_max_age:g} s)"
+                            + (f"; last error: {row.error}" if row.error else ""))
+            record(context, db, row, "message-failed")
+    return len(rows)
+
+
+def requeue_interrupted(context) -> int:
+    """At start-up: sends cut short by a stop or crash go back to the queue (sent again: at-least-once)."""
+    with context.store.session() as db:
+        result = db.execute(update(Outbound).where(Outbound.status == "sending").values(status="queued"))
+        return result.rowcount
+
+
+def get(context, outbound_id: str) -> dict:
+    """One accepted send's state; 404 if unknown."""
+    with context.store.session() as db:
+        row = Outbound.by_id(db, outbound_id)
+        if row is None:
+            raise NotFound(f"Outbound message '{outbound_id}' does not exist.", code="outbound_not_found")
+        return row.to_dict()
+
+
+# -- wiring --------------------------------------------------------------------------------
+def pacer_of(context) -> Pacer:
+    """The process's one pacer (shared by the API's send-now path and the worker)."""
+    return context.workers.setdefault("outbound-pacer", Pacer(context.config.send_interval))
+
+
+def wake_worker(context, session_id: str) -> None:
+    """Tell the queue worker (when it runs: under gunicorn) that a session has work."""
+    worker = context.workers.get("outbound")
+    if worker is not None:
+        worker.wake(session_id)

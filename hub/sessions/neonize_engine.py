@@ -1,0 +1,238 @@
+"""The real WhatsApp engine: one neonize (whatsmeow) client per session, bridged into gevent.
+
+Imported lazily by the SessionManager, so neonize's Go library only ever loads inside the
+worker. Every call into Go goes through `hub.sessions.bridge` (see its docstring for why).
+The client's store is `HUB_SESSIONS_DIR/<sessionId>/whatsapp.db` (SQLite, written by whatsmeow).
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import sqlite3
+from contextlib import closing
+
+import gevent
+from gevent.monkey import get_original
+from neonize import events as ev
+from neonize.exc import NeonizeError
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+from neonize.utils.enum import ClientName
+from neonize.utils.jid import build_jid
+
+from hub.errors import Conflict
+from hub.sessions import bridge
+from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
+
+log = logging.getLogger(__name__)
+
+STORE_FILE = "whatsapp.db"
+WHATSAPP_HOST = "web.whatsapp.com"
+# Everything the hub maps (messages, receipts, lifecycle) plus what other modules may use.
+FORWARDED_EVENTS = (ev.MessageEv, ev.ReceiptEv, ev.PairStatusEv, ev.ConnectedEv, ev.DisconnectedEv,
+                    ev.LoggedOutEv, ev.StreamReplacedEv, ev.TemporaryBanEv, ev.ConnectFailureEv,
+                    ev.ClientOutdatedEv, ev.KeepAliveTimeoutEv, ev.KeepAliveRestoredEv,
+                    ev.UndecryptableMessageEv, ev.HistorySyncEv, ev.OfflineSyncPreviewEv,
+                    ev.OfflineSyncCompletedEv)
+# Events after which the websocket is down until someone dials again.
+DOWN_EVENTS = (ev.DisconnectedEv, ev.LoggedOutEv, ev.StreamReplacedEv, ev.TemporaryBanEv,
+               ev.ClientOutdatedEv, ev.ConnectFailureEv)
+QR_TIMEOUT_REASON = "qr_timeout: nobody scanned the QR code in time; connect again for a new one"
+_getaddrinfo = get_original("socket", "getaddrinfo")
+
+
+class NeonizeEngine(Engine):
+    """A session on real WhatsApp. Methods block at most their own greenlet."""
+
+    name = "neonize"
+
+    def __init__(self, session_id, store_dir, sink, config):
+        super().__init__(session_id, store_dir, sink, config)
+        self.bridge = bridge.get()
+        self.inbox = bridge.Inbox(self.bridge, session_id)
+        self.run = 0  # which dial is current; results of older ones are ignored
+        self.dialling = False
+        self.failed_dials = 0
+        self.connected = False
+        self.waiting_for_scan = False
+        self.stopped = False
+
+    # -- the store ---------------------------------------------------------------------
+    @property
+    def store_file(self):
+        return self.store_dir.resolve() / STORE_FILE
+
+    def has_credentials(self) -> bool:
+        """A linked device is stored. An unreadable store counts: start() then says why."""
+        if not self.store_file.exists():
+            return False
+        try:
+            with closing(sqlite3.connect(self.store_file.as_uri() + "?mode=ro", uri=True)) as db:
+                return db.execute("SELECT 1 FROM whatsmeow_device LIMIT 1").fetchone() is not None
+        except sqlite3.Error:
+            return True
+
+    def forget_credentials(self) -> None:
+        for path in self.store_dir.glob(STORE_FILE + "*"):  # the database and its -wal/-shm
+            path.unlink(missing_ok=True)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Dial in the session's own native thread; results arrive through the sink."""
+        self.stopped = False
+        self.bridge.in_hub(gevent.spawn, self._redial)
+
+    def _redial(self) -> None:
+        if self.stopped:
+            return  # stop() came before this greenlet ran
+        slot = self.prepare()
+        if self.dialling:  # a live dial (whatsmeow may be retrying on its own): replace it
+            self.bridge.call(slot.client.stop)
+        self.run += 1
+        self.dialling, self.connected, self.waiting_for_scan = True, False, False
+        slot.dialer.spawn(self._dial, slot.client, self.run, self.failed_dials > 0)
+
+    def prepare(self) -> bridge.SessionSlot:
+        """The session's client (created once) with this engine's handlers registered."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        slot = self.bridge.slot(self.session_id, str(self.store_file))
+        self._register_handlers(slot.client)
+        return slot
+
+    def _dial(self, client, run: int, check_dns: bool) -> None:
+        """Native dial thread: blocks in Go for the connection's whole life."""
+        error = _dns_failure() if check_dns else None
+        if error is None:
+            try:
+                client.connect()
+                error = ""
+            except NeonizeError as exc:
+                error = str(exc)
+            except Exception as exc:  # a bug must still end as a visible failure
+                error = f"{type(exc).__name__}: {exc}"
+        self.inbox.post(self._dial_ended, run, error)
+
+    def _dial_ended(self, run: int, error: str) -> None:
+        if run != self.run:
+            return  # an older dial we replaced on purpose
+        self.dialling = self.connected = self.waiting_for_scan = False
+        if self.stopped:
+            return
+        self.failed_dials += 1
+        log.info("session %s: dial ended: %s", self.session_id, error or "closed",
+                 extra={"sessionId": self.session_id})
+        self.sink.on_connect_failed(self.session_id, error or "connection closed")
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.connected = self.waiting_for_scan = False
+        slot = self.bridge.slots.get(self.session_id)
+        if slot is not None:
+            # Stop is safe for a client Go does not know; it also drops a failed dial's entries.
+            self.bridge.call(slot.client.stop)
+
+    def logout(self) -> None:
+        """Unlink the device at WhatsApp when connected, then forget it here either way."""
+        if self.connected:
+            try:
+                self.bridge.call(self._client().logout)
+            except NeonizeError as exc:
+                log.warning("session %s: logout at WhatsApp failed: %s", self.session_id, exc,
+                            extra={"sessionId": self.session_id})
+        self.stop()
+        self.forget_credentials()
+
+    # -- callbacks from Go (native threads: copy, hand over, return) ----------------------
+    def _register_handlers(self, client) -> None:
+        for event_type in FORWARDED_EVENTS:
+            client.event(event_type)(self._on_go_event)
+        client.qr(self._on_go_qr)
+        # neonize only prints the login status; we need its "timeout" (nobody scanned).
+        client._NewClient__onLoginStatus = self._on_go_login_status
+
+    def _on_go_event(self, _client, event) -> None:
+        self.inbox.post(self._deliver, self.run, event)
+
+    def _on_go_qr(self, _client, code: bytes) -> None:
+        self.inbox.post(self._deliver_qr, self.run, code.decode())
+
+    def _on_go_login_status(self, _uuid, status) -> None:
+        if status and ctypes.string_at(status) == b"timeout":
+            self.inbox.post(self._deliver_failure, self.run, QR_TIMEOUT_REASON)
+
+    # -- ... delivered in order from the session's greenlet -----------------------------
+    def _deliver(self, run: int, event) -> None:
+        if run != self.run:
+            return
+        if isinstance(event, ev.ConnectedEv):
+            self.connected, self.waiting_for_scan, self.failed_dials = True, False, 0
+        elif isinstance(event, DOWN_EVENTS):
+            self.connected = False
+        self.sink.on_event(self.session_id, event)
+
+    def _deliver_qr(self, run: int, code: str) -> None:
+        if run == self.run and not self.stopped:
+            self.waiting_for_scan = True
+            self.sink.on_qr(self.session_id, code)
+
+    def _deliver_failure(self, run: int, reason: str) -> None:
+        if run == self.run and not self.stopped:
+            self.sink.on_connect_failed(self.session_id, reason)
+
+    # -- calls -------------------------------------------------------------------------
+    def _client(self):
+        if not self.connected:
+            raise NotConnected(f"Session '{self.session_id}' is not connected to WhatsApp.")
+        return self.bridge.slots[self.session_id].client
+
+    def send(self, to_jid: str, message: OutgoingMessage) -> SendResult:
+        client = self._client()
+        user, _, server = to_jid.partition("@")
+        target = build_jid(user, server or "s.whatsapp.net")
+        try:
+            response = self.bridge.call(_send, client, target, message)
+        except NeonizeError as exc:
+            raise EngineError(str(exc)) from exc
+        return SendResult(message_id=response.ID, timestamp=float(response.Timestamp))
+
+    def download_media(self, event) -> bytes:
+        try:
+            return self.bridge.call(self._client().download_any, event.Message)
+        except NotConnected as exc:
+            raise EngineError(exc.message) from exc
+        except NeonizeError as exc:
+            raise EngineError(str(exc)) from exc
+
+    def pair(self, phone: str) -> str:
+        if not self.waiting_for_scan:
+            raise Conflict("The session is not waiting to be linked (no QR yet).", code="not_waiting_for_scan")
+        client = self.bridge.slots[self.session_id].client
+        try:
+            return self.bridge.call(client.PairPhone, phone, True, ClientName.LINUX)
+        except NeonizeError as exc:
+            raise EngineError(str(exc)) from exc
+
+
+def _send(client, target, message: OutgoingMessage):
+    """The neonize call for one outgoing message (runs in the call pool)."""
+    caption = message.text or None
+    if message.kind == "text" or message.media is None:
+        return client.send_message(target, Message(conversation=message.text or ""))
+    if message.kind == "image":
+        return client.send_image(target, message.media, caption=caption)
+    if message.kind == "video":
+        return client.send_video(target, message.media, caption=caption)
+    if message.kind == "audio":
+        return client.send_audio(target, message.media)
+    if message.kind == "sticker":
+        return client.send_sticker(target, message.media)
+    return client.send_document(target, message.media, caption=caption, filename=message.filename,
+                                mimetype=message.mimetype, title=message.filename)
+
+
+def _dns_failure() -> str | None:
+    """Resolve WhatsApp before re-dialling: neonize 0.5.2 leaks ~1 fd and ~190 KB per failed dial."""
+    try:
+        _getaddrinfo(WHATSAPP_HOST, 443)
+        return None
+    except OSError as exc:
+        return f"lookup {WHATSAPP_HOST}: no such host ({exc}; checked before re-dialling)"

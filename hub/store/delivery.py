@@ -1,0 +1,142 @@
+"""Delivery models: endpoints (listeners and webhooks), deliveries (the outbox) and their attempts."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.store.ids import new_id
+from hub.store.models import Base, isoformat, utcnow
+
+DELIVERY_STATUSES = ("pending", "delivering", "delivered", "failed", "dead")
+CLAIMABLE = ("pending", "failed")
+UNFINISHED = ("pending", "delivering", "failed")
+
+
+class Endpoint(Base):
+    """Where events are POSTed: a listener (all sessions or one) or a session's webhook."""
+
+    __tablename__ = "endpoints"
+    __table_args__ = (UniqueConstraint("kind", "session_key", "url", name="uq_endpoint_url"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ep"))
+    kind: Mapped[str] = mapped_column(String(16))  # "listener" | "webhook"
+    url: Mapped[str] = mapped_column(String(2048))
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Webhooks are unique per (session, url), listeners per url (key ""): no NULL in the constraint.
+    session_key: Mapped[str] = mapped_column(String(64), default="")
+    events: Mapped[list] = mapped_column(JSON, default=lambda: ["all"])
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    secret: Mapped[str] = mapped_column(String(128))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    last_success_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def wants(self, event_type: str) -> bool:
+        """Whether this endpoint's filter accepts `event_type`."""
+        return "all" in self.events or event_type in self.events
+
+    def configure(self, events: list[str], headers: dict, secret: str | None,
+                  session_id: str | None) -> None:
+        """Apply a (re-)registration: new filter and headers, the secret when given; re-enables."""
+        self.events, self.headers, self.session_id = events, headers, session_id
+        self.secret = secret or self.secret
+        self.enabled, self.disabled_reason = True, None
+
+    def record_result(self, success: bool, at: datetime) -> None:
+        """Health bookkeeping after one attempt."""
+        if success:
+            self.last_success_at, self.consecutive_failures = at, 0
+        else:
+            self.last_failure_at = at
+            self.consecutive_failures += 1
+
+    def disable(self, reason: str) -> None:
+        self.enabled, self.disabled_reason = False, reason
+
+    def to_dict(self, health: dict, reveal_secret: bool = False) -> dict:
+        """The Endpoint JSON; the full secret only right after create/update."""
+        return {
+            "id": self.id, "kind": self.kind, "url": self.url, "sessionId": self.session_id,
+            "events": list(self.events), "headers": dict(self.headers),
+            "secret": self.secret if reveal_secret else None, "secretHint": self.secret[:8] + "…",
+            "enabled": self.enabled, "disabledReason": self.disabled_reason,
+            "createdAt": isoformat(self.created_at),
+            "health": {"lastSuccessAt": isoformat(self.last_success_at),
+                       "lastFailureAt": isoformat(self.last_failure_at),
+                       "consecutiveFailures": self.consecutive_failures, **health},
+        }
+
+
+class Delivery(Base):
+    """One event to one endpoint: the outbox row the dispatcher claims, attempts and reschedules."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_endpoint", "endpoint_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("dlv"))
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
+    event_type: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set only while the delivery waits for an attempt: the dispatcher's due scan reads this index.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow, index=True)
+    lease_until: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None]
+
+    @staticmethod
+    def after_attempt(status: str, attempts: int, at: datetime, status_code: int | None, error: str | None,
+                      delay: float | None, delivered_at: datetime | None) -> dict:
+        """Column values once attempt number `attempts` ended in `status` (from the retry policy).
+
+        Values rather than attribute changes: the dispatcher saves a batch in one executemany.
+        """
+        assert status in ("delivered", "failed", "dead"), status
+        return {"status": status, "attempts": attempts, "lease_until": None, "last_status_code": status_code,
+                "last_error": error, "next_attempt_at": at + timedelta(seconds=delay) if status == "failed" else None,
+                "delivered_at": at if status == "delivered" else delivered_at}
+
+    def replay(self, now: datetime) -> None:
+        """Send again as soon as possible with a fresh retry schedule (the attempt log stays)."""
+        self.status, self.attempts, self.next_attempt_at, self.lease_until = "pending", 0, now, None
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "eventId": self.event_id, "eventType": self.event_type,
+            "sessionId": self.session_id, "endpointId": self.endpoint_id, "url": self.url,
+            "status": self.status, "attempts": self.attempts,
+            "nextAttemptAt": isoformat(self.next_attempt_at), "lastStatusCode": self.last_status_code,
+            "lastError": self.last_error, "createdAt": isoformat(self.created_at),
+            "deliveredAt": isoformat(self.delivered_at),
+        }
+
+
+class Attempt(Base):
+    """One POST of a delivery: when, what came back, how long it took."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    status_code: Mapped[int | None]
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
+    latency_ms: Mapped[float | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)
+
+    def to_dict(self) -> dict:
+        return {"at": isoformat(self.at), "statusCode": self.status_code,
+                "latencyMs": None if self.latency_ms is None else round(self.latency_ms, 1),
+                "error": self.error, "response": self.response}

@@ -1,0 +1,201 @@
+"""Typed models of messages: the history (inbound + outbound), the send queue, inbound media files."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, select
+from sqlalchemy.orm import Mapped, deferred, mapped_column
+
+from hub.store.ids import new_id
+from hub.store.models import Base, isoformat, utcnow
+
+OUTBOUND_STATUSES = ("queued", "sending", "sent", "failed")
+# Receipt progression of a sent message; a late "delivered" never overwrites "read".
+RECEIPT_ORDER = {"sent": 1, "delivered": 2, "read": 3}
+
+
+def parse_iso(text: str | None) -> datetime:
+    """An event's ISO timestamp ('...Z') -> aware datetime; now when missing or malformed."""
+    try:
+        return datetime.fromisoformat(text) if text else utcnow()
+    except ValueError:
+        return utcnow()
+
+
+class Message(Base):
+    """One message in a session's history: received (direction "in") or sent (direction "out")."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_session_time", "session_id", "timestamp"),
+                      Index("ix_messages_session_chat_time", "session_id", "chat_id", "timestamp"))
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(3))
+    message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    chat_id: Mapped[str] = mapped_column(String(128))
+    sender: Mapped[str | None] = mapped_column(String(128))
+    recipient: Mapped[str | None] = mapped_column(String(128))
+    type: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    media: Mapped[dict | None]
+    status: Mapped[str] = mapped_column(String(16))
+    outbound_id: Mapped[str | None] = mapped_column(String(40))
+    timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @classmethod
+    def from_event(cls, session_id: str, data: dict) -> "Message":
+        """The history row of a message-received / message-from-me event's data."""
+        from_me = bool(data.get("fromMe"))
+        return cls(id=new_id("msg"), session_id=session_id, direction="out" if from_me else "in",
+                   message_id=data.get("messageId"), chat_id=data.get("chatId") or "",
+                   sender=data.get("from"), recipient=data.get("chatId") if from_me else None,
+                   type=data.get("type") or "other", text=data.get("text") or None, media=data.get("media"),
+                   status="sent" if from_me else "received", timestamp=parse_iso(data.get("timestamp")))
+
+    @classmethod
+    def from_outbound(cls, outbound: "Outbound", sender: str | None) -> "Message":
+        """The history row of a message the API sent (`sender`: the session's own JID)."""
+        media = {"fileName": outbound.file_name, "mimetype": outbound.mimetype} if outbound.mimetype else None
+        return cls(id=new_id("msg"), session_id=outbound.session_id, direction="out",
+                   message_id=outbound.message_id, chat_id=outbound.to, sender=sender, recipient=outbound.to,
+                   type=outbound.type, text=outbound.text, media=media, status="sent",
+                   outbound_id=outbound.id, timestamp=outbound.sent_at or utcnow())
+
+    def apply_receipt(self, status: str) -> None:
+        """Move forward to "delivered" or "read" (never backwards)."""
+        if RECEIPT_ORDER.get(status, 0) > RECEIPT_ORDER.get(self.status, 0):
+            self.status = status
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "direction": self.direction, "messageId": self.message_id,
+                "chatId": self.chat_id, "from": self.sender, "to": self.recipient, "type": self.type,
+                "text": self.text, "media": self.media, "status": self.status,
+                "outboundId": self.outbound_id, "timestamp": isoformat(self.timestamp)}
+
+
+class Outbound(Base):
+    """A message accepted by the send API: queued until sent, failed, or given up."""
+
+    __tablename__ = "outbound"
+    __table_args__ = (Index("ix_outbound_session_status", "session_id", "status", "seq"),
+                      Index("ix_outbound_status_due", "status", "next_attempt_at"))
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # send order
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    session_id: Mapped[str] = mapped_column(String(64))
+    to: Mapped[str] = mapped_column(String(128))
+    type: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    mimetype: Mapped[str | None] = mapped_column(String(128))
+    # The media bytes stay in the row until sent, so a queued send survives a restart.
+    payload: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    def __init__(self, **fields):
+        """A new send, queued and due now unless told otherwise."""
+        now = utcnow()
+        fields = {"status": "queued", "attempts": 0, "created_at": now, "next_attempt_at": now, **fields}
+        super().__init__(**fields)
+
+    @classmethod
+    def by_id(cls, db, outbound_id: str) -> "Outbound | None":
+        """The row with this public id (`out_...`)."""
+        return db.scalar(select(cls).where(cls.id == outbound_id))
+
+    def claim(self) -> None:
+        """Taken by a sender (the API request or the queue worker)."""
+        self.status = "sending"
+        self.attempts += 1
+
+    def mark_sent(self, message_id: str) -> None:
+        self.status, self.message_id, self.error = "sent", message_id, None
+        self.sent_at = utcnow()
+        self.payload = None  # delivered: the bytes are no longer needed
+
+    def requeue(self, error: str | None = None, delay: float = 0.0) -> None:
+        """Back to the queue (session offline, or a retry after `delay` seconds)."""
+        self.status, self.error = "queued", error
+        self.next_attempt_at = utcnow() + timedelta(seconds=delay)
+
+    def mark_failed(self, error: str) -> None:
+        self.status, self.error = "failed", error
+        self.payload = None
+
+    def event_data(self) -> dict:
+        """The data of its message-sent / message-failed event."""
+        data = {"outboundId": self.id, "to": self.to, "type": self.type}
+        if self.message_id:
+            data["messageId"] = self.message_id
+        if self.status == "failed":
+            data["error"] = self.error
+        return data
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "sessionId": self.session_id, "to": self.to, "type": self.type,
+                "text": self.text, "fileName": self.file_name, "status": self.status,
+                "messageId": self.message_id, "error": self.error, "attempts": self.attempts,
+                "nextAttemptAt": isoformat(self.next_attempt_at) if self.status == "queued" else None,
+                "createdAt": isoformat(self.created_at), "sentAt": isoformat(self.sent_at)}
+
+
+class MediaFile(Base):
+    """An inbound media file: recorded before its download, finished (stored or failed) after it.
+
+    Until it is finished it keeps what is needed to download it again after a restart: the
+    serialized waE2E message content and the draft of the event to record.
+    """
+
+    __tablename__ = "media_files"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    message_row_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="downloading", index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    mimetype: Mapped[str | None] = mapped_column(String(128))
+    original_name: Mapped[str | None] = mapped_column(String(255))
+    file_name: Mapped[str | None] = mapped_column(String(64), index=True)
+    file_size: Mapped[int | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    event_type: Mapped[str] = mapped_column(String(32))
+    event_data: Mapped[dict | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    def restart_download(self) -> None:
+        self.status, self.started_at = "downloading", utcnow()
+        self.attempts += 1
+
+    def mark_stored(self, file_name: str, size: int, sha256: str) -> None:
+        self.status, self.file_name, self.file_size, self.sha256 = "stored", file_name, size, sha256
+        self._finish()
+
+    def mark_failed(self, error: str) -> None:
+        self.status, self.error = "failed", error
+        self._finish()
+
+    def _finish(self) -> None:
+        self.finished_at = utcnow()
+        self.content, self.event_data = None, None
+
+    def describe(self, public_url: str) -> dict:
+        """The event's `media`: the stored file, or why it is missing."""
+        if self.status == "stored":
+            return {"fileUrl": f"{public_url.rstrip('/')}/uploads/{self.file_name}",
+                    "fileName": self.file_name, "originalName": self.original_name,
+                    "mimetype": self.mimetype, "fileSize": self.file_size, "sha256": self.sha256}
+        return {"error": self.error, "mimetype": self.mimetype, "originalName": self.original_name}

@@ -1,0 +1,186 @@
+"""The dashboard in headless Chromium against the real hub (gunicorn) on the sandbox.
+
+Screenshots (desktop and phone size) are saved in test-artifacts/ for a human to look at.
+Needs Debian's chromium (`apt-get install chromium`); skipped without it unless
+HUB_REQUIRE_SYSTEM_TESTS=1, then it fails.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+import segno
+
+from tests.integration.hubproc import API_KEY, ROOT, HubProcess
+from tests.receivers import Receiver
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+WAIT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("HUB_REQUIRE_SYSTEM_TESTS") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def hub(tmp_path):
+    with HubProcess(tmp_path) as hub:
+        yield hub
+
+
+def open_dashboard(browser, hub, viewport):
+    """A new tab on the dashboard, signed in; dialogs (confirm) are accepted."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=viewport)
+    page.set_default_timeout(WAIT_MS)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(hub.url + "/")
+    page.fill("#login-key", API_KEY)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#app")).to_be_visible()
+    return page
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header would otherwise land mid-picture
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    segno.make("dashboard preview", error="l").save(buffer, kind="png", scale=4)
+    return buffer.getvalue()
+
+
+def check_phone_layout(page) -> None:
+    """At 390x844 every view fits the width (no sideways scrolling); screenshots of each."""
+    from playwright.sync_api import expect
+
+    page.set_viewport_size(PHONE)
+    for view in ("sessions", "deliveries", "endpoints"):
+        page.click(f"a[data-view={view}]")
+        expect(page.locator(f"#view-{view}")).to_be_visible()
+        screenshot(page, f"phone-{view}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], view
+    page.set_viewport_size(DESKTOP)
+
+
+def test_wrong_key_is_refused_on_the_login_screen(browser, hub):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(hub.url + "/dashboard")
+    page.fill("#login-key", "not-the-key")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#login-error")).to_have_text(re.compile("not valid"))
+    expect(page.locator("#app")).to_be_hidden()
+    assert page.evaluate("sessionStorage.length") == 0
+    page.close()
+
+
+def test_operator_links_a_session_and_follows_its_deliveries(browser, hub, tmp_path):
+    from playwright.sync_api import expect
+
+    page = open_dashboard(browser, hub, DESKTOP)
+    page.evaluate("window.notReloaded = true")  # a page reload would wipe this
+
+    # Create a sandbox session: it waits for a scan and the QR is shown as an image.
+    expect(page.locator("#new-session")).to_have_attribute("open", "")  # no sessions yet: the form is open
+    page.fill("#create-form [name=sessionId]", "tienda")
+    page.select_option("#create-form [name=engine]", "sandbox")
+    page.click("#create-form button[type=submit]")
+    status = page.locator("#detail-status")
+    expect(status).to_have_text("qr")
+    expect(page.locator("#qr-image")).to_be_visible()
+    page.wait_for_function("() => document.getElementById('qr-image').naturalWidth > 100")
+    screenshot(page, "desktop-qr")
+
+    # Linking by phone number instead shows an 8-character pairing code.
+    page.fill("#pair-form [name=phone]", "+51 987 654 321")
+    page.click("#pair-form button[type=submit]")
+    expect(page.locator("#pair-code")).to_have_text(re.compile(r"[0-9A-F]{4}-[0-9A-F]{4}$"))
+
+    # Scan from the sandbox console: the live stream turns the status to connected.
+    page.click("[data-sandbox=scan]")
+    expect(status).to_have_text("connected")
+    expect(page.locator("[data-session-id=tienda] .badge")).to_have_text("connected")
+    expect(page.locator("#link-card")).to_be_hidden()
+
+    with Receiver() as receiver:
+        # A webhook for the session, then a customer message with an image from the console.
+        page.fill("#webhook-form [name=url]", receiver.url)
+        page.check("#webhook-form [name=events][value=message-received]")
+        page.click("#webhook-form button[type=submit]")
+        expect(page.locator("#webhook-secret")).to_contain_text("whsec_")
+        expect(page.locator("#webhook-list")).to_contain_text(receiver.url)
+
+        photo = tmp_path / "foto.png"
+        photo.write_bytes(png_bytes())
+        page.fill("#inbound-form [name=text]", "Hola <b>desde</b> el navegador")
+        page.set_input_files("#inbound-form [name=file]", str(photo))
+        page.click("#inbound-form button[type=submit]")
+        message = page.locator("#message-list .message.in").first
+        expect(message).to_contain_text("Hola <b>desde</b> el navegador")  # shown as text, not markup
+        page.wait_for_function("() => document.querySelector('#message-list img.media')?.naturalWidth > 0")
+        hub.wait_for(lambda: receiver.requests, timeout=10)
+        screenshot(page, "desktop-session")
+
+        # The delivery log shows it delivered; its details list the attempt; replay sends it again.
+        page.click("a[data-view=deliveries]")
+        row = page.locator("#delivery-rows tr", has_text="message-received").first
+        expect(row.locator(".badge")).to_have_text("delivered")
+        row.get_by_role("button", name="Details").click()
+        expect(page.locator("#attempt-rows")).to_contain_text("200")
+        expect(page.locator("#dialog-event")).to_contain_text("desde")
+        screenshot(page, "desktop-delivery-details")
+        page.click("#dialog-replay")
+        hub.wait_for(lambda: len(receiver.requests) >= 2, timeout=10)
+        first, again = receiver.requests[0], receiver.requests[1]
+        assert again["headers"]["webhook-id"] == first["headers"]["webhook-id"]
+        page.keyboard.press("Escape")
+
+        # Bulk replay of everything the endpoint got in the last 24 h.
+        page.select_option("#delivery-filters [name=endpointId]", index=1)
+        page.click("#bulk-replay")
+        hub.wait_for(lambda: len(receiver.requests) >= 3, timeout=10)
+        screenshot(page, "desktop-deliveries")
+
+    # Health and chart of the endpoints.
+    page.click("a[data-view=endpoints]")
+    expect(page.locator("#endpoint-rows")).to_contain_text(receiver.url)
+    page.wait_for_function("() => document.querySelectorAll('#chart rect.delivered[height]:not([height=\"0\"])').length > 0")
+    screenshot(page, "desktop-endpoints")
+
+    check_phone_layout(page)
+
+    # A change made elsewhere (the phone removes the device) reaches the page live too.
+    page.click("a[data-view=sessions]")
+    assert hub.post("/api/sandbox/tienda/logout").status_code == 200
+    expect(status).to_have_text("logged_out")
+    assert page.evaluate("window.notReloaded") is True
+
+    page.click("[data-action=delete]")  # confirm() is accepted
+    expect(page.locator("[data-session-id=tienda]")).to_have_count(0)
+    assert hub.get("/api/sessions/tienda").status_code == 404
+    page.close()

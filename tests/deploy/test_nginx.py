@@ -1,0 +1,206 @@
+"""The repository's nginx.conf, run by real nginx (ports and paths substituted, a self-signed
+certificate made here) in front of real gunicorn: TLS, redirect, proxy headers, WebSocket,
+media from disk, and the body limit."""
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import websocket
+from requests.adapters import HTTPAdapter
+
+from tests.integration.hubproc import API_KEY, ROOT, HubProcess, free_port
+
+REQUIRED = os.environ.get("HUB_REQUIRE_SYSTEM_TESTS") == "1"
+MISSING = [tool for tool in ("nginx", "openssl") if shutil.which(tool) is None]
+if MISSING and not REQUIRED:
+    pytest.skip(f"{' and '.join(MISSING)} not installed (apt-get install -y nginx openssl)",
+                allow_module_level=True)
+
+KEY = {"X-API-Key": API_KEY}
+CLIENT_ADDRESS = "127.0.0.2"  # a second loopback address, to tell the client from the proxy
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (also its own CA, so clients can verify it)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def render_config(directory: Path, hub: HubProcess, http_port: int, https_port: int,
+                  cert: Path, key: Path) -> Path:
+    """nginx.conf with this test's ports, files and upstream; each replaced line must exist once."""
+    text = (ROOT / "nginx.conf").read_text()
+    temp_paths = "".join(f"    {kind}_temp_path {directory}/{kind};\n"
+                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    replacements = {
+        "user www-data;": "user root;" if os.geteuid() == 0 else "",
+        "pid /run/nginx.pid;": f"pid {directory}/nginx.pid;",
+        "error_log /var/log/nginx/error.log warn;": f"error_log {directory}/error.log warn;",
+        "access_log /var/log/nginx/whatsapp-hub.access.log;": f"access_log {directory}/access.log;\n{temp_paths}",
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen [::]:80;": "",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "listen [::]:443 ssl http2;": "",
+        "/etc/letsencrypt/live/hub.example.com/fullchain.pem": str(cert),
+        "/etc/letsencrypt/live/hub.example.com/privkey.pem": str(key),
+        "root /var/www/certbot;": f"root {directory};",
+        "alias /srv/whatsapp-hub/uploads/;": f"alias {hub.directory / 'uploads'}/;",
+        "server 127.0.0.1:3000;": f"server 127.0.0.1:{hub.port};",
+    }
+    for old, new in replacements.items():
+        assert text.count(old) == 1, f"nginx.conf no longer has exactly one {old!r}"
+        text = text.replace(old, new)
+    path = directory / "nginx.conf"
+    path.write_text(text)
+    return path
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("nginx did not start listening")
+
+
+class Proxy:
+    """What the tests need to reach the hub through nginx."""
+
+    def __init__(self, hub: HubProcess, http_port: int, https_port: int, cert: Path):
+        self.hub, self.http_port, self.https_port, self.cert = hub, http_port, https_port, cert
+        self.url = f"https://127.0.0.1:{https_port}"
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return requests.get(self.url + path, verify=str(self.cert), timeout=10, **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return requests.post(self.url + path, verify=str(self.cert), timeout=30, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory):
+    if MISSING:  # only reached with HUB_REQUIRE_SYSTEM_TESTS=1
+        pytest.fail(f"HUB_REQUIRE_SYSTEM_TESTS=1 but {' and '.join(MISSING)} is not installed")
+    directory = tmp_path_factory.mktemp("nginx")
+    http_port, https_port = free_port(), free_port()
+    cert, key = make_certificate(directory)
+    hub = HubProcess(tmp_path_factory.mktemp("hub"), HUB_PROXIES=1, HUB_TRUSTED_NETWORKS=f"{CLIENT_ADDRESS}/32",
+                     HUB_PUBLIC_URL=f"https://127.0.0.1:{https_port}")
+    with hub:
+        config = render_config(directory, hub, http_port, https_port, cert, key)
+        error_log = str(directory / "error.log")
+        subprocess.run(["nginx", "-t", "-e", error_log, "-c", str(config)], check=True, capture_output=True)
+        nginx = subprocess.Popen(["nginx", "-e", error_log, "-c", str(config), "-g", "daemon off;"],
+                                 start_new_session=True, stderr=subprocess.PIPE)
+        try:
+            wait_for_port(https_port, nginx)
+            yield Proxy(hub, http_port, https_port, cert)
+        finally:
+            nginx.send_signal(signal.SIGTERM)  # fast shutdown of master and workers
+            try:
+                nginx.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(nginx.pid, signal.SIGKILL)
+                nginx.wait(5)
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    """Connects from a chosen local address."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def test_api_over_https_and_plain_http_redirects(proxy):
+    health = proxy.get("/api/health")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert health.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert proxy.get("/api/sessions", headers=KEY).json()["success"] is True
+    assert proxy.get("/api/sessions").status_code == 401
+
+    plain = requests.get(f"http://127.0.0.1:{proxy.http_port}/api/sessions?limit=5", allow_redirects=False, timeout=5)
+    assert plain.status_code == 301
+    assert plain.headers["Location"] == "https://127.0.0.1/api/sessions?limit=5"
+
+
+def test_client_address_comes_from_nginx_not_from_a_forged_header(proxy):
+    # HUB_TRUSTED_NETWORKS=127.0.0.2/32: a keyless request is accepted only from that address.
+    trusted = requests.Session()
+    trusted.mount("https://", SourceAddressAdapter(CLIENT_ADDRESS))
+    assert trusted.get(proxy.url + "/api/sessions", verify=str(proxy.cert), timeout=10).status_code == 200
+    forged = proxy.get("/api/sessions", headers={"X-Forwarded-For": CLIENT_ADDRESS})
+    assert forged.status_code == 401
+
+
+def test_websocket_through_the_proxy_follows_a_session_to_connected(proxy):
+    url = f"wss://127.0.0.1:{proxy.https_port}/ws/session/tienda?engine=sandbox&apiKey={API_KEY}"
+    ws = websocket.create_connection(url, timeout=10, sslopt={"ca_certs": str(proxy.cert)})
+    messages = []
+    try:
+        while not messages or messages[-1] != {"event": "status", "data": "connected"}:
+            messages.append(json.loads(ws.recv()))
+            if messages[-1]["event"] == "qr":
+                assert proxy.post("/api/sandbox/tienda/scan", json={}, headers=KEY).status_code == 200
+    finally:
+        ws.close()
+    assert [message["event"] for message in messages] == ["status", "qr", "status"]
+
+
+def test_media_is_served_from_disk_by_nginx(proxy):
+    proxy.post("/api/sessions", json={"sessionId": "media", "engine": "sandbox", "start": True}, headers=KEY)
+    proxy.post("/api/sandbox/media/scan", json={}, headers=KEY)
+    document = os.urandom(300_000)  # bigger than nginx's in-memory body buffer: spooled to disk
+    media = {"base64": base64.b64encode(document).decode(), "mimetype": "application/pdf", "filename": "factura.pdf"}
+    reply = proxy.post("/api/sandbox/media/inbound", json={"from": "51999000111", "media": media}, headers=KEY)
+    assert reply.status_code == 200, reply.text
+    [event] = proxy.get("/api/events", params={"type": "message-received", "sessionId": "media"}, headers=KEY).json()["events"]
+    file_url = event["data"]["media"]["fileUrl"]
+    assert file_url.startswith(proxy.url + "/uploads/")
+
+    served = requests.get(file_url, verify=str(proxy.cert), timeout=10)
+    assert served.status_code == 200 and served.content == document
+    assert served.headers["Cache-Control"] == "public, max-age=86400"  # set only by the /uploads/ location
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in served.headers["Content-Security-Policy"]
+    for escape in ("/uploads/../hub.db", "/uploads/..%2fhub.db", "/uploads/"):
+        assert proxy.get(escape).status_code in (401, 403, 404), escape
+
+
+def test_body_over_the_limit_is_refused_with_413_before_it_is_sent(proxy):
+    context = ssl.create_default_context(cafile=str(proxy.cert))
+    connection = http.client.HTTPSConnection("127.0.0.1", proxy.https_port, context=context, timeout=10)
+    connection.putrequest("POST", "/api/whatsapp/send")
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Content-Length", str(91 * 1024 * 1024))  # client_max_body_size is 90m
+    connection.putheader("X-API-Key", API_KEY)
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read())["error"] == "payload_too_large"
+    connection.close()

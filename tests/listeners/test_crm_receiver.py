@@ -1,0 +1,49 @@
+"""`python -m listeners.crm_receiver` against a real hub on the sandbox."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+import requests
+
+from tests.listeners.helpers import delivery_of, endpoint_of, event_id_of, replay_and_wait
+
+
+def stored_events(path) -> list[dict]:
+    try:
+        with sqlite3.connect(path) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(row) for row in db.execute("SELECT * FROM events ORDER BY received_at")]
+    except sqlite3.OperationalError:  # not created yet
+        return []
+
+
+def test_crm_stores_each_verified_event_once(live_hub, run_listener, tmp_path):
+    database = tmp_path / "crm.db"
+    crm = run_listener("listeners.crm_receiver", live_hub, SESSION_ID="shop", CRM_DB=str(database),
+                       CRM_EVENTS="message-received,message-from-me")
+    webhook = live_hub.wait_for(lambda: endpoint_of(live_hub, crm.url, kind="webhook"), timeout=15)
+    assert webhook["events"] == ["message-received", "message-from-me"]
+
+    reply = live_hub.post("/api/sandbox/shop/inbound", json={"from": "51922000222", "pushName": "Ana",
+                                                            "text": "Quiero 3 cajas"})
+    message_id = reply.json()["messageId"]
+    [row] = live_hub.wait_for(lambda: stored_events(database))
+    assert (row["type"], row["session_id"], row["text"]) == ("message-received", "shop", "Quiero 3 cajas")
+    assert row["sender"] == "51922000222@s.whatsapp.net"
+    assert json.loads(row["envelope"])["data"]["messageId"] == message_id
+
+    # A forged delivery is refused and stored nowhere.
+    forged = json.dumps({"id": "evt_forged", "type": "message-received", "data": {}}).encode()
+    headers = {"webhook-id": "evt_forged", "webhook-timestamp": str(int(time.time())),
+               "webhook-signature": "v1,bm90IHRoZSByaWdodCBzaWduYXR1cmUgYXQgYWxs"}
+    assert requests.post(crm.url, data=forged, headers=headers, timeout=5).status_code == 401
+
+    # A replayed delivery is acknowledged but stored once.
+    delivery = delivery_of(live_hub, webhook["id"], event_id_of(live_hub, message_id))
+    replay_and_wait(live_hub, delivery["id"])
+    assert [row["id"] for row in stored_events(database)] == [delivery["eventId"]]
+
+    crm.stop()
+    live_hub.delete("/api/shop/webhook", params={"url": crm.url})
