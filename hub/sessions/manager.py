@@ -164,21 +164,13 @@ class SessionManager:
     def restart(self, session_id: str) -> dict:
         """Reconnect now: drop the live engine (if any) and start again; credentials stay."""
         self.get(session_id)
-        with self._lock:
-            live = self.live.pop(session_id, None)
-        if live is not None:
-            live.cancel_reconnect()
-            self._quietly(live.engine.stop, session_id)
+        self._let_go(session_id, forget=False)
         return self.start(session_id)
 
     def stop(self, session_id: str, status: str = "stopped", reason: str | None = None) -> dict:
         """Disconnect and forget the live engine; credentials stay on disk."""
         self.get(session_id)
-        with self._lock:
-            live = self.live.pop(session_id, None)
-        if live is not None:
-            live.cancel_reconnect()
-            self._quietly(live.engine.stop, session_id)
+        self._let_go(session_id, forget=False)
         self._set_status(session_id, StatusChange(status, reason=reason, reconnect=False))
         return self.get(session_id)
 
@@ -316,7 +308,7 @@ class SessionManager:
             self._schedule_reconnect(session_id, delay)
 
     def _let_go(self, session_id: str, forget: bool) -> None:
-        """A session that will not come back by itself: stop its engine (and forget its device)."""
+        """Stop the session's live engine and its reconnects (and forget its device)."""
         with self._lock:
             live = self.live.pop(session_id, None)
         if live is None:
