@@ -77,7 +77,7 @@ def drain(hub: HubProcess, already_sent: int, queued: int) -> float:
     started = time.perf_counter()
     hub.post("/api/sessions/bench/connect")
     hub.wait_for(lambda: len(hub.get("/api/sandbox/bench/sent").json()["messages"]) >= already_sent + queued,
-                 timeout=300, interval=0.2)
+                 timeout=300, interval=0.5)
     return queued / (time.perf_counter() - started)
 
 

@@ -1,7 +1,7 @@
 """Recording hub events (the outbox's first half) and the in-process event bus.
 
 `EventLog.record` writes the event row and, in the same transaction, whatever the registered
-`on_record` hooks add (the delivery fan-out adds one delivery row per matching endpoint).
+hooks add (the delivery fan-out adds one delivery row per matching endpoint).
 Only after the commit (of the outermost transaction, when `record` runs inside another `db`) is
 the envelope published on the bus (WebSockets, dispatcher wake-up).
 """
@@ -13,9 +13,10 @@ import threading
 from typing import Callable
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import insert
 from sqlalchemy.orm import Session as DbSession
 
-from hub.store import Event, Store
+from hub.store import Event, Store, utcnow
 from hub.store.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ EVENT_TYPES = ("message-received", "message-from-me", "message-sent", "message-f
                "message-delivered", "message-read", "session-status", "qr")
 
 RecordHook = Callable[[DbSession, Event], None]
+_INSERT = insert(Event.__table__).returning(Event.__table__.c.seq)
 _PENDING = "hub.pending_envelopes"
 
 
@@ -113,11 +115,12 @@ class EventLog:
     def record(self, type: str, session_id: str | None, data: dict, sandbox: bool = False) -> dict:
         """Store one event (and its hooks' rows) in one transaction; return its envelope."""
         assert type in EVENT_TYPES or type.startswith("test"), type
+        event = Event(id=new_id("evt"), type=type, session_id=session_id, data=data, sandbox=sandbox,
+                      timestamp=utcnow())
         with self.store.session() as db:
-            event = Event(id=new_id("evt"), type=type, session_id=session_id, data=data,
-                          sandbox=sandbox)
-            db.add(event)
-            db.flush()  # assigns seq
+            # A Core insert (the row never changes afterwards): no unit-of-work flush per event.
+            event.seq = db.scalar(_INSERT, {"id": event.id, "type": type, "session_id": session_id,
+                                            "data": data, "sandbox": sandbox, "timestamp": event.timestamp})
             for hook in self.hooks:
                 hook(db, event)
             envelope = event.envelope()

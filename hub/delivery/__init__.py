@@ -5,7 +5,7 @@ from __future__ import annotations
 def install(events, sessions) -> None:
     """Wire delivery into the event log and the session manager (starts nothing)."""
     from hub.delivery.endpoints import remove_session_webhooks
-    from hub.delivery.fanout import fan_out
+    from hub.delivery.fanout import Targets
 
-    events.add_hook(fan_out)
+    events.add_hook(Targets(events.store).fan_out)
     sessions.on_delete.append(remove_session_webhooks)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections import Counter, deque
-from datetime import timedelta
+from collections import Counter, OrderedDict, deque
+from datetime import datetime, timedelta
 
 from hub.delivery import outbox
+from hub.delivery.fanout import Targets
 from hub.delivery.sender import CONNECT_TIMEOUT, Sender
-from hub.store import utcnow
+from hub.store import Event, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ PER_ENDPOINT = 4  # POSTs in flight per endpoint: a hanging receiver holds at mo
 TOTAL = 64  # POSTs in flight overall
 POLL_SECONDS = 1.0
 LEASE_MARGIN = 60.0  # a lease outlives the longest possible attempt by this much
+BODY_CACHE = 4096  # serialised envelopes kept for claims (older events are read back)
 
 
 class Dispatcher:
@@ -33,7 +35,9 @@ class Dispatcher:
                  total: int = TOTAL, poll: float = POLL_SECONDS):
         config = context.config
         self.store, self.schedule = context.store, config.retry_schedule
-        self.sender = sender or Sender(config.webhook_timeout, config.block_private_urls, per_endpoint * 2)
+        # Keep-alive connections per host up to the total in flight: endpoints often share a host (one
+        # CRM, several paths), and a smaller pool would open and drop a connection per POST.
+        self.sender = sender or Sender(config.webhook_timeout, config.block_private_urls, total)
         self.per_endpoint, self.total, self.poll = per_endpoint, total, poll
         self.lease = timedelta(seconds=CONNECT_TIMEOUT + config.webhook_timeout + LEASE_MARGIN)
         self.in_flight: Counter = Counter()
@@ -41,6 +45,10 @@ class Dispatcher:
         self._wakeup = threading.Event()
         self._stopping = False
         self._jobs: queue.Queue = queue.Queue()
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()  # recent envelopes, serialised
+        self.targets = Targets(self.store)
+        self.poll_delta = timedelta(seconds=poll)
+        self._next_check = utcnow()  # when to look for the next retry time again
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -59,8 +67,15 @@ class Dispatcher:
         for _ in range(self.total):
             self._jobs.put(None)
 
-    def wake(self, *_envelope) -> None:
-        """Run a round now (bus listener: an event, maybe with deliveries, was recorded)."""
+    def wake(self, envelope: dict | None = None) -> None:
+        """Run a round now (bus listener: an event, maybe with deliveries, was recorded).
+
+        The envelope is kept serialised, so claiming its deliveries needs no read of the event.
+        """
+        if envelope is not None:
+            self._bodies[envelope["id"]] = Event.encode(envelope).encode()
+            if len(self._bodies) > BODY_CACHE:
+                self._bodies.popitem(last=False)
         self._wakeup.set()
 
     def loop(self) -> None:
@@ -74,41 +89,49 @@ class Dispatcher:
                 self._wakeup.wait(pause)
 
     def run_once(self) -> float:
-        """Save finished attempts, start what is due; returns seconds to wait before the next round."""
+        """Save finished attempts and start what is due, in one transaction; seconds until the next round."""
         self._wakeup.clear()
-        self.save_finished()
-        free = self.total - sum(self.in_flight.values())
-        if free <= 0:
-            return self.poll
+        results = self._take_finished()
         now = utcnow()
         with self.store.session() as db:
-            jobs = outbox.claim(db, free, self.per_endpoint, self.in_flight, now, self.lease)
+            if results:
+                outbox.save_results(db, results, self.schedule)
+            self._release(results)
+            free = self.total - sum(self.in_flight.values())
+            if free <= 0:
+                return self.poll
+            jobs = outbox.claim(db, free, self.per_endpoint, self.in_flight, now, self.lease,
+                                self.targets.by_id(db), self._bodies)
+            rescheduled = any(result.error is not None for result in results)
+            pause = 0.0 if len(jobs) == free else self._until_next_due(db, now, rescheduled)
         for job in jobs:
             self.in_flight[job.endpoint_id] += 1
             self._jobs.put(job)
-        return 0.0 if len(jobs) == free else self._until_next_due()
+        return pause
 
-    def save_finished(self) -> int:
-        """Persist every finished attempt in one transaction; frees their slots."""
+    def _take_finished(self) -> list:
         results = []
         while self._finished:
             results.append(self._finished.popleft())
-        if results:
-            with self.store.session() as db:
-                outbox.save_results(db, results, self.schedule)
-            for result in results:
-                self.in_flight[result.job.endpoint_id] -= 1
-            self.in_flight += Counter()  # drops endpoints at zero
-        return len(results)
+        return results
 
-    def _until_next_due(self) -> float:
-        """Until the next retry falls due (capped by the poll interval); finished POSTs wake us sooner."""
-        now = utcnow()
-        with self.store.session() as db:
+    def _release(self, results: list) -> None:
+        """Free the slots of finished attempts."""
+        for result in results:
+            self.in_flight[result.job.endpoint_id] -= 1
+        if results:
+            self.in_flight += Counter()  # drops endpoints at zero
+
+    def _until_next_due(self, db, now: datetime, rescheduled: bool) -> float:
+        """Until the next retry falls due (capped by the poll interval); finished POSTs wake us sooner.
+
+        Only a failed attempt schedules a retry in the future, so the index is read again only
+        after one, or once the time found last is reached.
+        """
+        if rescheduled or self._next_check <= now:
             due = outbox.next_due(db, now)
-        if due is None:
-            return self.poll
-        return min(self.poll, max(0.005, (due - now).total_seconds()))
+            self._next_check = min(due, now + self.poll_delta) if due else now + self.poll_delta
+        return max(0.005, (self._next_check - now).total_seconds())
 
     def _poster(self) -> None:
         """POST jobs from the queue until a None arrives; hand each result back to the loop."""

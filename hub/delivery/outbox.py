@@ -9,10 +9,12 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import bindparam, case, delete, exists, insert, select, update
+from sqlalchemy import bindparam, case, delete, exists, insert, select, union_all, update
 from sqlalchemy.orm import Session as DbSession
 
+from hub.delivery.fanout import HEALTH_ONLY, Target, load_targets
 from hub.delivery.policy import Decision, decide
 from hub.store import Attempt, Delivery, Endpoint, Event
 from hub.store.delivery import CLAIMABLE
@@ -31,6 +33,8 @@ class Job:
     secret: str
     headers: dict
     body: bytes
+    attempts: int = 0  # made before this one
+    delivered_at: datetime | None = None  # by an earlier attempt (a replayed delivery)
 
 
 @dataclass(frozen=True)
@@ -46,53 +50,83 @@ class Result:
     retry_after: str | None = None
 
 
-def claim(db: DbSession, limit: int, per_endpoint: int, in_flight: Counter, now: datetime,
-          lease: timedelta) -> list[Job]:
-    """Lease up to `limit` due deliveries, at most `per_endpoint` in flight per endpoint.
+UNION_CHUNK = 100  # endpoints per due-scan statement (SQLite allows 500 compound terms)
 
-    Only waiting rows have a `next_attempt_at` (a claim clears it), so the due scan walks the
-    index in time order and reads a few rows, whatever the size of the delivery log.
+
+def claim(db: DbSession, limit: int, per_endpoint: int, in_flight: Counter, now: datetime, lease: timedelta,
+          targets: dict[str, Target] | None = None, bodies: dict[str, bytes] | None = None) -> list[Job]:
+    """Lease up to `limit` due deliveries (oldest first), at most `per_endpoint` in flight per endpoint.
+
+    `targets` are the enabled endpoints (the dispatcher's cache) and `bodies` serialised envelopes
+    it already has; both are read from the database when not given.
     """
-    busy = [endpoint for endpoint, count in in_flight.items() if count >= per_endpoint]
-    due = (select(Delivery.id, Delivery.endpoint_id).join(Endpoint, Endpoint.id == Delivery.endpoint_id)
-           .where(Delivery.next_attempt_at <= now, Delivery.status.in_(CLAIMABLE), Endpoint.enabled)
-           .order_by(Delivery.next_attempt_at).limit(limit * 4))
-    if busy:
-        due = due.where(Delivery.endpoint_id.not_in(busy))
-    ids = _within_caps(db.execute(due).all(), limit, per_endpoint, in_flight)
-    if not ids:
+    targets = load_targets(db) if targets is None else targets
+    free = {endpoint_id: per_endpoint - in_flight[endpoint_id] for endpoint_id in targets
+            if in_flight[endpoint_id] < per_endpoint}
+    rows = sorted(_due(db, free, now), key=lambda row: row.next_attempt_at)[:limit]
+    if not rows:
         return []
-    claimed = db.scalars(update(Delivery).where(Delivery.id.in_(ids), Delivery.status.in_(CLAIMABLE))
-                         .values(status="delivering", lease_until=now + lease, next_attempt_at=None)
-                         .returning(Delivery.id).execution_options(synchronize_session=False)).all()
-    return _jobs(db, claimed)
+    claimed = set(db.scalars(_CLAIM, {"ids": [row.id for row in rows], "lease_until": now + lease}))
+    return _jobs(db, [row for row in rows if row.id in claimed], targets, bodies or {})
 
 
-def _within_caps(rows, limit: int, per_endpoint: int, in_flight: Counter) -> list[str]:
-    """Ids from `rows` (oldest first) that fit the per-endpoint and total caps."""
-    taken: Counter = Counter()
-    ids = []
-    for delivery_id, endpoint_id in rows:
-        if len(ids) >= limit:
-            break
-        if in_flight[endpoint_id] + taken[endpoint_id] < per_endpoint:
-            taken[endpoint_id] += 1
-            ids.append(delivery_id)
-    return ids
+# Statements built once (building SQL per round cost more than running it); values are bound.
+_DELIVERIES = Delivery.__table__  # Core, not ORM: these run several times per dispatcher round
+_CLAIM = (update(_DELIVERIES)
+          .where(_DELIVERIES.c.id.in_(bindparam("ids", expanding=True)), _DELIVERIES.c.status.in_(CLAIMABLE))
+          .values(status="delivering", lease_until=bindparam("lease_until"), next_attempt_at=None)
+          .returning(_DELIVERIES.c.id))
 
 
-def _jobs(db: DbSession, delivery_ids: list[str]) -> list[Job]:
-    """Jobs for claimed deliveries (one serialised body per event)."""
-    rows = db.execute(select(Delivery.id, Endpoint.id, Endpoint.url, Endpoint.secret, Endpoint.headers, Event)
-                      .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
-                      .join(Event, Event.id == Delivery.event_id)
-                      .where(Delivery.id.in_(delivery_ids))).all()
-    bodies: dict[str, bytes] = {}
+@lru_cache(maxsize=UNION_CHUNK)
+def _due_statement(endpoints: int):
+    """`endpoints` per-endpoint due scans in one UNION ALL; binds now, e<i> (endpoint id), n<i> (limit)."""
+    columns = _DELIVERIES.c
+    parts = [select(select(columns.id, columns.endpoint_id, columns.event_id, columns.next_attempt_at,
+                           columns.attempts, columns.delivered_at)
+                    .where(columns.endpoint_id == bindparam(f"e{i}"), columns.next_attempt_at <= bindparam("now"),
+                           columns.status.in_(CLAIMABLE))
+                    .order_by(columns.next_attempt_at).limit(bindparam(f"n{i}")).subquery())
+             for i in range(endpoints)]
+    return union_all(*parts) if endpoints > 1 else parts[0]
+
+
+def _due(db: DbSession, free: dict[str, int], now: datetime) -> list:
+    """Each endpoint's oldest due deliveries, up to its free slots: one index range scan per endpoint.
+
+    Only waiting rows have a `next_attempt_at` (a claim clears it), and the scan walks
+    (endpoint_id, next_attempt_at), so a backlog for a busy endpoint is never read to find
+    another endpoint's work, whatever the size of the delivery log.
+    """
+    endpoint_ids, rows = list(free), []
+    for start in range(0, len(endpoint_ids), UNION_CHUNK):
+        chunk = endpoint_ids[start:start + UNION_CHUNK]
+        params = {"now": now}
+        for i, endpoint_id in enumerate(chunk):
+            params[f"e{i}"], params[f"n{i}"] = endpoint_id, free[endpoint_id]
+        rows += db.execute(_due_statement(len(chunk)), params).all()
+    return rows
+
+
+def _jobs(db: DbSession, rows: list, targets: dict[str, Target], bodies: dict[str, bytes]) -> list[Job]:
+    """Jobs for claimed deliveries; envelopes not in `bodies` are read (and serialised) once per event."""
+    loaded = event_bodies(db, {row.event_id for row in rows if row.event_id not in bodies})
     jobs = []
-    for delivery_id, endpoint_id, url, secret, headers, event in rows:
-        body = bodies.get(event.id) or bodies.setdefault(event.id, event.envelope_json().encode())
-        jobs.append(Job(delivery_id, endpoint_id, event.id, url, secret, dict(headers or {}), body))
+    for row in rows:
+        target = targets[row.endpoint_id]
+        body = bodies.get(row.event_id) or loaded[row.event_id]
+        jobs.append(Job(row.id, row.endpoint_id, row.event_id, target.url, target.secret, dict(target.headers), body,
+                        row.attempts, row.delivered_at))
     return jobs
+
+
+def event_bodies(db: DbSession, event_ids: set[str]) -> dict[str, bytes]:
+    """{event id: its envelope as sent} for these events."""
+    if not event_ids:
+        return {}
+    columns = [Event.id, Event.seq, Event.type, Event.session_id, Event.timestamp, Event.sandbox, Event.data]
+    return {row.id: Event(**row._mapping).envelope_json().encode()
+            for row in db.execute(select(*columns).where(Event.id.in_(event_ids)))}
 
 
 def next_due(db: DbSession, now: datetime) -> datetime | None:
@@ -102,33 +136,50 @@ def next_due(db: DbSession, now: datetime) -> datetime | None:
 
 
 def save_results(db: DbSession, results: list[Result], schedule: list[float]) -> None:
-    """Record each attempt, apply the retry policy, update endpoint health (one transaction)."""
-    known = {row.id: row for row in db.execute(select(Delivery.id, Delivery.attempts, Delivery.delivered_at)
-                                               .where(Delivery.id.in_([r.job.delivery_id for r in results])))}
-    endpoints = {row.id: row for row in db.scalars(
-        select(Endpoint).where(Endpoint.id.in_({r.job.endpoint_id for r in results})))}
-    changes, attempts = [], []
+    """Record each attempt, apply the retry policy, update endpoint health (one transaction).
+
+    A claimed delivery disappears only with its endpoint (deliveries cascade), so results whose
+    endpoint row is gone are dropped.
+    """
+    rows = db.execute(_HEALTH, {"ids": list({r.job.endpoint_id for r in results})}).all()
+    enabled = {row.endpoint_id: row.enabled for row in rows}
+    health = {row.endpoint_id: {"endpoint_id": row.endpoint_id, "last_success_at": row.last_success_at,
+                                "last_failure_at": row.last_failure_at,
+                                "consecutive_failures": row.consecutive_failures} for row in rows}
+    changes, attempts, gone = [], [], {}
     for result in results:
-        delivery = known.get(result.job.delivery_id)
-        if delivery is None:  # its endpoint was removed while the POST was in flight
+        job, endpoint_id = result.job, result.job.endpoint_id
+        if endpoint_id not in health:  # removed while the POST was in flight
             continue
-        endpoint = endpoints[result.job.endpoint_id]
-        decision = decide(delivery.attempts + 1, result.status_code, schedule, result.at, result.retry_after)
-        if decision.status == "failed" and not endpoint.enabled:
+        decision = decide(job.attempts + 1, result.status_code, schedule, result.at, result.retry_after)
+        if decision.status == "failed" and not enabled[endpoint_id]:
             decision = Decision("dead")
-        changes.append({"delivery_id": delivery.id, **Delivery.after_attempt(
-            decision.status, delivery.attempts + 1, result.at, result.status_code, result.error,
-            decision.delay, delivery.delivered_at)})
-        attempts.append({"delivery_id": delivery.id, "at": result.at, "status_code": result.status_code,
+        changes.append({"delivery_id": job.delivery_id, **Delivery.after_attempt(
+            decision.status, job.attempts + 1, result.at, result.status_code, result.error,
+            decision.delay, job.delivered_at)})
+        attempts.append({"delivery_id": job.delivery_id, "at": result.at, "status_code": result.status_code,
                          "success": decision.status == "delivered", "latency_ms": result.latency_ms,
                          "error": result.error, "response": result.response})
-        endpoint.record_result(decision.status == "delivered", result.at)
-        if decision.disable and endpoint.enabled:
-            disable_endpoint(db, endpoint, f"the receiver answered 410 Gone at {result.at:%Y-%m-%d %H:%M:%S} UTC")
-    if changes:  # two executemany statements for the whole batch
-        table = Delivery.__table__
-        db.execute(update(table).where(table.c.id == bindparam("delivery_id")), changes)
+        health[endpoint_id] = Endpoint.health_after(health[endpoint_id], decision.status == "delivered", result.at)
+        if decision.disable and enabled[endpoint_id]:
+            gone.setdefault(endpoint_id, result.at)
+    if changes:  # three executemany statements for the whole batch
+        db.execute(_SAVE_DELIVERY, changes)
         db.execute(insert(Attempt.__table__), attempts)
+        db.execute(_SAVE_HEALTH, list(health.values()))
+    for endpoint_id, at in gone.items():
+        disable_endpoint(db, db.get(Endpoint, endpoint_id),
+                         f"the receiver answered 410 Gone at {at:%Y-%m-%d %H:%M:%S} UTC")
+
+
+_ENDPOINTS = Endpoint.__table__
+_HEALTH = (select(_ENDPOINTS.c.id.label("endpoint_id"), _ENDPOINTS.c.enabled, _ENDPOINTS.c.last_success_at,
+                  _ENDPOINTS.c.last_failure_at, _ENDPOINTS.c.consecutive_failures)
+           .where(_ENDPOINTS.c.id.in_(bindparam("ids", expanding=True))))
+_SAVE_DELIVERY = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery_id"))
+# Health columns only: the fan-out cache of endpoints (hub/delivery/fanout.py) stays valid.
+_SAVE_HEALTH = (update(_ENDPOINTS).where(_ENDPOINTS.c.id == bindparam("endpoint_id"))
+                .execution_options(**{HEALTH_ONLY: True}))
 
 
 def disable_endpoint(db: DbSession, endpoint: Endpoint, reason: str) -> None:

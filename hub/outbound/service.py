@@ -12,7 +12,7 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import undefer
 from sqlalchemy.exc import IntegrityError
 
@@ -66,7 +66,6 @@ class Draft:
     """A validated send: the session, the recipient JID, the text and the media bytes."""
 
     session_id: str
-    connected: bool
     to: str
     text: str | None
     attachment: Attachment | None
@@ -108,21 +107,25 @@ def find_by_key(context, request: SendRequest) -> Outbound | None:
 def prepare(context, request: SendRequest) -> Draft:
     """Check everything (cheap checks first, the media download last); 4xx on bad input."""
     to = normalise_jid(request.to, "to")
-    session = resolve_session(context, request.session_id)
+    session_id = resolve_session(context, request.session_id, checked=request.media is not None)
     text = (request.media.caption if request.media and request.media.caption else None) or request.text
     if request.media is None and not (text and text.strip()):
         raise BadRequest("Give a message text or media (or both).", code="empty_message")
     attachment = resolve_media(context.config, request.media) if request.media else None
-    return Draft(session["sessionId"], session["status"] == "connected", to, text, attachment)
+    return Draft(session_id, to, text, attachment)
 
 
-def resolve_session(context, session_id: str | None) -> dict:
-    """The given session (404 if unknown) or, when none is given, the hub's only session."""
+def resolve_session(context, session_id: str | None, checked: bool) -> str:
+    """The given session's id or, when none is given, the hub's only session's.
+
+    A given id is checked here (404 if unknown) only when `checked` (before a media download);
+    otherwise `store()` checks it in its own transaction, which saves a round-trip per send.
+    """
     if session_id:
-        return context.sessions.get(session_id)
+        return context.sessions.get(session_id)["sessionId"] if checked else session_id
     sessions = context.sessions.list()
     if len(sessions) == 1:
-        return sessions[0]
+        return sessions[0]["sessionId"]
     if not sessions:
         raise NotFound("The hub has no sessions yet; create one first.", code="session_not_found")
     raise BadRequest(f"sessionId is required: the hub has {len(sessions)} sessions.", code="session_required")
@@ -151,10 +154,13 @@ def store(context, draft: Draft, request: SendRequest) -> tuple[Outbound, Engine
                    request_hash=request.fingerprint() if request.idempotency_key else None)
     try:
         with context.store.session() as db:
-            engine = None if request.queue_only else engine_for_now(context, db, draft)
+            status = db.scalar(_SESSION_STATUS, {"id": draft.session_id})
+            if status is None:
+                raise NotFound(f"Session '{draft.session_id}' does not exist.", code="session_not_found")
+            engine = None if request.queue_only else engine_for_now(context, db, draft, status)
             if engine is not None:
                 row.claim()
-            db.add(row)
+            row.insert_into(db)  # the API answers from `row` itself; the sender reads it back by id
     except IntegrityError:  # the same Idempotency-Key raced us: answer with the first request's row
         earlier = find_by_key(context, request)
         if earlier is None:
@@ -163,10 +169,13 @@ def store(context, draft: Draft, request: SendRequest) -> tuple[Outbound, Engine
     return row, engine
 
 
-def engine_for_now(context, db, draft: Draft) -> Engine | None:
+_SESSION_STATUS = select(Session.__table__.c.status).where(Session.__table__.c.id == bindparam("id"))
+
+
+def engine_for_now(context, db, draft: Draft, session_status: str) -> Engine | None:
     """The engine to send with right away, or None: offline, messages queued ahead, or paced."""
     live = context.sessions.live.get(draft.session_id)
-    if live is None or not draft.connected:
+    if live is None or session_status != "connected":
         return None
     queued_ahead = db.scalar(select(Outbound.seq).where(Outbound.session_id == draft.session_id,
                                                         Outbound.status == "queued").limit(1))
@@ -213,7 +222,7 @@ def settle(context, outbound_id: str, result: SendResult | None, error: Exceptio
         if result is not None:
             row.mark_sent(result.message_id)
             session = db.get(Session, row.session_id)
-            db.add(Message.from_outbound(row, sender=session.jid if session else None))
+            Message.from_outbound(row, sender=session.jid if session else None).insert_into(db)
             record(context, db, row, "message-sent")
         elif isinstance(error, NotConnected):
             row.requeue(str(error))
@@ -271,10 +280,11 @@ def claim_next(context, session_id: str) -> tuple[str, str, OutgoingMessage] | N
 
 
 def sessions_with_due_messages(context) -> list[str]:
-    """Sessions whose queue head is due now."""
+    """Sessions with a queued message due now: one index probe per session, however long the queues."""
+    due = exists().where(Outbound.session_id == Session.id, Outbound.status == "queued",
+                         Outbound.next_attempt_at <= utcnow())
     with context.store.session() as db:
-        return list(db.scalars(select(Outbound.session_id).where(
-            Outbound.status == "queued", Outbound.next_attempt_at <= utcnow()).distinct()))
+        return list(db.scalars(select(Session.id).where(due)))
 
 
 def expire(context) -> int:
@@ -312,7 +322,10 @@ def pacer_of(context) -> Pacer:
 
 
 def wake_worker(context, session_id: str) -> None:
-    """Tell the queue worker (when it runs: under gunicorn) that a session has work."""
+    """Tell the queue worker (when it runs: under gunicorn) that a running session has work.
+
+    A session that is not running cannot send; its `connected` event wakes the worker later.
+    """
     worker = context.workers.get("outbound")
-    if worker is not None:
+    if worker is not None and session_id in context.sessions.live:
         worker.wake(session_id)

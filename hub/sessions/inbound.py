@@ -6,8 +6,6 @@ Receipts move the sent messages' history status forward (sent -> delivered -> re
 """
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from hub.media import downloads
 from hub.sessions.mapping import HubEventDraft
 from hub.store import Message
@@ -24,7 +22,7 @@ def ingest(manager, session_id: str, draft: HubEventDraft) -> dict:
         return downloads.receive(manager, session_id, draft, live.engine if live else None)
     with manager.store.session() as db:
         if draft.type in MESSAGE_EVENTS:
-            db.add(Message.from_event(session_id, draft.data))
+            Message.from_event(session_id, draft.data).insert_into(db)
         elif draft.type in RECEIPT_STATUSES:
             apply_receipt(db, session_id, draft.data.get("messageIds") or [], RECEIPT_STATUSES[draft.type])
         return manager.events.record(draft.type, session_id, draft.data, sandbox=sandbox)
@@ -32,9 +30,5 @@ def ingest(manager, session_id: str, draft: HubEventDraft) -> dict:
 
 def apply_receipt(db, session_id: str, message_ids: list[str], status: str) -> None:
     """Mark the session's sent messages with these ids delivered / read."""
-    if not message_ids:
-        return
-    rows = db.scalars(select(Message).where(Message.session_id == session_id, Message.direction == "out",
-                                            Message.message_id.in_(message_ids)))
-    for row in rows:
-        row.apply_receipt(status)
+    if message_ids:
+        db.execute(Message.receipt_update(session_id, message_ids, status))

@@ -7,7 +7,10 @@ download can be retried after a restart; every "sent" message is appended to `se
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
+import logging
 import os
 import shutil
 import threading
@@ -21,6 +24,49 @@ from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessa
 from hub.sessions.mapping import content_of
 
 RECEIPT_DELAYS = {"delivered": 0.3, "read": 0.6}  # seconds after a send
+log = logging.getLogger(__name__)
+
+
+class Clock:
+    """Runs callbacks after a delay in ONE thread (a greenlet under gevent), not a timer thread each.
+
+    The thread starts with the first call and ends when nothing is left to run.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self._due: list = []  # heap of (when, n, callback, args)
+        self._count = itertools.count()
+        self._changed = threading.Condition()
+        self._running = False
+
+    def call_later(self, delay: float, callback, *args) -> None:
+        with self._changed:
+            heapq.heappush(self._due, (time.monotonic() + delay, next(self._count), callback, args))
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name=self.name, daemon=True).start()
+            self._changed.notify()
+
+    def _run(self) -> None:
+        while (task := self._next()) is not None:
+            callback, args = task
+            try:
+                callback(*args)
+            except Exception:
+                log.exception("%s: callback failed", self.name)
+
+    def _next(self):
+        """The next callback once it is due; None (and the thread ends) when nothing is left."""
+        with self._changed:
+            while self._due:
+                wait = self._due[0][0] - time.monotonic()
+                if wait <= 0:
+                    _, _, callback, args = heapq.heappop(self._due)
+                    return callback, args
+                self._changed.wait(wait)
+            self._running = False
+            return None
 
 
 class SandboxEngine(Engine):
@@ -33,6 +79,7 @@ class SandboxEngine(Engine):
         self.connected = False
         self.waiting_for_scan = False
         self._lock = threading.Lock()
+        self._receipts = Clock(f"sandbox-receipts-{session_id}")
 
     # -- files -------------------------------------------------------------------------
     @property
@@ -148,9 +195,7 @@ class SandboxEngine(Engine):
             with self.sent_log.open("a") as handle:
                 handle.write(json.dumps(record) + "\n")
         for kind, delay in RECEIPT_DELAYS.items():
-            timer = threading.Timer(delay, self._receipt, args=(result.message_id, to_jid, kind))
-            timer.daemon = True
-            timer.start()
+            self._receipts.call_later(delay, self._receipt, result.message_id, to_jid, kind)
         return result
 
     def _receipt(self, message_id: str, chat: str, kind: str) -> None:

@@ -53,8 +53,12 @@ class Store:
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
-        """Create every table that does not exist yet."""
+        """Create every table and index that does not exist yet (an index added later included)."""
         Base.metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            for table in Base.metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(connection, checkfirst=True)
 
     @contextmanager
     def session(self) -> Iterator[DbSession]:

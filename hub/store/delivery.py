@@ -48,13 +48,12 @@ class Endpoint(Base):
         self.secret = secret or self.secret
         self.enabled, self.disabled_reason = True, None
 
-    def record_result(self, success: bool, at: datetime) -> None:
-        """Health bookkeeping after one attempt."""
+    @staticmethod
+    def health_after(health: dict, success: bool, at: datetime) -> dict:
+        """Health columns after one more attempt (values: the dispatcher saves a batch in one executemany)."""
         if success:
-            self.last_success_at, self.consecutive_failures = at, 0
-        else:
-            self.last_failure_at = at
-            self.consecutive_failures += 1
+            return {**health, "last_success_at": at, "consecutive_failures": 0}
+        return {**health, "last_failure_at": at, "consecutive_failures": health["consecutive_failures"] + 1}
 
     def disable(self, reason: str) -> None:
         self.enabled, self.disabled_reason = False, reason
@@ -77,7 +76,9 @@ class Delivery(Base):
     """One event to one endpoint: the outbox row the dispatcher claims, attempts and reschedules."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_endpoint", "endpoint_id", "created_at"),)
+    __table_args__ = (Index("ix_deliveries_endpoint", "endpoint_id", "created_at"),
+                      # the dispatcher's due scan, one endpoint at a time (hub/delivery/outbox.py)
+                      Index("ix_deliveries_due", "endpoint_id", "next_attempt_at"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("dlv"))
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)

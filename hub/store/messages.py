@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, select
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, select, update
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from hub.store.ids import new_id
@@ -27,7 +27,9 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_session_time", "session_id", "timestamp"),
-                      Index("ix_messages_session_chat_time", "session_id", "chat_id", "timestamp"))
+                      Index("ix_messages_session_chat_time", "session_id", "chat_id", "timestamp"),
+                      # receipts look their messages up by id within a session (hub/sessions/inbound.py)
+                      Index("ix_messages_session_message", "session_id", "message_id"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     session_id: Mapped[str] = mapped_column(String(64))
@@ -67,6 +69,14 @@ class Message(Base):
         if RECEIPT_ORDER.get(status, 0) > RECEIPT_ORDER.get(self.status, 0):
             self.status = status
 
+    @classmethod
+    def receipt_update(cls, session_id: str, message_ids: list[str], status: str):
+        """`apply_receipt` for many sent messages at once, as one UPDATE (receipts are frequent)."""
+        not_behind = [name for name, rank in RECEIPT_ORDER.items() if rank >= RECEIPT_ORDER[status]]
+        return (update(cls).where(cls.session_id == session_id, cls.direction == "out",
+                                  cls.message_id.in_(message_ids), cls.status.not_in(not_behind))
+                .values(status=status).execution_options(synchronize_session=False))
+
     def to_dict(self) -> dict:
         return {"id": self.id, "direction": self.direction, "messageId": self.message_id,
                 "chatId": self.chat_id, "from": self.sender, "to": self.recipient, "type": self.type,
@@ -79,7 +89,8 @@ class Outbound(Base):
 
     __tablename__ = "outbound"
     __table_args__ = (Index("ix_outbound_session_status", "session_id", "status", "seq"),
-                      Index("ix_outbound_status_due", "status", "next_attempt_at"))
+                      # "which sessions have a due message": one probe per session (hub/outbound/service.py)
+                      Index("ix_outbound_status_session_due", "status", "session_id", "next_attempt_at"))
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # send order
     id: Mapped[str] = mapped_column(String(40), unique=True)

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from hub.store import Delivery, Event
+from hub.store import Delivery, Endpoint, Event
 from tests.delivery.conftest import add_listener
 
 
@@ -44,4 +44,26 @@ def test_event_and_deliveries_roll_back_together(hub, sandbox_session):
         hub.events.record("message-received", sandbox_session, {"text": "lost together"})
     with hub.store.session() as db:
         assert db.scalars(select(Event).where(Event.type == "message-received")).all() == []
+    assert deliveries(hub) == []
+
+
+def test_cached_endpoints_follow_every_change(hub, sandbox_session):
+    """The in-memory endpoint list is reloaded after re-registration, disabling and removal."""
+    from hub.delivery import endpoints, outbox
+
+    listener = add_listener(hub, "http://127.0.0.1:9/a", events=["qr"])
+    hub.events.record("message-received", sandbox_session, {"text": "filtered out"})
+    assert deliveries(hub) == []
+    add_listener(hub, "http://127.0.0.1:9/a", events=["message-received"])  # re-registered: new filter
+    hub.events.record("message-received", sandbox_session, {"text": "1"})
+    assert len(deliveries(hub)) == 1
+    with hub.store.session() as db:
+        outbox.disable_endpoint(db, db.get(Endpoint, listener["id"]), "test")
+    hub.events.record("message-received", sandbox_session, {"text": "2"})
+    assert len(deliveries(hub)) == 1
+    add_listener(hub, "http://127.0.0.1:9/a", events=["message-received"])  # re-enabled
+    hub.events.record("message-received", sandbox_session, {"text": "3"})
+    assert len(deliveries(hub)) == 2
+    assert endpoints.unregister_listener(hub, "http://127.0.0.1:9/a") == 1
+    hub.events.record("message-received", sandbox_session, {"text": "4"})
     assert deliveries(hub) == []
