@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 # Background modules, started in this order. Each has start(context, scheduler) and may have stop(context).
 BACKGROUND_MODULES: list[str] = ["hub.logs", "hub.metrics", "hub.outbound.worker", "hub.media.worker",
-                                 "hub.delivery.worker"]
+                                 "hub.delivery.worker", "hub.store.checkpoint"]
 
 
 def start(app) -> None:

@@ -41,15 +41,15 @@ def sandbox_engine(session_id: str) -> SandboxEngine:
     if not context.config.sandbox:
         raise Forbidden("The sandbox is disabled on this hub; set HUB_SANDBOX=true to enable it.",
                         code="sandbox_disabled")
+    live = context.sessions.live.get(session_id)
+    if live is not None and live.engine.name == "sandbox":
+        return live.engine  # the hot path (every inbound message): no database read
     session = context.sessions.get(session_id)
     if session["engine"] != "sandbox":
         raise Conflict(f"Session '{session_id}' runs on the {session['engine']} engine, not the sandbox.",
                        code="not_sandbox")
-    engine = context.sessions.live.get(session_id)
-    if engine is None:
-        raise Conflict(f"Sandbox session '{session_id}' is not running; connect it first.",
-                       code="session_not_running")
-    return engine.engine
+    raise Conflict(f"Sandbox session '{session_id}' is not running; connect it first.",
+                   code="session_not_running")
 
 
 @bp.post("/sandbox/<session_id>/scan")

@@ -12,7 +12,7 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import undefer
 from sqlalchemy.exc import IntegrityError
 
@@ -107,7 +107,7 @@ def find_by_key(context, request: SendRequest) -> Outbound | None:
 def prepare(context, request: SendRequest) -> Draft:
     """Check everything (cheap checks first, the media download last); 4xx on bad input."""
     to = normalise_jid(request.to, "to")
-    session_id = resolve_session(context, request.session_id, checked=request.media is not None)
+    session_id = resolve_session(context, request.session_id)
     text = (request.media.caption if request.media and request.media.caption else None) or request.text
     if request.media is None and not (text and text.strip()):
         raise BadRequest("Give a message text or media (or both).", code="empty_message")
@@ -115,14 +115,10 @@ def prepare(context, request: SendRequest) -> Draft:
     return Draft(session_id, to, text, attachment)
 
 
-def resolve_session(context, session_id: str | None, checked: bool) -> str:
-    """The given session's id or, when none is given, the hub's only session's.
-
-    A given id is checked here (404 if unknown) only when `checked` (before a media download);
-    otherwise `store()` checks it in its own transaction, which saves a round-trip per send.
-    """
+def resolve_session(context, session_id: str | None) -> str:
+    """The given session's id (404 if unknown) or, when none is given, the hub's only session's."""
     if session_id:
-        return context.sessions.get(session_id)["sessionId"] if checked else session_id
+        return context.sessions.get(session_id)["sessionId"]
     sessions = context.sessions.list()
     if len(sessions) == 1:
         return sessions[0]["sessionId"]
@@ -152,11 +148,9 @@ def store(context, draft: Draft, request: SendRequest) -> tuple[Outbound, Engine
                    payload=attachment.data if attachment else None,
                    idempotency_key=request.idempotency_key,
                    request_hash=request.fingerprint() if request.idempotency_key else None)
+    status = context.sessions.get(draft.session_id)["status"]  # 404 if unknown; a cached view
     try:
         with context.store.session() as db:
-            status = db.scalar(_SESSION_STATUS, {"id": draft.session_id})
-            if status is None:
-                raise NotFound(f"Session '{draft.session_id}' does not exist.", code="session_not_found")
             engine = None if request.queue_only else engine_for_now(context, db, draft, status)
             if engine is not None:
                 row.claim()
@@ -167,9 +161,6 @@ def store(context, draft: Draft, request: SendRequest) -> tuple[Outbound, Engine
             raise
         return earlier, None
     return row, engine
-
-
-_SESSION_STATUS = select(Session.__table__.c.status).where(Session.__table__.c.id == bindparam("id"))
 
 
 def engine_for_now(context, db, draft: Draft, session_status: str) -> Engine | None:
@@ -221,8 +212,8 @@ def settle(context, outbound_id: str, result: SendResult | None, error: Exceptio
         row = Outbound.by_id(db, outbound_id)
         if result is not None:
             row.mark_sent(result.message_id)
-            session = db.get(Session, row.session_id)
-            Message.from_outbound(row, sender=session.jid if session else None).insert_into(db)
+            session = view_of(context, row.session_id)
+            Message.from_outbound(row, sender=session["jid"] if session else None).insert_into(db)
             record(context, db, row, "message-sent")
         elif isinstance(error, NotConnected):
             row.requeue(str(error))
@@ -234,6 +225,14 @@ def settle(context, outbound_id: str, result: SendResult | None, error: Exceptio
         return row
 
 
+def view_of(context, session_id: str) -> dict | None:
+    """The session's (cached) view, or None once it was deleted."""
+    try:
+        return context.sessions.get(session_id)
+    except NotFound:
+        return None
+
+
 def retry_delay(attempts: int) -> float:
     """Seconds before retrying after `attempts` engine errors: 2, 4, 8, ... capped at 5 minutes."""
     return min(300.0, 2.0 ** attempts)
@@ -241,8 +240,8 @@ def retry_delay(attempts: int) -> float:
 
 def record(context, db, row: Outbound, event_type: str) -> None:
     """The message-sent / message-failed event, in the row's transaction."""
-    session = db.get(Session, row.session_id)
-    sandbox = session is not None and session.engine == "sandbox"
+    session = view_of(context, row.session_id)
+    sandbox = session is not None and session["sandbox"]
     context.events.record(event_type, row.session_id, row.event_data(), sandbox=sandbox)
 
 

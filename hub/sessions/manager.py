@@ -7,6 +7,7 @@ session id and never reaches the engine, another session, or the process.
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import random
@@ -74,12 +75,29 @@ class SessionManager:
         self._lock = threading.RLock()
         self.on_delete: list = []  # callbacks(db, session_id), e.g. remove its webhooks
         self.backoff_base, self.backoff_cap = 2.0, 300.0  # reconnect delays, seconds
+        # Session views by id. Only this manager writes session rows, so it drops a view whenever it
+        # changes one; every send and sandbox message reads the view, and this saves the query.
+        self._views: dict[str, dict] = {}
+        self._changes = 0  # bumped on every write: a view read before a write is not cached
 
     # -- queries -------------------------------------------------------------------------
     def get(self, session_id: str) -> dict:
         """The session's public view; NotFound if it does not exist."""
-        with self.store.session() as db:
-            return self._row(db, session_id).to_dict()
+        view = self._views.get(session_id)
+        if view is None:
+            changes = self._changes
+            with self.store.session() as db:
+                view = self._row(db, session_id).to_dict()
+            with self._lock:
+                if changes == self._changes:
+                    self._views[session_id] = view
+        return copy.deepcopy(view)  # callers may edit theirs; the cached one stays as stored
+
+    def _forget_view(self, session_id: str) -> None:
+        """After a write to the session's row (committed or not): the next get() reads it again."""
+        with self._lock:
+            self._changes += 1
+            self._views.pop(session_id, None)
 
     def list(self) -> list[dict]:
         with self.store.session() as db:
@@ -129,7 +147,9 @@ class SessionManager:
             row = Session(id=session_id, description=description or "", engine=engine, status="stopped")
             db.add(row)
             db.flush()
-            return row.to_dict()
+            view = row.to_dict()
+        self._forget_view(session_id)
+        return view
 
     def _check_engine_allowed(self, engine: str) -> None:
         if engine not in ("neonize", "sandbox"):
@@ -200,10 +220,13 @@ class SessionManager:
             self._quietly(engine.stop, session_id)
         self._quietly(engine.forget_credentials, session_id)
         shutil.rmtree(self.store_dir(session_id), ignore_errors=True)
-        with self.store.session() as db:
-            for callback in self.on_delete:
-                callback(db, session_id)
-            db.delete(self._row(db, session_id))
+        try:
+            with self.store.session() as db:
+                for callback in self.on_delete:
+                    callback(db, session_id)
+                db.delete(self._row(db, session_id))
+        finally:
+            self._forget_view(session_id)
 
     def pair(self, session_id: str, phone: str, wait: float = 20.0) -> str:
         """A pairing code for `phone`; starts the session and waits until its websocket is up."""
@@ -344,28 +367,36 @@ class SessionManager:
         Returns the delay before the next reconnect when `retrying` (attempts and the time of
         the next try are stored for the session view), else None.
         """
-        delay = None
-        with self.store.session() as db:
-            row = self._row(db, session_id)
-            previous, previous_reason = row.status, row.last_error
-            row.set_status(change.status, change.reason)
-            row.jid = change.jid or row.jid
-            row.push_name = change.push_name or row.push_name
-            if change.jid:
-                row.phone = change.jid.split("@")[0]
-            if retrying:
-                row.reconnect_attempts += 1
-                delay = change.retry_after or reconnect_delay(row.reconnect_attempts, self.backoff_base,
-                                                              self.backoff_cap)
-                row.next_retry_at = utcnow() + timedelta(seconds=delay)
-            elif change.status in DOWN or change.status == "starting":  # a new cycle, or none at all
-                row.reconnect_attempts, row.next_retry_at = 0, None
-            sandbox = row.engine == "sandbox"
+        try:
+            with self.store.session() as db:
+                row = self._row(db, session_id)
+                previous, previous_reason = row.status, row.last_error
+                delay = self._update_row(row, change, retrying)
+                sandbox = row.engine == "sandbox"
+        finally:
+            self._forget_view(session_id)
         if previous != change.status or (change.reason and change.reason != previous_reason):
             data = {"status": change.status, "previous": previous}
             if change.reason:
                 data["reason"] = change.reason
             self.events.record("session-status", session_id, data, sandbox=sandbox)
+        return delay
+
+    def _update_row(self, row: Session, change: StatusChange, retrying: bool) -> float | None:
+        """Apply `change` to the row; the delay before the next reconnect when `retrying`."""
+        delay = None
+        row.set_status(change.status, change.reason)
+        row.jid = change.jid or row.jid
+        row.push_name = change.push_name or row.push_name
+        if change.jid:
+            row.phone = change.jid.split("@")[0]
+        if retrying:
+            row.reconnect_attempts += 1
+            delay = change.retry_after or reconnect_delay(row.reconnect_attempts, self.backoff_base,
+                                                          self.backoff_cap)
+            row.next_retry_at = utcnow() + timedelta(seconds=delay)
+        elif change.status in DOWN or change.status == "starting":  # a new cycle, or none at all
+            row.reconnect_attempts, row.next_retry_at = 0, None
         return delay
 
     def _row(self, db, session_id: str) -> Session:

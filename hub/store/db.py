@@ -19,6 +19,8 @@ from sqlalchemy.orm import sessionmaker
 
 from hub.store.models import Base
 
+AUTOCHECKPOINT_PAGES = 10000  # ~40 MB of WAL (SQLite's default, 1000, is ~4 MB)
+
 _current_db: contextvars.ContextVar[DbSession | None] = contextvars.ContextVar("hub_db", default=None)
 
 
@@ -28,6 +30,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # A backstop only: hub.store.checkpoint checkpoints off the event loop long before this.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
     cursor.close()
 
 

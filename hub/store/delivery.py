@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.ids import new_id
@@ -72,13 +72,19 @@ class Endpoint(Base):
         }
 
 
+_DELIVERING = text("status = 'delivering'")
+
+
 class Delivery(Base):
     """One event to one endpoint: the outbox row the dispatcher claims, attempts and reschedules."""
 
     __tablename__ = "deliveries"
     __table_args__ = (Index("ix_deliveries_endpoint", "endpoint_id", "created_at"),
                       # the dispatcher's due scan, one endpoint at a time (hub/delivery/outbox.py)
-                      Index("ix_deliveries_due", "endpoint_id", "next_attempt_at"))
+                      Index("ix_deliveries_due", "endpoint_id", "next_attempt_at"),
+                      # the lease sweep; partial, so only claimed (in-flight) deliveries are in it
+                      Index("ix_deliveries_lease", "lease_until", sqlite_where=_DELIVERING,
+                            postgresql_where=_DELIVERING))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("dlv"))
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)

@@ -6,6 +6,7 @@ import logging
 import pytest
 
 from hub.app import create_app
+from hub.errors import NotFound
 from hub.sessions import builders
 from hub.sessions.manager import reconnect_delay
 
@@ -49,3 +50,16 @@ def test_restore_starts_sessions_with_credentials_only(config, client):
     assert fresh.sessions.get("linked")["status"] == "connected"
     assert fresh.sessions.get("waiting")["status"] == "stopped"
     fresh.sessions.stop_all()
+
+
+def test_session_views_are_cached_but_follow_every_change(hub):
+    """get() answers from memory; a status change, a delete, or a caller's edit never leaves it stale."""
+    hub.sessions.create("cached", engine="sandbox")
+    view = hub.sessions.get("cached")
+    view["status"] = "edited by a caller"
+    assert hub.sessions.get("cached")["status"] == "stopped"
+    hub.sessions.start("cached")
+    assert hub.sessions.get("cached")["status"] == "qr"
+    hub.sessions.delete("cached")
+    with pytest.raises(NotFound):
+        hub.sessions.get("cached")
