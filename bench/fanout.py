@@ -6,7 +6,7 @@ Prints, from one run:
   1. ingest->receipt latency p50/p99 at --rate events/s with 5 listeners (live fan-out);
   2. dispatcher throughput: bulk replay of every delivery, drained as fast as the hub can,
      and the same number of plain urllib3 POSTs at the same concurrency (20 = 5 x 4) in a
-     gevent process -> ratio; plus a requests.Session loop for the client choice;
+     gevent process -> ratio; plus requests.Session and geventhttpclient loops for the client choice;
   3. the cost of one blackholed listener (accepts, never answers) for 4 healthy ones.
 nginx (`apt-get install -y nginx`) answers 204 and logs `$msec $http_webhook_id` per request.
 """
@@ -44,14 +44,16 @@ BODY = json.dumps({"id": "evt_01M81E6DGS98S07Y48XHJ6ZWRB", "seq": 6, "type": "me
 
 # -- baseline (own process, gevent) ----------------------------------------------------------
 def baseline(total: int, concurrency: int, urls: list[str]) -> dict:
-    """POST `total` bodies round-robin to `urls` with `concurrency` greenlets: urllib3, then requests."""
+    """POST `total` bodies round-robin to `urls` with `concurrency` greenlets: urllib3, requests, geventhttpclient."""
     import gevent
     import requests
     import urllib3
+    from geventhttpclient import HTTPClient
 
     pool = urllib3.PoolManager(maxsize=concurrency, retries=False)
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=concurrency))
+    clients = {url: HTTPClient.from_url(url, concurrency=concurrency) for url in urls}
 
     def run(post) -> float:
         counter = iter(range(total))
@@ -64,7 +66,8 @@ def baseline(total: int, concurrency: int, urls: list[str]) -> dict:
         return total / (time.perf_counter() - started)
     headers = {"content-type": "application/json", "webhook-id": "evt_x"}
     return {"urllib3": run(lambda url: pool.request("POST", url, body=BODY, headers=headers, redirect=False)),
-            "requests": run(lambda url: session.post(url, data=BODY, headers=headers, allow_redirects=False))}
+            "requests": run(lambda url: session.post(url, data=BODY, headers=headers, allow_redirects=False)),
+            "geventhttpclient": run(lambda url: clients[url].request("POST", "/hook", body=BODY, headers=headers).read())}
 
 
 # -- receivers -------------------------------------------------------------------------------
@@ -233,7 +236,9 @@ def main() -> None:
         plain = json.loads(out.stdout)
         print(f"throughput: hub {hub_rate:.0f} deliveries/s (signed, logged, {PER_ENDPOINT * LISTENERS} in flight); "
               f"plain urllib3 loop {plain['urllib3']:.0f} POST/s -> ratio {hub_rate / plain['urllib3']:.2f}; "
-              f"requests.Session loop {plain['requests']:.0f} POST/s")
+              f"requests.Session loop {plain['requests']:.0f} POST/s; geventhttpclient loop "
+              f"{plain['geventhttpclient']:.0f} POST/s (the hub's client under gevent; ratio to it "
+              f"{hub_rate / plain['geventhttpclient']:.2f})")
 
         # 3. one blackholed listener among 5: throughput of the 4 healthy ones, without and with it
         healthy_ports, healthy_ids = ports[:4], ids[:4]
