@@ -11,6 +11,7 @@ import heapq
 import itertools
 import json
 import logging
+import math
 import os
 import shutil
 import threading
@@ -24,6 +25,9 @@ from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessa
 from hub.sessions.mapping import content_of
 
 RECEIPT_DELAYS = {"delivered": 0.3, "read": 0.6}  # seconds after a send
+# Like WhatsApp, the phone acknowledges in batches: the ids due within one tick go out as ONE
+# receipt per (chat, kind), so a burst of sends costs a few receipt events, not two per message.
+RECEIPT_TICK = 0.05
 log = logging.getLogger(__name__)
 
 
@@ -80,6 +84,7 @@ class SandboxEngine(Engine):
         self.waiting_for_scan = False
         self._lock = threading.Lock()
         self._receipts = Clock(f"sandbox-receipts-{session_id}")
+        self._due_receipts: dict[tuple[int, str, str], list[str]] = {}  # (tick, chat, kind) -> ids
 
     # -- files -------------------------------------------------------------------------
     @property
@@ -194,13 +199,28 @@ class SandboxEngine(Engine):
             self.store_dir.mkdir(parents=True, exist_ok=True)
             with self.sent_log.open("a") as handle:
                 handle.write(json.dumps(record) + "\n")
-        for kind, delay in RECEIPT_DELAYS.items():
-            self._receipts.call_later(delay, self._receipt, result.message_id, to_jid, kind)
+        self._schedule_receipts(result.message_id, to_jid)
         return result
 
-    def _receipt(self, message_id: str, chat: str, kind: str) -> None:
+    def _schedule_receipts(self, message_id: str, chat: str) -> None:
+        """Queue the message's delivered and read receipts into the batch of the tick they fall due in."""
+        now = time.monotonic()
+        for kind, delay in RECEIPT_DELAYS.items():
+            tick = math.ceil((now + delay) / RECEIPT_TICK)
+            with self._lock:
+                batch = self._due_receipts.setdefault((tick, chat, kind), [])
+                batch.append(message_id)
+                first = len(batch) == 1  # the batch's first id schedules it
+            if first:
+                self._receipts.call_later(tick * RECEIPT_TICK - now, self._receipt, (tick, chat, kind))
+
+    def _receipt(self, batch: tuple[int, str, str]) -> None:
+        """One receipt for every id of the batch (dropped, like the phone's, while disconnected)."""
+        with self._lock:
+            message_ids = self._due_receipts.pop(batch)
+        _, chat, kind = batch
         if self.connected:
-            self.sink.on_event(self.session_id, builders.receipt_event([message_id], chat, kind))
+            self.sink.on_event(self.session_id, builders.receipt_event(message_ids, chat, kind))
 
     def sent_messages(self) -> list[dict]:
         """Everything this sandbox phone "sent", oldest first."""

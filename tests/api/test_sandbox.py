@@ -92,3 +92,17 @@ def test_send_is_recorded_and_receipts_follow(client, hub, sandbox_session):
     delivered, read = events(client, "message-delivered")[0]["data"], events(client, "message-read")[0]["data"]
     assert delivered["messageIds"] == [result.message_id] == read["messageIds"]
     assert read["chatId"] == "51999111222@s.whatsapp.net"
+
+
+def test_receipts_for_a_burst_come_batched_per_chat_like_whatsapp(client, hub, sandbox_session):
+    engine, chats = hub.sessions.engine_of("shop"), ["51999111222@s.whatsapp.net", "51999333444@s.whatsapp.net"]
+    sent = {chat: [engine.send(chat, OutgoingMessage(text=f"pedido {n}")).message_id for n in range(6)]
+            for chat in chats}
+    deadline = time.time() + 5
+    while time.time() < deadline and sum(len(e["data"]["messageIds"]) for e in events(client, "message-read")) < 12:
+        time.sleep(0.05)
+    for kind in ("message-delivered", "message-read"):
+        for chat in chats:
+            receipts = [e["data"]["messageIds"] for e in events(client, kind) if e["data"]["chatId"] == chat]
+            assert sorted(sum(receipts, [])) == sorted(sent[chat])  # every id once, only this chat's
+            assert len(receipts) <= 2  # a burst within one tick (or two, at a tick's edge), not 6 events
