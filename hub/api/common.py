@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SECURITY = [{"apiKey": []}, {"bearer": []}, {"apiKeyQuery": []}]
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -18,6 +18,12 @@ class Model(BaseModel):
     """Request models ignore unknown fields (older clients send extras) and never coerce types."""
 
     model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_body_is_empty(cls, data):
+        """A request without a body validates like `{}`: bodies whose fields are all optional need none."""
+        return {} if data is None else data
 
 
 class SessionPath(Model):

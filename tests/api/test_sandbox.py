@@ -106,3 +106,17 @@ def test_receipts_for_a_burst_come_batched_per_chat_like_whatsapp(client, hub, s
             receipts = [e["data"]["messageIds"] for e in events(client, kind) if e["data"]["chatId"] == chat]
             assert sorted(sum(receipts, [])) == sorted(sent[chat])  # every id once, only this chat's
             assert len(receipts) <= 2  # a burst within one tick (or two, at a tick's edge), not 6 events
+
+
+def test_scan_and_logout_need_no_body(app, client):
+    """curl -XPOST without -d (the README quick start) sends no body at all."""
+    client.post("/api/sessions", json={"sessionId": "bare", "engine": "sandbox", "start": True})
+    raw = app.test_client()
+    response = raw.post("/api/sandbox/bare/scan", headers={"X-API-Key": "test-key"})
+    assert response.status_code == 200, response.get_json()
+    assert raw.post("/api/sandbox/bare/logout", headers={"X-API-Key": "test-key"}).status_code == 200
+
+
+def test_missing_body_names_the_required_field(app):
+    response = app.test_client().post("/api/sessions", headers={"X-API-Key": "test-key"})
+    assert response.status_code == 400 and "sessionId" in response.get_json()["message"]
