@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
+from hub.delivery.urlguard import validate_url
 from hub.errors import BadRequest, PayloadTooLarge
 
 _DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[^,;]*)*?);base64,", re.IGNORECASE)
@@ -84,21 +85,28 @@ def from_base64(text: str, mimetype: str | None, filename: str | None, limit: in
     return Attachment(data, mimetype.lower(), name)
 
 
-def from_url(url: str, mimetype: str | None, filename: str | None, limit: int, timeout: float) -> Attachment:
-    """Download an http(s) URL (size-limited, with a timeout); 400 when it fails, 413 when too large."""
+def from_url(url: str, mimetype: str | None, filename: str | None, limit: int, timeout: float,
+             block_private: bool = False) -> Attachment:
+    """Download an http(s) URL (size-limited, with a timeout); 400 when it fails, 413 when too large.
+
+    With HUB_BLOCK_PRIVATE_URLS the same guard as for webhooks applies, and redirects are not
+    followed (a public URL could otherwise redirect the hub to a private address).
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadRequest("media.url must be an http:// or https:// URL.", code="invalid_media_url")
-    data, served_type = _download(url, limit, timeout)
+    validate_url(url, block_private, field="media.url")
+    data, served_type = _download(url, limit, timeout, follow_redirects=not block_private)
     name = display_name(filename) or display_name(unquote(parts.path))
     mimetype = mimetype or served_type or guess_mimetype(name) or FALLBACK_MIMETYPE
     return Attachment(data, mimetype.lower(), name)
 
 
-def _download(url: str, limit: int, timeout: float) -> tuple[bytes, str | None]:
+def _download(url: str, limit: int, timeout: float, follow_redirects: bool = True) -> tuple[bytes, str | None]:
     """(body, Content-Type without parameters); raises BadRequest / PayloadTooLarge."""
     try:
-        with requests.get(url, stream=True, timeout=(min(timeout, 10), timeout)) as response:
+        with requests.get(url, stream=True, timeout=(min(timeout, 10), timeout),
+                          allow_redirects=follow_redirects) as response:
             if response.status_code != 200:
                 raise BadRequest(f"media.url answered HTTP {response.status_code}.", code="media_download_failed")
             declared = int(response.headers.get("Content-Length") or 0)

@@ -134,7 +134,8 @@ def resolve_media(config, media: MediaSpec) -> Attachment:
         raise BadRequest("media needs exactly one of url, base64 or dataUrl.", code="invalid_media")
     limit = config.max_media_bytes
     if media.url:
-        return payload.from_url(media.url, media.mimetype, media.filename, limit, config.media_timeout)
+        return payload.from_url(media.url, media.mimetype, media.filename, limit, config.media_timeout,
+                                config.block_private_urls)
     field = "media.base64" if media.base64 else "media.dataUrl"
     return payload.from_base64(media.base64 or media.data_url, media.mimetype, media.filename, limit, field)
 

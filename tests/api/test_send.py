@@ -198,3 +198,18 @@ def test_unknown_outbound_id_is_404(client):
     reply = client.get("/api/outbound/out_01ABCDEFGHJKMNPQRSTVWXYZ01")
     assert reply.status_code == 404 and reply.get_json()["error"] == "outbound_not_found"
     assert client.get("/api/outbound/../etc").status_code == 404
+
+
+def test_media_url_to_a_private_address_is_refused_when_private_urls_are_blocked(tmp_path):
+    server = FileServer({"/files/menu.pdf": (200, "application/pdf", PDF)})
+    app = create_app(Config.for_tests(tmp_path, block_private_urls=True))
+    client = ApiClient(app.test_client())
+    client.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox"})
+    try:
+        reply = send(client, to="51987654321", media={"url": server.url("/files/menu.pdf")})
+    finally:
+        server.close()
+    assert reply.status_code == 400 and reply.get_json()["error"] == "url_not_allowed"
+    assert "HUB_BLOCK_PRIVATE_URLS" in reply.get_json()["message"]
+    assert outbound_count(app.extensions["hub"]) == 0
+    app.extensions["hub"].store.dispose()
