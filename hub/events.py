@@ -25,7 +25,7 @@ EVENT_TYPES = ("message-received", "message-from-me", "message-sent", "message-f
                "message-delivered", "message-read", "session-status", "qr")
 
 RecordHook = Callable[[DbSession, Event], None]
-_INSERT = insert(Event.__table__).returning(Event.__table__.c.seq)
+_INSERT = insert(Event.__table__).returning(Event.__table__.c.seq, sort_by_parameter_order=True)
 _PENDING = "hub.pending_envelopes"
 
 
@@ -114,18 +114,28 @@ class EventLog:
 
     def record(self, type: str, session_id: str | None, data: dict, sandbox: bool = False) -> dict:
         """Store one event (and its hooks' rows) in one transaction; return its envelope."""
-        assert type in EVENT_TYPES or type.startswith("test"), type
-        event = Event(id=new_id("evt"), type=type, session_id=session_id, data=data, sandbox=sandbox,
-                      timestamp=utcnow())
+        return self.record_many([(type, session_id, data, sandbox)])[0]
+
+    def record_many(self, drafts: list[tuple[str, str | None, dict, bool]]) -> list[dict]:
+        """Store events given as (type, session id, data, sandbox), with one INSERT; their envelopes."""
+        now = utcnow()
+        events = []
+        for type, session_id, data, sandbox in drafts:
+            assert type in EVENT_TYPES or type.startswith("test"), type
+            events.append(Event(id=new_id("evt"), type=type, session_id=session_id, data=data,
+                                sandbox=sandbox, timestamp=now))
         with self.store.session() as db:
-            # A Core insert (the row never changes afterwards): no unit-of-work flush per event.
-            event.seq = db.scalar(_INSERT, {"id": event.id, "type": type, "session_id": session_id,
-                                            "data": data, "sandbox": sandbox, "timestamp": event.timestamp})
-            for hook in self.hooks:
-                hook(db, event)
-            envelope = event.envelope()
-            db.info.setdefault(_PENDING, []).append(envelope)
-        return envelope
+            # A Core insert (the rows never change afterwards): no unit-of-work flush per event.
+            values = [{"id": event.id, "type": event.type, "session_id": event.session_id, "data": event.data,
+                       "sandbox": event.sandbox, "timestamp": now} for event in events]
+            seqs = db.connection().execute(_INSERT, values if len(values) > 1 else values[0]).scalars().all()
+            for event, seq in zip(events, seqs, strict=True):
+                event.seq = seq
+                for hook in self.hooks:
+                    hook(db, event)
+            envelopes = [event.envelope() for event in events]
+            db.info.setdefault(_PENDING, []).extend(envelopes)
+        return envelopes
 
     def _publish_pending(self, db: DbSession) -> None:
         for envelope in db.info.pop(_PENDING, ()):

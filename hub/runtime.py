@@ -15,8 +15,9 @@ from hub.scheduler import make_scheduler
 log = logging.getLogger(__name__)
 
 # Background modules, started in this order. Each has start(context, scheduler) and may have stop(context).
-BACKGROUND_MODULES: list[str] = ["hub.logs", "hub.metrics", "hub.outbound.worker", "hub.media.worker",
-                                 "hub.delivery.worker", "hub.store.checkpoint"]
+# The group-commit writer starts early and stops late: the other workers write through it.
+BACKGROUND_MODULES: list[str] = ["hub.logs", "hub.store.group", "hub.metrics", "hub.outbound.worker",
+                                 "hub.media.worker", "hub.delivery.worker", "hub.store.checkpoint"]
 
 
 def start(app) -> None:

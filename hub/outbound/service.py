@@ -12,7 +12,7 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import undefer
 from sqlalchemy.exc import IntegrityError
 
@@ -23,12 +23,19 @@ from hub.outbound.pacing import Pacer
 from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
 from hub.sessions.jids import normalise_jid
 from hub.store import Message, Outbound, Session, utcnow
+from hub.store.messages import FINAL_STATUSES
+from hub.store.models import insert_all
 from hub.store.ids import new_id
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # engine errors before a message fails (an offline session never counts)
 PENDING = ("queued", "sending")
+# Built once (as are the statements below): building a statement costs more than running it.
+QUEUED_AHEAD = select(Outbound.seq).where(Outbound.session_id == bindparam("session_id"),
+                                          Outbound.status == "queued").limit(1)
+QUEUE_HEAD = select(Outbound).options(undefer(Outbound.payload)).where(
+    Outbound.session_id == bindparam("session_id"), Outbound.status.in_(PENDING)).order_by(Outbound.seq).limit(1)
 
 
 @dataclass
@@ -84,7 +91,7 @@ def accept(context, request: SendRequest) -> tuple[dict, int]:
     draft = prepare(context, request)
     row, engine = store(context, draft, request)
     if row.status == "sending":
-        row = send_claimed(context, row.id, row.to, outgoing(row), engine)
+        row = send_claimed(context, row, engine)
     else:
         wake_worker(context, draft.session_id)
     return receipt(row)
@@ -118,7 +125,7 @@ def prepare(context, request: SendRequest) -> Draft:
 def resolve_session(context, session_id: str | None) -> str:
     """The given session's id (404 if unknown) or, when none is given, the hub's only session's."""
     if session_id:
-        return context.sessions.get(session_id)["sessionId"]
+        return context.sessions.peek(session_id)["sessionId"]
     sessions = context.sessions.list()
     if len(sessions) == 1:
         return sessions[0]["sessionId"]
@@ -142,36 +149,52 @@ def resolve_media(config, media: MediaSpec) -> Attachment:
 
 def store(context, draft: Draft, request: SendRequest) -> tuple[Outbound, Engine | None]:
     """Insert the row: claimed for sending now (connected, nothing queued ahead) or queued."""
-    attachment = draft.attachment
-    row = Outbound(id=new_id("out"), session_id=draft.session_id, to=draft.to, type=draft.type,
-                   text=draft.text, file_name=attachment.filename if attachment else None,
-                   mimetype=attachment.mimetype if attachment else None,
-                   payload=attachment.data if attachment else None,
-                   idempotency_key=request.idempotency_key,
-                   request_hash=request.fingerprint() if request.idempotency_key else None)
-    status = context.sessions.get(draft.session_id)["status"]  # 404 if unknown; a cached view
+    status = context.sessions.peek(draft.session_id)["status"]  # 404 if unknown; a cached view
     try:
-        with context.store.session() as db:
-            engine = None if request.queue_only else engine_for_now(context, db, draft, status)
-            if engine is not None:
-                row.claim()
-            row.insert_into(db)  # the API answers from `row` itself; the sender reads it back by id
+        return context.store.writes.run_many(insert_sends, (context, draft, request, status))
     except IntegrityError:  # the same Idempotency-Key raced us: answer with the first request's row
         earlier = find_by_key(context, request)
         if earlier is None:
             raise
         return earlier, None
-    return row, engine
 
 
-def engine_for_now(context, db, draft: Draft, session_status: str) -> Engine | None:
+def insert_sends(db, sends: list[tuple]) -> list[tuple[Outbound, Engine | None]]:
+    """Bulk write of (context, draft, request, session status): rows claimed to send now or queued."""
+    queued_ahead: dict[str, bool] = {}  # by session: probed once for the whole run of sends
+    stored = []
+    for context, draft, request, status in sends:
+        row = new_row(draft, request)  # built here: a grouped write may run twice
+        engine = None if request.queue_only else engine_for_now(context, db, draft, status, queued_ahead)
+        if engine is None:
+            queued_ahead[draft.session_id] = True  # the sends behind this one wait for it
+        else:
+            row.claim()
+        stored.append((row, engine))
+    insert_all(db, [row for row, _ in stored])  # the API answers from the rows, the sender settles them
+    return stored
+
+
+def new_row(draft: Draft, request: SendRequest) -> Outbound:
+    """The outbound row of a validated send (not stored yet)."""
+    attachment = draft.attachment
+    return Outbound(id=new_id("out"), session_id=draft.session_id, to=draft.to, type=draft.type,
+                    text=draft.text, file_name=attachment.filename if attachment else None,
+                    mimetype=attachment.mimetype if attachment else None,
+                    payload=attachment.data if attachment else None,
+                    idempotency_key=request.idempotency_key,
+                    request_hash=request.fingerprint() if request.idempotency_key else None)
+
+
+def engine_for_now(context, db, draft: Draft, session_status: str, queued_ahead: dict) -> Engine | None:
     """The engine to send with right away, or None: offline, messages queued ahead, or paced."""
     live = context.sessions.live.get(draft.session_id)
     if live is None or session_status != "connected":
         return None
-    queued_ahead = db.scalar(select(Outbound.seq).where(Outbound.session_id == draft.session_id,
-                                                        Outbound.status == "queued").limit(1))
-    if queued_ahead is not None:
+    if draft.session_id not in queued_ahead:
+        queued_ahead[draft.session_id] = db.connection().scalar(QUEUED_AHEAD, {"session_id": draft.session_id}) \
+            is not None
+    if queued_ahead[draft.session_id]:
         return None
     return live.engine if pacer_of(context).try_take(draft.session_id) else None
 
@@ -190,16 +213,16 @@ def receipt(row: Outbound) -> tuple[dict, int]:
 
 
 # -- sending -------------------------------------------------------------------------------
-def send_claimed(context, outbound_id: str, to: str, message: OutgoingMessage, engine: Engine) -> Outbound:
-    """Send a claimed row's message through `engine` and record the outcome."""
+def send_claimed(context, row: Outbound, engine: Engine) -> Outbound:
+    """Send a claimed row's message through `engine` and record the outcome on the row."""
     try:
-        result, error = engine.send(to, message), None
+        result, error = engine.send(row.to, outgoing(row)), None
     except (NotConnected, EngineError) as exc:
         result, error = None, exc
     except Exception as exc:  # an engine bug must not leave the row stuck in "sending"
-        log.exception("send %s failed", outbound_id, extra={"outboundId": outbound_id})
+        log.exception("send %s failed", row.id, extra={"outboundId": row.id})
         result, error = None, EngineError(f"{type(exc).__name__}: {exc}")
-    return settle(context, outbound_id, result, error)
+    return settle(context, row, result, error)
 
 
 def outgoing(row: Outbound) -> OutgoingMessage:
@@ -207,29 +230,40 @@ def outgoing(row: Outbound) -> OutgoingMessage:
                            filename=row.file_name, kind=row.type)
 
 
-def settle(context, outbound_id: str, result: SendResult | None, error: Exception | None) -> Outbound:
+def settle(context, row: Outbound, result: SendResult | None, error: Exception | None) -> Outbound:
     """Record a send's outcome: sent (history + message-sent), back to the queue, or failed."""
-    with context.store.session() as db:
-        row = Outbound.by_id(db, outbound_id)
-        if result is not None:
-            row.mark_sent(result.message_id)
-            session = view_of(context, row.session_id)
-            Message.from_outbound(row, sender=session["jid"] if session else None).insert_into(db)
-            record(context, db, row, "message-sent")
-        elif isinstance(error, NotConnected):
-            row.requeue(str(error))
-        elif row.attempts >= MAX_ATTEMPTS:
-            row.mark_failed(f"{error} (after {row.attempts} attempts)")
-            record(context, db, row, "message-failed")
-        else:
-            row.requeue(str(error), retry_delay(row.attempts))
-        return row
+    if result is not None:
+        row.mark_sent(result.message_id)
+    elif isinstance(error, NotConnected):
+        row.requeue(str(error))
+    elif row.attempts >= MAX_ATTEMPTS:
+        row.mark_failed(f"{error} (after {row.attempts} attempts)")
+    else:
+        row.requeue(str(error), retry_delay(row.attempts))
+
+    context.store.writes.run_many(save_outcomes, (context, row))
+    return row
+
+
+def save_outcomes(db, outcomes: list[tuple]) -> list[None]:
+    """Bulk write of (context, settled row): the new states, history rows and sent/failed events."""
+    context = outcomes[0][0]  # one store, one context
+    rows = [row for _, row in outcomes]
+    Outbound.save_states(db, rows)  # the claimed rows are ours alone: no need to read them back
+    insert_all(db, [history_row(context, row) for row in rows if row.status == "sent"])
+    record_outcomes(context, [row for row in rows if row.status in FINAL_STATUSES])
+    return [None] * len(outcomes)
+
+
+def history_row(context, row: Outbound) -> Message:
+    session = view_of(context, row.session_id)
+    return Message.from_outbound(row, sender=session["jid"] if session else None)
 
 
 def view_of(context, session_id: str) -> dict | None:
-    """The session's (cached) view, or None once it was deleted."""
+    """The session's (cached, read-only) view, or None once it was deleted."""
     try:
-        return context.sessions.get(session_id)
+        return context.sessions.peek(session_id)
     except NotFound:
         return None
 
@@ -239,11 +273,15 @@ def retry_delay(attempts: int) -> float:
     return min(300.0, 2.0 ** attempts)
 
 
-def record(context, db, row: Outbound, event_type: str) -> None:
-    """The message-sent / message-failed event, in the row's transaction."""
-    session = view_of(context, row.session_id)
-    sandbox = session is not None and session["sandbox"]
-    context.events.record(event_type, row.session_id, row.event_data(), sandbox=sandbox)
+def record_outcomes(context, rows: list[Outbound]) -> None:
+    """The rows' message-sent / message-failed events, in the rows' transaction."""
+    drafts = []
+    for row in rows:
+        session = view_of(context, row.session_id)
+        sandbox = session is not None and session["sandbox"]
+        drafts.append((f"message-{row.status}", row.session_id, row.event_data(), sandbox))
+    if drafts:
+        context.events.record_many(drafts)
 
 
 # -- the queue -----------------------------------------------------------------------------
@@ -256,27 +294,28 @@ def drain(context, session_id: str) -> int:
         if claimed is None:
             return sent
         pacer_of(context).take(session_id)
-        if send_claimed(context, *claimed, engine).status != "sent":
+        if send_claimed(context, claimed, engine).status != "sent":
             return sent  # it waits for its retry; the ones behind it wait with it
         sent += 1
 
 
 def connected_engine(context, session_id: str) -> Engine | None:
     live = context.sessions.live.get(session_id)
-    if live is None or context.sessions.get(session_id)["status"] != "connected":
+    if live is None or context.sessions.peek(session_id)["status"] != "connected":
         return None
     return live.engine
 
 
-def claim_next(context, session_id: str) -> tuple[str, str, OutgoingMessage] | None:
-    """Claim the session's oldest queued message if it is due (never one behind it): (id, to, message)."""
+def claim_next(context, session_id: str) -> Outbound | None:
+    """Claim the session's oldest queued message if it is due (never one behind it), with its payload."""
     with context.store.session() as db:
-        head = db.scalar(select(Outbound).options(undefer(Outbound.payload)).where(
-            Outbound.session_id == session_id, Outbound.status.in_(PENDING)).order_by(Outbound.seq).limit(1))
+        head = db.scalar(QUEUE_HEAD, {"session_id": session_id})
         if head is None or head.status != "queued" or head.next_attempt_at > utcnow():
             return None
+        db.expunge(head)  # written with one Core UPDATE below, not by the unit of work
         head.claim()
-        return head.id, head.to, outgoing(head)
+        head.save_state(db)
+        return head
 
 
 def sessions_with_due_messages(context) -> list[str]:
@@ -295,7 +334,7 @@ def expire(context) -> int:
         for row in rows:
             row.mark_failed(f"not sent within HUB_OUTBOUND_MAX_AGE ({context.config.outbound_max_age:g} s)"
                             + (f"; last error: {row.error}" if row.error else ""))
-            record(context, db, row, "message-failed")
+        record_outcomes(context, rows)
     return len(rows)
 
 

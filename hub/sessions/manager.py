@@ -82,7 +82,11 @@ class SessionManager:
 
     # -- queries -------------------------------------------------------------------------
     def get(self, session_id: str) -> dict:
-        """The session's public view; NotFound if it does not exist."""
+        """The session's public view (the caller's own copy); NotFound if it does not exist."""
+        return copy.deepcopy(self.peek(session_id))
+
+    def peek(self, session_id: str) -> dict:
+        """The cached view itself, for hot paths that only read it (never edit it); NotFound if unknown."""
         view = self._views.get(session_id)
         if view is None:
             changes = self._changes
@@ -91,7 +95,7 @@ class SessionManager:
             with self._lock:
                 if changes == self._changes:
                     self._views[session_id] = view
-        return copy.deepcopy(view)  # callers may edit theirs; the cached one stays as stored
+        return view
 
     def _forget_view(self, session_id: str) -> None:
         """After a write to the session's row (committed or not): the next get() reads it again."""

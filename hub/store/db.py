@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
+from hub.store.group import GroupCommit
 from hub.store.models import Base
 
 AUTOCHECKPOINT_PAGES = 10000  # ~40 MB of WAL (SQLite's default, 1000, is ~4 MB)
@@ -55,6 +56,7 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.writes = GroupCommit(self)  # hot writes share commits once the worker starts it
 
     def create_schema(self) -> None:
         """Create every table and index that does not exist yet (an index added later included)."""
@@ -63,6 +65,10 @@ class Store:
             for table in Base.metadata.sorted_tables:
                 for index in table.indexes:
                     index.create(connection, checkfirst=True)
+
+    def in_transaction(self) -> bool:
+        """Whether this greenlet (or thread) is inside a `with store.session()` block."""
+        return _current_db.get() is not None
 
     @contextmanager
     def session(self) -> Iterator[DbSession]:

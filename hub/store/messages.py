@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, select, update
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, bindparam, select, update
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from hub.store.ids import new_id
@@ -123,6 +123,21 @@ class Outbound(Base):
         """The row with this public id (`out_...`)."""
         return db.scalar(select(cls).where(cls.id == outbound_id))
 
+    def save_state(self, db) -> None:
+        """Write what a send's outcome changed, by id with one Core UPDATE (no read back)."""
+        Outbound.save_states(db, [self])
+
+    @staticmethod
+    def save_states(db, rows: list["Outbound"]) -> None:
+        """`save_state` for many rows: one executemany UPDATE per kind of outcome."""
+        for final in (False, True):
+            values = [{"row_id": row.id, "status": row.status, "message_id": row.message_id, "error": row.error,
+                       "attempts": row.attempts, "next_attempt_at": row.next_attempt_at, "sent_at": row.sent_at}
+                      for row in rows if (row.status in FINAL_STATUSES) == final]
+            if values:
+                statement = _SAVE_FINAL_STATE if final else _SAVE_STATE
+                db.connection().execute(statement, values if len(values) > 1 else values[0])
+
     def claim(self) -> None:
         """Taken by a sender (the API request or the queue worker)."""
         self.status = "sending"
@@ -157,6 +172,13 @@ class Outbound(Base):
                 "messageId": self.message_id, "error": self.error, "attempts": self.attempts,
                 "nextAttemptAt": isoformat(self.next_attempt_at) if self.status == "queued" else None,
                 "createdAt": isoformat(self.created_at), "sentAt": isoformat(self.sent_at)}
+
+
+FINAL_STATUSES = ("sent", "failed")  # the payload is dropped: the bytes are no longer needed
+# Built once: a statement built per call costs more than the UPDATE itself.
+_SAVE_STATE = update(Outbound.__table__).where(Outbound.__table__.c.id == bindparam("row_id")).values(
+    {name: bindparam(name) for name in ("status", "message_id", "error", "attempts", "next_attempt_at", "sent_at")})
+_SAVE_FINAL_STATE = _SAVE_STATE.values(payload=None)
 
 
 class MediaFile(Base):

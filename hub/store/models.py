@@ -37,6 +37,9 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value is not None else None
 
 
+_INSERTS: dict = {}  # one INSERT statement per table, built once (building one costs more than running it)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict: JSON}
 
@@ -45,8 +48,29 @@ class Base(DeclarativeBase):
 
         The object stays transient (not tracked by `db`); unset columns get their defaults.
         """
-        table = self.__table__
-        db.execute(insert(table), {key: value for key, value in inspect(self).dict.items() if key in table.c})
+        insert_all(db, [self])
+
+    def column_values(self) -> dict:
+        """The columns set on this object, by name."""
+        columns = self.__table__.c
+        return {key: value for key, value in inspect(self).dict.items() if key in columns}
+
+
+def insert_all(db, rows: list[Base]) -> None:
+    """INSERT new rows of one model: one executemany per set of columns given (usually one)."""
+    if not rows:
+        return
+    table = rows[0].__table__
+    statement = _INSERTS.get(table.name)
+    if statement is None:
+        statement = _INSERTS[table.name] = insert(table)
+    by_columns: dict[frozenset, list[dict]] = {}
+    for row in rows:
+        values = row.column_values()
+        by_columns.setdefault(frozenset(values), []).append(values)
+    for values in by_columns.values():
+        # On the connection: a plain Core INSERT needs none of the ORM session's statement handling.
+        db.connection().execute(statement, values if len(values) > 1 else values[0])
 
 
 SESSION_STATUSES = ("stopped", "starting", "qr", "connected", "disconnected", "logged_out")
