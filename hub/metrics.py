@@ -13,7 +13,7 @@ import logging
 import threading
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, disable_created_metrics
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -117,6 +117,19 @@ class DatabaseCollector:
             yield from metrics
 
 
+class GroupCommitCollector:
+    """The writer's counters: writes per commit says how much grouping saves (hub/store/group.py)."""
+
+    def __init__(self, store):
+        self.writes = store.writes
+
+    def collect(self):
+        yield CounterMetricFamily("hub_db_group_commits", "Transactions committed by the group-commit writer.",
+                                  value=self.writes.batches)
+        yield CounterMetricFamily("hub_db_group_writes", "Writes committed in those transactions.",
+                                  value=self.writes.writes)
+
+
 class HubMetrics:
     """The metrics of one hub, in its own registry (tests run several hubs in one process)."""
 
@@ -133,6 +146,7 @@ class HubMetrics:
         self._last_attempt_id = 0
         self._lock = threading.Lock()
         self.registry.register(DatabaseCollector(store))
+        self.registry.register(GroupCommitCollector(store))
         ProcessCollector(registry=self.registry)
 
     def count_event(self, envelope: dict) -> None:

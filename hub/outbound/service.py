@@ -24,7 +24,7 @@ from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessa
 from hub.sessions.jids import normalise_jid
 from hub.store import Message, Outbound, Session, utcnow
 from hub.store.messages import FINAL_STATUSES
-from hub.store.models import insert_all
+from hub.store.models import insert_all, insert_values
 from hub.store.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -250,14 +250,14 @@ def save_outcomes(db, outcomes: list[tuple]) -> list[None]:
     context = outcomes[0][0]  # one store, one context
     rows = [row for _, row in outcomes]
     Outbound.save_states(db, rows)  # the claimed rows are ours alone: no need to read them back
-    insert_all(db, [history_row(context, row) for row in rows if row.status == "sent"])
+    insert_values(db, Message.__table__, [history_values(context, row) for row in rows if row.status == "sent"])
     record_outcomes(context, [row for row in rows if row.status in FINAL_STATUSES])
     return [None] * len(outcomes)
 
 
-def history_row(context, row: Outbound) -> Message:
+def history_values(context, row: Outbound) -> dict:
     session = view_of(context, row.session_id)
-    return Message.from_outbound(row, sender=session["jid"] if session else None)
+    return Message.outbound_values(row, sender=session["jid"] if session else None)
 
 
 def view_of(context, session_id: str) -> dict | None:
@@ -357,7 +357,10 @@ def get(context, outbound_id: str) -> dict:
 # -- wiring --------------------------------------------------------------------------------
 def pacer_of(context) -> Pacer:
     """The process's one pacer (shared by the API's send-now path and the worker)."""
-    return context.workers.setdefault("outbound-pacer", Pacer(context.config.send_interval))
+    pacer = context.workers.get("outbound-pacer")
+    if pacer is None:  # not setdefault(): building a Pacer (and its lock) on every send is measurable
+        pacer = context.workers.setdefault("outbound-pacer", Pacer(context.config.send_interval))
+    return pacer
 
 
 def wake_worker(context, session_id: str) -> None:

@@ -85,6 +85,7 @@ class SandboxEngine(Engine):
         self._lock = threading.Lock()
         self._receipts = Clock(f"sandbox-receipts-{session_id}")
         self._due_receipts: dict[tuple[int, str, str], list[str]] = {}  # (tick, chat, kind) -> ids
+        self._sent_file = None  # sent.jsonl, open while the phone is in use
 
     # -- files -------------------------------------------------------------------------
     @property
@@ -120,6 +121,10 @@ class SandboxEngine(Engine):
     def stop(self) -> None:
         self.connected = False
         self.waiting_for_scan = False
+        with self._lock:
+            if self._sent_file is not None:
+                self._sent_file.close()
+                self._sent_file = None
 
     def logout(self) -> None:
         self.stop()
@@ -195,10 +200,12 @@ class SandboxEngine(Engine):
                   "size": len(message.media) if message.media else None,
                   "sha256": hashlib.sha256(message.media).hexdigest() if message.media else None,
                   "at": result.timestamp}
+        line = json.dumps(record) + "\n"
         with self._lock:
-            self.store_dir.mkdir(parents=True, exist_ok=True)
-            with self.sent_log.open("a") as handle:
-                handle.write(json.dumps(record) + "\n")
+            if self._sent_file is None:  # kept open while connected: an open per send is measurable
+                self.store_dir.mkdir(parents=True, exist_ok=True)
+                self._sent_file = self.sent_log.open("a", buffering=1)  # line-buffered: readable at once
+            self._sent_file.write(line)
         self._schedule_receipts(result.message_id, to_jid)
         return result
 

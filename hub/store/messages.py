@@ -55,14 +55,18 @@ class Message(Base):
                    type=data.get("type") or "other", text=data.get("text") or None, media=data.get("media"),
                    status="sent" if from_me else "received", timestamp=parse_iso(data.get("timestamp")))
 
-    @classmethod
-    def from_outbound(cls, outbound: "Outbound", sender: str | None) -> "Message":
-        """The history row of a message the API sent (`sender`: the session's own JID)."""
+    @staticmethod
+    def outbound_values(outbound: "Outbound", sender: str | None) -> dict:
+        """The history row of a message the API sent (`sender`: the session's own JID), as column values.
+
+        Plain values, not a Message: these rows are only ever inserted in bulk, on the hot send path,
+        where building an ORM object per row costs more than inserting it.
+        """
         media = {"fileName": outbound.file_name, "mimetype": outbound.mimetype} if outbound.mimetype else None
-        return cls(id=new_id("msg"), session_id=outbound.session_id, direction="out",
-                   message_id=outbound.message_id, chat_id=outbound.to, sender=sender, recipient=outbound.to,
-                   type=outbound.type, text=outbound.text, media=media, status="sent",
-                   outbound_id=outbound.id, timestamp=outbound.sent_at or utcnow())
+        return {"id": new_id("msg"), "session_id": outbound.session_id, "direction": "out",
+                "message_id": outbound.message_id, "chat_id": outbound.to, "sender": sender,
+                "recipient": outbound.to, "type": outbound.type, "text": outbound.text, "media": media,
+                "status": "sent", "outbound_id": outbound.id, "timestamp": outbound.sent_at or utcnow()}
 
     def apply_receipt(self, status: str) -> None:
         """Move forward to "delivered" or "read" (never backwards)."""

@@ -57,16 +57,18 @@ class Base(DeclarativeBase):
 
 
 def insert_all(db, rows: list[Base]) -> None:
-    """INSERT new rows of one model: one executemany per set of columns given (usually one)."""
-    if not rows:
-        return
-    table = rows[0].__table__
+    """INSERT new rows of one model (objects never added to `db`)."""
+    if rows:
+        insert_values(db, rows[0].__table__, [row.column_values() for row in rows])
+
+
+def insert_values(db, table, rows: list[dict]) -> None:
+    """INSERT rows given as column values: one executemany per set of columns given (usually one)."""
     statement = _INSERTS.get(table.name)
     if statement is None:
         statement = _INSERTS[table.name] = insert(table)
     by_columns: dict[frozenset, list[dict]] = {}
-    for row in rows:
-        values = row.column_values()
+    for values in rows:
         by_columns.setdefault(frozenset(values), []).append(values)
     for values in by_columns.values():
         # On the connection: a plain Core INSERT needs none of the ORM session's statement handling.

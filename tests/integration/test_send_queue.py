@@ -4,6 +4,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
+import re
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -92,3 +94,24 @@ def raw_get(hub: HubProcess, path: str) -> tuple[int, bytes]:
         return response.status, response.read()
     finally:
         connection.close()
+
+
+def test_concurrent_sends_share_commits_and_a_raced_key_still_sends_once(tmp_path):
+    with HubProcess(tmp_path) as hub:
+        connected_session(hub)
+        bodies = [(f"burst {n}", {}) for n in range(40)] + [("keyed", {"Idempotency-Key": "race-1"})] * 6
+        with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+            answers = list(pool.map(lambda body: send(hub, body[0], headers=body[1]), bodies))
+        assert {answer.status_code for answer in answers[:40]} == {200}
+        # A retry racing the first request gets its id and state: 202 while it is still being sent.
+        assert len({answer.json()["id"] for answer in answers[40:]}) == 1
+        assert {answer.status_code for answer in answers[40:]} <= {200, 202}
+        assert sorted(texts_sent(hub)) == sorted([f"burst {n}" for n in range(40)] + ["keyed"])
+        history = hub.get("/api/messages/s", params={"limit": 100}).json()["messages"]
+        assert len(history) == 41 and {m["status"] for m in history} <= {"sent", "delivered", "read"}
+        sent_events = hub.get("/api/events", params={"type": "message-sent", "limit": 100}).json()["events"]
+        assert len(sent_events) == 41
+        metrics = hub.get("/metrics").text
+        commits = float(re.search(r"^hub_db_group_commits_total (\S+)$", metrics, re.M).group(1))
+        writes = float(re.search(r"^hub_db_group_writes_total (\S+)$", metrics, re.M).group(1))
+        assert writes >= 2 * 41 and commits < writes  # two writes per send, several per commit
