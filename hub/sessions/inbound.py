@@ -25,12 +25,6 @@ def ingest(manager, session_id: str, draft: HubEventDraft) -> dict:
         if draft.type in MESSAGE_EVENTS:
             Message.from_event(session_id, draft.data).insert_into(db)
         elif draft.type in RECEIPT_STATUSES:
-            apply_receipt(db, session_id, draft.data.get("messageIds") or [], RECEIPT_STATUSES[draft.type])
+            Message.apply_receipts(db, session_id, draft.data.get("messageIds") or [], RECEIPT_STATUSES[draft.type])
         return manager.events.record(draft.type, session_id, draft.data, sandbox=sandbox)
     return manager.store.writes.run(write)
-
-
-def apply_receipt(db, session_id: str, message_ids: list[str], status: str) -> None:
-    """Mark the session's sent messages with these ids delivered / read."""
-    if message_ids:  # a plain UPDATE: on the connection, without the ORM's bulk-update handling
-        db.connection().execute(Message.receipt_update(session_id, message_ids, status))

@@ -68,24 +68,30 @@ class Message(Base):
                 "recipient": outbound.to, "type": outbound.type, "text": outbound.text, "media": media,
                 "status": "sent", "outbound_id": outbound.id, "timestamp": outbound.sent_at or utcnow()}
 
-    def apply_receipt(self, status: str) -> None:
-        """Move forward to "delivered" or "read" (never backwards)."""
-        if RECEIPT_ORDER.get(status, 0) > RECEIPT_ORDER.get(self.status, 0):
-            self.status = status
-
-    @classmethod
-    def receipt_update(cls, session_id: str, message_ids: list[str], status: str):
-        """`apply_receipt` for many sent messages at once, as one UPDATE (receipts are frequent)."""
-        not_behind = [name for name, rank in RECEIPT_ORDER.items() if rank >= RECEIPT_ORDER[status]]
-        return (update(cls).where(cls.session_id == session_id, cls.direction == "out",
-                                  cls.message_id.in_(message_ids), cls.status.not_in(not_behind))
-                .values(status=status).execution_options(synchronize_session=False))
+    @staticmethod
+    def apply_receipts(db, session_id: str, message_ids: list[str], status: str) -> None:
+        """Move these sent messages forward to "delivered" or "read" (never back): one UPDATE run per id."""
+        if message_ids:  # executemany: one statement text whatever the number of ids (an IN list is not)
+            db.connection().execute(_RECEIPT_UPDATES[status], [{"b_session_id": session_id, "b_message_id": message_id}
+                                                               for message_id in message_ids])
 
     def to_dict(self) -> dict:
         return {"id": self.id, "direction": self.direction, "messageId": self.message_id,
                 "chatId": self.chat_id, "from": self.sender, "to": self.recipient, "type": self.type,
                 "text": self.text, "media": self.media, "status": self.status,
                 "outboundId": self.outbound_id, "timestamp": isoformat(self.timestamp)}
+
+
+def _receipt_update(status: str):
+    """The UPDATE moving one sent message forward to `status` (never back: a late "delivered" after "read")."""
+    table = Message.__table__
+    not_behind = [name for name, rank in RECEIPT_ORDER.items() if rank >= RECEIPT_ORDER[status]]
+    return update(table).where(table.c.session_id == bindparam("b_session_id"), table.c.direction == "out",
+                               table.c.message_id == bindparam("b_message_id"),
+                               *(table.c.status != name for name in not_behind)).values(status=status)
+
+
+_RECEIPT_UPDATES = {status: _receipt_update(status) for status in ("delivered", "read")}
 
 
 class Outbound(Base):

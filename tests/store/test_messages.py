@@ -1,0 +1,39 @@
+"""Receipts move sent messages forward (sent -> delivered -> read), never back, and touch nothing else."""
+import pytest
+from sqlalchemy import select
+
+from hub.store import Message, Store
+from hub.store.ids import new_id
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'hub.db'}")
+    store.create_schema()
+    yield store
+    store.dispose()
+
+
+def add(db, session_id, message_id, direction="out", status="sent"):
+    Message(id=new_id("msg"), session_id=session_id, direction=direction, message_id=message_id,
+            chat_id="51987654321@s.whatsapp.net", type="text", status=status).insert_into(db)
+
+
+def statuses(store) -> dict:
+    with store.session() as db:
+        return {(m.session_id, m.direction, m.message_id): m.status for m in db.scalars(select(Message))}
+
+
+def test_receipts_move_forward_never_back_and_only_for_this_sessions_sent_messages(store):
+    with store.session() as db:
+        for message_id in ("A", "B", "C"):
+            add(db, "shop", message_id)
+        add(db, "shop", "A", direction="in", status="received")  # an inbound message with the same id
+        add(db, "other", "B")  # another number's message with the same id
+    with store.session() as db:
+        Message.apply_receipts(db, "shop", ["A"], "read")
+        Message.apply_receipts(db, "shop", ["A", "B", "unknown"], "delivered")  # late for A
+        Message.apply_receipts(db, "shop", [], "read")
+    assert statuses(store) == {("shop", "out", "A"): "read", ("shop", "out", "B"): "delivered",
+                               ("shop", "out", "C"): "sent", ("shop", "in", "A"): "received",
+                               ("other", "out", "B"): "sent"}
