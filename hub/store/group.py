@@ -109,13 +109,17 @@ class GroupCommit:
         try:
             with self.store.session() as db:
                 results = _results(db, batch)
-        except BaseException as exc:
+        except Exception as exc:
             if len(batch) == 1:
                 batch[0].finish(error=exc)
             else:
                 for write in batch:
                     self._commit([write])
             return
+        except BaseException as exc:  # the writer is being killed: release its callers, then go
+            for write in batch:
+                write.finish(error=exc)
+            raise
         self.batches += 1
         self.writes += len(batch)
         for write, result in zip(batch, results):
