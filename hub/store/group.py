@@ -13,12 +13,9 @@ work inside the function (build their rows there) and may run twice.
 """
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 from typing import Callable, TypeVar
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_BATCH = 64  # writes per transaction: bounds how long the one connection is held
@@ -48,7 +45,7 @@ class GroupCommit:
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         self._writer: threading.Thread | None = None
-        self.batches = self.writes = 0  # for the bench and tests: writes / batches = mean batch size
+        self.batches = self.writes = 0  # /metrics: writes / batches = mean batch size
 
     def run(self, work: Callable[..., T]) -> T:
         """`work(db)` committed (alone, or with the writes waiting beside it); its result."""
