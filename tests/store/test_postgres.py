@@ -1,0 +1,124 @@
+"""The hub on PostgreSQL (HUB_DATABASE_URL=postgresql+psycopg://...): schema, sends, group commit, inbound.
+
+A throwaway cluster is made with initdb in a temp dir and started with pg_ctl on a free port
+(as the `postgres` user when the tests run as root: PostgreSQL refuses to run as root). Skipped
+when PostgreSQL is not installed, unless HUB_REQUIRE_SYSTEM_TESTS=1, then it fails.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from hub.app import create_app
+from hub.config import Config
+from hub.outbound import service
+from hub.outbound.service import SendRequest
+
+AUTH = {"X-API-Key": "test-key"}
+
+
+def pg_binary(name: str) -> str | None:
+    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found if isinstance(found, str) else (found[-1] if found else None)
+
+
+def as_postgres(command: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A running throwaway PostgreSQL: its base URL (no database name)."""
+    initdb, pg_ctl = pg_binary("initdb"), pg_binary("pg_ctl")
+    if not (initdb and pg_ctl):
+        if os.environ.get("HUB_REQUIRE_SYSTEM_TESTS") == "1":
+            pytest.fail("HUB_REQUIRE_SYSTEM_TESTS=1 but PostgreSQL (initdb, pg_ctl) is not installed")
+        pytest.skip("PostgreSQL is not installed")
+    # Not under pytest's tmp dirs: they are private to the user running the tests.
+    directory = Path(tempfile.mkdtemp(prefix="hub-postgres-"))
+    os.chmod(directory, 0o777)  # the postgres user creates its cluster in here
+    data = directory / "data"
+    subprocess.run(as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
+                   check=True, capture_output=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {directory}"
+    subprocess.run(as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(directory / "log"), "-w", "start"]),
+                   check=True, capture_output=True)
+    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    subprocess.run(as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_app(postgres, tmp_path):
+    """An app on a fresh PostgreSQL database."""
+    import psycopg
+    name = f"hub_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(postgres.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    app = create_app(Config.for_tests(tmp_path, database_url=f"{postgres}/{name}"))
+    yield app
+    app.extensions["hub"].store.writes.stop()
+    app.extensions["hub"].sessions.stop_all()
+    app.extensions["hub"].store.dispose()
+
+
+def wait_for(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    return result
+
+
+def test_sends_inbound_receipts_and_history_on_postgresql(pg_app):
+    client = pg_app.test_client()
+    assert client.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox", "start": True},
+                       headers=AUTH).status_code == 201
+    assert client.post("/api/sandbox/shop/scan", json={}, headers=AUTH).status_code == 200
+    sent = client.post("/api/whatsapp/send", json={"to": "+51 987 654 321", "message": "hola"}, headers=AUTH)
+    assert sent.status_code == 200 and sent.get_json()["status"] == "sent"
+    queued = client.post("/api/whatsapp/send", json={"to": "+51 987 654 321", "message": "luego", "async": True},
+                         headers=AUTH)
+    assert queued.status_code == 202
+    assert client.post("/api/sandbox/shop/inbound", json={"from": "51911122233", "text": "gracias"},
+                       headers=AUTH).status_code == 200
+    wait_for(lambda: client.get("/api/events?type=message-read", headers=AUTH).get_json()["events"])
+    history = client.get("/api/messages/shop", headers=AUTH).get_json()["messages"]
+    assert sorted((m["direction"], m["text"], m["status"]) for m in history) == [
+        ("in", "gracias", "received"), ("out", "hola", "read")]
+
+
+def test_group_commit_on_postgresql_groups_writes_and_isolates_a_raced_key(pg_app):
+    context = pg_app.extensions["hub"]
+    client = pg_app.test_client()
+    client.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox", "start": True}, headers=AUTH)
+    client.post("/api/sandbox/shop/scan", json={}, headers=AUTH)
+    context.store.writes.start()
+    requests = [SendRequest(to="+51987654321", text=f"n{n}", session_id="shop") for n in range(20)]
+    requests += [SendRequest(to="+51987654321", text="keyed", session_id="shop", idempotency_key="k1")] * 4
+    answers = [None] * len(requests)
+
+    def send(index):
+        answers[index] = service.accept(context, requests[index])
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert {status for _, status in answers[:20]} == {200}
+    assert len({body["id"] for body, _ in answers[20:]}) == 1  # one row for the key
+    texts = sorted(m["text"] for m in context.sessions.engine_of("shop").sent_messages())
+    assert texts == sorted([f"n{n}" for n in range(20)] + ["keyed"])
+    assert context.store.writes.writes >= 2 * 21
