@@ -1,4 +1,4 @@
-"""The hub on PostgreSQL (HUB_DATABASE_URL=postgresql+psycopg://...): schema, sends, group commit, inbound.
+"""The hub on PostgreSQL (HUB_DATABASE_URL=postgresql+psycopg://...): sends, group commit, inbound, gunicorn.
 
 A throwaway cluster is made with initdb in a temp dir and started with pg_ctl on a free port
 (as the `postgres` user when the tests run as root: PostgreSQL refuses to run as root). Skipped
@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from hub.app import create_app
 from hub.config import Config
 from hub.outbound import service
 from hub.outbound.service import SendRequest
+from tests.integration.hubproc import HubProcess
 
 AUTH = {"X-API-Key": "test-key"}
 
@@ -61,13 +63,19 @@ def postgres():
 
 
 @pytest.fixture
-def pg_app(postgres, tmp_path):
-    """An app on a fresh PostgreSQL database."""
+def pg_url(postgres) -> str:
+    """The URL of a fresh, empty PostgreSQL database."""
     import psycopg
     name = f"hub_{os.getpid()}_{time.monotonic_ns()}"
     with psycopg.connect(postgres.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
-    app = create_app(Config.for_tests(tmp_path, database_url=f"{postgres}/{name}"))
+    return f"{postgres}/{name}"
+
+
+@pytest.fixture
+def pg_app(pg_url, tmp_path):
+    """An app on a fresh PostgreSQL database."""
+    app = create_app(Config.for_tests(tmp_path, database_url=pg_url))
     yield app
     app.extensions["hub"].store.writes.stop()
     app.extensions["hub"].sessions.stop_all()
@@ -122,3 +130,20 @@ def test_group_commit_on_postgresql_groups_writes_and_isolates_a_raced_key(pg_ap
     texts = sorted(m["text"] for m in context.sessions.engine_of("shop").sent_messages())
     assert texts == sorted([f"n{n}" for n in range(20)] + ["keyed"])
     assert context.store.writes.writes >= 2 * 21
+
+
+def test_real_gunicorn_with_gevent_on_postgresql_sends_and_survives_kill_9(pg_url, tmp_path):
+    with HubProcess(tmp_path, HUB_DATABASE_URL=pg_url) as hub:  # psycopg 3 cooperates with gevent by itself
+        hub.post("/api/sessions", json={"sessionId": "s", "engine": "sandbox", "start": True})
+        hub.post("/api/sandbox/s/scan", json={})
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(pool.map(lambda n: hub.post("/api/whatsapp/send", json={"to": "+51987654321",
+                                                                                   "message": f"n{n}"}), range(20)))
+        assert {answer.status_code for answer in answers} == {200}
+        hub.post("/api/sessions/s/stop")
+        queued = hub.post("/api/whatsapp/send", json={"to": "+51987654321", "message": "after the crash"})
+        assert queued.status_code == 202
+        hub.kill()
+    with hub:  # restored from PostgreSQL: the session reconnects and the queue drains
+        hub.wait_for(lambda: len(hub.get("/api/sandbox/s/sent").json()["messages"]) == 21, timeout=15)
+        assert hub.get(f"/api/outbound/{queued.json()['id']}").json()["outbound"]["status"] == "sent"
