@@ -192,8 +192,8 @@ def engine_for_now(context, db, draft: Draft, session_status: str, queued_ahead:
     if live is None or session_status != "connected":
         return None
     if draft.session_id not in queued_ahead:
-        queued_ahead[draft.session_id] = db.connection().scalar(QUEUED_AHEAD, {"session_id": draft.session_id}) \
-            is not None
+        waiting = db.connection().scalar(QUEUED_AHEAD, {"session_id": draft.session_id})
+        queued_ahead[draft.session_id] = waiting is not None
     if queued_ahead[draft.session_id]:
         return None
     return live.engine if pacer_of(context).try_take(draft.session_id) else None
@@ -240,7 +240,6 @@ def settle(context, row: Outbound, result: SendResult | None, error: Exception |
         row.mark_failed(f"{error} (after {row.attempts} attempts)")
     else:
         row.requeue(str(error), retry_delay(row.attempts))
-
     context.store.writes.run_many(save_outcomes, (context, row))
     return row
 
@@ -256,6 +255,7 @@ def save_outcomes(db, outcomes: list[tuple]) -> list[None]:
 
 
 def history_values(context, row: Outbound) -> dict:
+    """The history row of a sent message, sent from the session's own JID."""
     session = view_of(context, row.session_id)
     return Message.outbound_values(row, sender=session["jid"] if session else None)
 
