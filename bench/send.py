@@ -106,7 +106,7 @@ def drain(hub: HubProcess, already_sent: int, queued: int) -> float:
     """Reconnect the session and time until the worker has sent every queued message."""
     started = time.perf_counter()
     hub.post("/api/sessions/bench/connect")
-    hub.wait_for(lambda: len(hub.get("/api/sandbox/bench/sent").json()["messages"]) >= already_sent + queued,
+    hub.wait_for(lambda: len(hub.sandbox_sent("bench")) >= already_sent + queued,
                  timeout=300, interval=0.5)
     return queued / (time.perf_counter() - started)
 

@@ -112,6 +112,11 @@ class HubProcess:
     def delete(self, path, **kwargs):
         return self.request("DELETE", path, **kwargs)
 
+    def sandbox_sent(self, session_id: str) -> list[dict]:
+        """What the session's sandbox phone sent; [] while the session is not running (after a restart)."""
+        answer = self.get(f"/api/sandbox/{session_id}/sent")
+        return answer.json()["messages"] if answer.status_code == 200 else []
+
     def wait_for(self, predicate, timeout: float = 10, interval: float = 0.05):
         """Poll `predicate()` until it returns something truthy; return that."""
         deadline = time.monotonic() + timeout

@@ -14,7 +14,7 @@ from tests.outbound.helpers import PDF, PNG
 
 
 def texts_sent(hub: HubProcess, session_id: str = "s") -> list[str]:
-    return [m["text"] for m in hub.get(f"/api/sandbox/{session_id}/sent").json()["messages"]]
+    return [m["text"] for m in hub.sandbox_sent(session_id)]
 
 
 def send(hub: HubProcess, text: str, **extra):

@@ -145,5 +145,5 @@ def test_real_gunicorn_with_gevent_on_postgresql_sends_and_survives_kill_9(pg_ur
         assert queued.status_code == 202
         hub.kill()
     with hub:  # restored from PostgreSQL: the session reconnects and the queue drains
-        hub.wait_for(lambda: len(hub.get("/api/sandbox/s/sent").json()["messages"]) == 21, timeout=15)
+        hub.wait_for(lambda: len(hub.sandbox_sent("s")) == 21, timeout=15)
         assert hub.get(f"/api/outbound/{queued.json()['id']}").json()["outbound"]["status"] == "sent"
