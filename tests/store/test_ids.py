@@ -40,3 +40,9 @@ def test_base32_digits_match_a_digit_by_digit_encoding():
             rest, digit = divmod(rest, 32)
             expected = CROCKFORD[digit] + expected
         assert ids._base32(value, length) == expected
+
+
+def test_ids_made_in_the_same_millisecond_keep_the_order_they_were_made_in():
+    made = [ids.new_id("msg") for _ in range(2000)]  # many share a millisecond
+    assert [value[4:] for value in made] == sorted(value[4:] for value in made)
+    assert len(set(made)) == len(made)
