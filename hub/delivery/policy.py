@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Callable, Sequence
 
+from hub.backoff import Backoff
+
 MAX_RETRY_AFTER = 86400.0  # a receiver cannot park a delivery for more than a day
 JITTER = 0.2
 
@@ -48,9 +50,10 @@ def decide(attempt: int, status_code: int | None, schedule: Sequence[float], now
         return Decision("delivered")
     if status_code == 410:
         return Decision("dead", disable=True)
-    if attempt > len(schedule):
+    backoff = Backoff.from_schedule(schedule, JITTER)
+    if backoff.exhausted(attempt):
         return Decision("dead")
-    delay = schedule[attempt - 1] * (1 - JITTER + 2 * JITTER * rng())
+    delay = backoff.delay(attempt, rng)
     if status_code is not None and (status_code == 429 or status_code >= 500):
         delay = parse_retry_after(retry_after, now) or delay
     return Decision("failed", delay)

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import undefer
 from sqlalchemy.exc import IntegrityError
 
+from hub.backoff import Backoff
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.media import payload
 from hub.media.payload import Attachment
@@ -30,6 +31,7 @@ from hub.store.ids import new_id
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # engine errors before a message fails (an offline session never counts)
+RETRY = Backoff(base=2.0, cap=300.0, jitter=0.0)  # after engine errors: 2, 4, 8, ... s, capped at 5 minutes
 PENDING = ("queued", "sending")
 # Built once (as are the statements below): building a statement costs more than running it.
 QUEUED_AHEAD = select(Outbound.seq).where(Outbound.session_id == bindparam("session_id"),
@@ -239,7 +241,7 @@ def settle(context, row: Outbound, result: SendResult | None, error: Exception |
     elif row.attempts >= MAX_ATTEMPTS:
         row.mark_failed(f"{error} (after {row.attempts} attempts)")
     else:
-        row.requeue(str(error), retry_delay(row.attempts))
+        row.requeue(str(error), RETRY.delay(row.attempts))
     context.store.writes.run_many(save_outcomes, (context, row))
     return row
 
@@ -266,11 +268,6 @@ def view_of(context, session_id: str) -> dict | None:
         return context.sessions.peek(session_id)
     except NotFound:
         return None
-
-
-def retry_delay(attempts: int) -> float:
-    """Seconds before retrying after `attempts` engine errors: 2, 4, 8, ... capped at 5 minutes."""
-    return min(300.0, 2.0 ** attempts)
 
 
 def record_outcomes(context, rows: list[Outbound]) -> None:
