@@ -1,16 +1,18 @@
 """create_app(config=None): config, store, services, blueprints, error handlers. Starts nothing."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from flask import current_app, redirect, request
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub import auth, delivery
 from hub.config import Config
+from hub.context import HubContext
+from hub.delivery.fanout import Targets
 from hub.errors import error_response, register_error_handlers, validation_error_response
 from hub.events import EventBus, EventLog
+from hub.metrics import HubMetrics
+from hub.outbound.pacing import Pacer
 from hub.sessions.manager import SessionManager
 from hub.store import Store
 
@@ -19,18 +21,6 @@ SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer"},
     "apiKeyQuery": {"type": "apiKey", "in": "query", "name": "apiKey"},
 }
-
-
-@dataclass
-class HubContext:
-    """The services of one app. Background work (runtime.start) hangs its workers here too."""
-
-    config: Config
-    store: Store
-    bus: EventBus
-    events: EventLog
-    sessions: SessionManager
-    workers: dict = field(default_factory=dict)
 
 
 def hub() -> HubContext:
@@ -44,8 +34,10 @@ def build_context(config: Config) -> HubContext:
     bus = EventBus()
     events = EventLog(store, bus)
     sessions = SessionManager(config, store, events)
-    delivery.install(events, sessions)
-    return HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions)
+    targets = Targets(store)
+    delivery.install(events, sessions, targets)
+    return HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions, targets=targets,
+                      pacer=Pacer(config.send_interval), metrics=HubMetrics(store))
 
 
 def create_app(config: Config | None = None) -> OpenAPI:

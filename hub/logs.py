@@ -15,6 +15,8 @@ import sys
 from datetime import datetime, timezone
 from typing import Iterable
 
+from hub.context import HubContext
+
 # Record attributes that are copied into log lines when a call passes them in `extra`.
 CONTEXT_FIELDS = ("sessionId", "eventId", "deliveryId", "endpointId", "outboundId")
 REDACTED = "[REDACTED]"
@@ -128,7 +130,7 @@ def log_event(envelope: dict) -> None:
         _events_log.debug("event %s recorded", envelope["type"], extra=ids)
 
 
-def start(context, scheduler) -> None:
+def start(context: HubContext, scheduler) -> None:
     """Background module: log the events the hub records."""
     context.bus.add_listener(log_event)
 

@@ -18,6 +18,7 @@ from prometheus_client.exposition import choose_encoder
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.context import HubContext
 from hub.events import EVENT_TYPES
 from hub.store import Attempt, Delivery, Event, MediaFile, Outbound, Session, utcnow
 from hub.store.delivery import DELIVERY_STATUSES, UNFINISHED
@@ -178,13 +179,6 @@ class HubMetrics:
         return encoder(self.registry), content_type
 
 
-def metrics_of(context) -> HubMetrics:
-    """The hub's metrics, created on first use."""
-    if "metrics" not in context.workers:
-        context.workers["metrics"] = HubMetrics(context.store)
-    return context.workers["metrics"]
-
-
-def start(context, scheduler) -> None:
+def start(context: HubContext, scheduler) -> None:
     """Background module: count every event the hub records from now on."""
-    context.bus.add_listener(metrics_of(context).count_event)
+    context.bus.add_listener(context.metrics.count_event)

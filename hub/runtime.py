@@ -10,6 +10,7 @@ import logging
 import threading
 
 from hub import logs
+from hub.context import HubContext
 from hub.scheduler import make_scheduler
 
 log = logging.getLogger(__name__)
@@ -28,17 +29,17 @@ def start(app) -> None:
     log.info("hub starting: database %s, engine %s, sandbox %s", _safe_url(config.database_url),
              config.engine, config.sandbox)
     scheduler = make_scheduler()
-    context.workers["scheduler"] = scheduler
+    context.scheduler = scheduler
     for name in BACKGROUND_MODULES:
         importlib.import_module(name).start(context, scheduler)
     scheduler.start()
     # Session restore runs in the background so the API answers at once.
     thread = threading.Thread(target=_bring_up_sessions, args=(context,), name="session-restore", daemon=True)
     thread.start()
-    context.workers["session-restore"] = thread
+    context.session_restore = thread
 
 
-def _bring_up_sessions(context) -> None:
+def _bring_up_sessions(context: HubContext) -> None:
     try:
         created = context.sessions.create_from_file(context.config.sessions_config)
         restored = context.sessions.restore_all()
@@ -55,9 +56,8 @@ def stop(app) -> None:
         module = importlib.import_module(name)
         if hasattr(module, "stop"):
             module.stop(context)
-    scheduler = context.workers.get("scheduler")
-    if scheduler is not None and scheduler.running:
-        scheduler.shutdown(wait=False)
+    if context.scheduler is not None and context.scheduler.running:
+        context.scheduler.shutdown(wait=False)
     context.sessions.stop_all()
 
 

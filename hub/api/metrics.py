@@ -5,7 +5,6 @@ from flask import Response, request
 
 from hub.api.common import blueprint
 from hub.app import hub
-from hub.metrics import metrics_of
 
 bp = blueprint("metrics", "Prometheus metrics", url_prefix="")
 
@@ -13,5 +12,5 @@ bp = blueprint("metrics", "Prometheus metrics", url_prefix="")
 @bp.get("/metrics")
 def metrics():
     """Sessions, events, deliveries, queues, attempt latency and media, in Prometheus text format."""
-    body, content_type = metrics_of(hub()).exposition(request.headers.get("Accept"))
+    body, content_type = hub().metrics.exposition(request.headers.get("Accept"))
     return Response(body, content_type=content_type)

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 
-def install(events, sessions) -> None:
+def install(events, sessions, targets) -> None:
     """Wire delivery into the event log and the session manager (starts nothing)."""
     from hub.delivery.endpoints import remove_session_webhooks
-    from hub.delivery.fanout import Targets
 
-    events.add_hook(Targets(events.store).fan_out)
+    events.add_hook(targets.fan_out)
     sessions.on_delete.append(remove_session_webhooks)

@@ -14,8 +14,8 @@ import threading
 from collections import Counter, OrderedDict, deque
 from datetime import datetime, timedelta
 
+from hub.context import HubContext
 from hub.delivery import outbox
-from hub.delivery.fanout import Targets
 from hub.delivery.sender import CONNECT_TIMEOUT, Sender
 from hub.store import Event, utcnow
 
@@ -31,7 +31,7 @@ BODY_CACHE = 4096  # serialised envelopes kept for claims (older events are read
 class Dispatcher:
     """Runs `loop()` in a thread (a greenlet under gevent) until `stop()`."""
 
-    def __init__(self, context, sender: Sender | None = None, per_endpoint: int = PER_ENDPOINT,
+    def __init__(self, context: HubContext, sender: Sender | None = None, per_endpoint: int = PER_ENDPOINT,
                  total: int = TOTAL, poll: float = POLL_SECONDS):
         config = context.config
         self.store, self.schedule = context.store, config.retry_schedule
@@ -46,7 +46,7 @@ class Dispatcher:
         self._stopping = False
         self._jobs: queue.Queue = queue.Queue()
         self._bodies: OrderedDict[str, bytes] = OrderedDict()  # recent envelopes, serialised
-        self.targets = Targets(self.store)
+        self.targets = context.targets  # the cache fan-out keeps current
         self.poll_delta = timedelta(seconds=poll)
         self._next_check = utcnow()  # when to look for the next retry time again
         self._thread: threading.Thread | None = None

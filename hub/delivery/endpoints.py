@@ -6,6 +6,7 @@ import re
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session as DbSession
 
+from hub.context import HubContext
 from hub.delivery import signing
 from hub.delivery.fanout import TEST_EVENT, matching_endpoints
 from hub.delivery.urlguard import validate_url
@@ -66,7 +67,7 @@ def require_session(db: DbSession, session_id: str | None) -> None:
         raise NotFound(f"Session '{session_id}' does not exist.", code="session_not_found")
 
 
-def register(context, kind: str, url: str, session_id: str | None, events: list[str] | None,
+def register(context: HubContext, kind: str, url: str, session_id: str | None, events: list[str] | None,
              headers: dict | None, secret: str | None) -> tuple[dict, bool]:
     """Create the endpoint, or update (and re-enable) the one with this URL; (Endpoint JSON, created)."""
     url = validate_url(url, context.config.block_private_urls, "callbackUrl" if kind == "listener" else "url")
@@ -97,7 +98,7 @@ def health_of(db: DbSession, endpoint_ids: list[str]) -> dict[str, dict]:
     return counts
 
 
-def list_endpoints(context, kind: str, session_id: str | None = None) -> list[dict]:
+def list_endpoints(context: HubContext, kind: str, session_id: str | None = None) -> list[dict]:
     """Endpoints of one kind (a session's webhooks when `session_id`), oldest first, with health."""
     with context.store.session() as db:
         require_session(db, session_id)
@@ -109,13 +110,13 @@ def list_endpoints(context, kind: str, session_id: str | None = None) -> list[di
         return [endpoint.to_dict(health[endpoint.id]) for endpoint in endpoints]
 
 
-def unregister_listener(context, url: str) -> int:
+def unregister_listener(context: HubContext, url: str) -> int:
     """Remove the listener with this callback URL (and its deliveries); returns how many."""
     with context.store.session() as db:
         return _delete_endpoints(db, Endpoint.kind == "listener", Endpoint.url == url.strip())
 
 
-def remove_webhooks(context, session_id: str, endpoint_id: str | None = None, url: str | None = None) -> int:
+def remove_webhooks(context: HubContext, session_id: str, endpoint_id: str | None = None, url: str | None = None) -> int:
     """Remove one webhook of a session (by id or URL), or all of them; returns how many."""
     conditions = [Endpoint.kind == "webhook", Endpoint.session_id == session_id]
     if endpoint_id:
@@ -140,7 +141,7 @@ def _delete_endpoints(db: DbSession, *conditions) -> int:
     return len(ids)
 
 
-def send_test_event(context, session_id: str) -> dict:
+def send_test_event(context: HubContext, session_id: str) -> dict:
     """Record a signed `test` event for the session's webhooks; {eventId, deliveries}."""
     with context.store.session() as db:
         require_session(db, session_id)
@@ -155,7 +156,7 @@ def send_test_event(context, session_id: str) -> dict:
     return {"eventId": envelope["id"], "deliveries": count}
 
 
-def whatsapp_status(context) -> dict:
+def whatsapp_status(context: HubContext) -> dict:
     """The seed `/api/whatsapp/status` shape: overall connection state, listeners, sessions."""
     sessions = context.sessions.list()
     statuses = {session["status"] for session in sessions}

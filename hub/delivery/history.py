@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session as DbSession
 
+from hub.context import HubContext
 from hub.delivery.worker import wake
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.store import Attempt, Delivery, Endpoint, Event, utcnow
@@ -28,7 +29,7 @@ def _filtered(status=None, endpoint_id=None, session_id=None, event_type=None, s
     return statement
 
 
-def list_deliveries(context, limit: int, offset: int, **filters) -> dict:
+def list_deliveries(context: HubContext, limit: int, offset: int, **filters) -> dict:
     """A page of deliveries, newest first, with the total matching count."""
     statement = _filtered(**filters)
     with context.store.session() as db:
@@ -46,7 +47,7 @@ def _delivery(db: DbSession, delivery_id: str) -> Delivery:
     return delivery
 
 
-def get_delivery(context, delivery_id: str) -> dict:
+def get_delivery(context: HubContext, delivery_id: str) -> dict:
     """One delivery with its attempt log (oldest first) and the event it carries."""
     with context.store.session() as db:
         delivery = _delivery(db, delivery_id)
@@ -65,7 +66,7 @@ def _require_enabled(db: DbSession, endpoint_id: str) -> None:
                        f"again to re-enable it, then replay.", code="endpoint_disabled")
 
 
-def replay_one(context, delivery_id: str) -> dict:
+def replay_one(context: HubContext, delivery_id: str) -> dict:
     """Send one delivery again now (same event, same webhook-id), with a fresh retry schedule."""
     with context.store.session() as db:
         delivery = _delivery(db, delivery_id)
@@ -79,7 +80,7 @@ def replay_one(context, delivery_id: str) -> dict:
     return result
 
 
-def replay_bulk(context, endpoint_id: str, since: datetime, until: datetime, status: str | None = None) -> dict:
+def replay_bulk(context: HubContext, endpoint_id: str, since: datetime, until: datetime, status: str | None = None) -> dict:
     """Replay an endpoint's deliveries created in [since, until) (optionally of one status)."""
     if until <= since:
         raise BadRequest("until must be later than since.", code="invalid_range")
@@ -105,7 +106,7 @@ def _minute(db: DbSession, column):
     return func.strftime("%Y-%m-%dT%H:%M", column)
 
 
-def minute_stats(context, minutes: int) -> list[dict]:
+def minute_stats(context: HubContext, minutes: int) -> list[dict]:
     """Delivered and failed attempts per minute over the last `minutes` (oldest first, zeros kept)."""
     start = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
     with context.store.session() as db:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from hub.context import HubContext
 from hub.delivery import outbox
 from hub.delivery.dispatcher import Dispatcher
 from hub.store import utcnow
@@ -17,14 +18,14 @@ SWEEP_SECONDS = 15
 PURGE_MINUTES = 60
 
 
-def start(context, scheduler) -> Dispatcher:
+def start(context: HubContext, scheduler) -> Dispatcher:
     """Reclaim the previous process's leases, start the dispatcher, schedule sweep and purge."""
     with context.store.session() as db:
         released = outbox.release_leases(db, utcnow(), expired_only=False)
     if released:
         log.info("delivery: %d deliveries claimed by the previous process will be re-sent", released)
     dispatcher = Dispatcher(context)
-    context.workers["delivery"] = dispatcher
+    context.dispatcher = dispatcher
     context.bus.add_listener(dispatcher.wake)
     dispatcher.start()
     scheduler.add_job(sweep_leases, "interval", seconds=SWEEP_SECONDS, args=(context,), id="delivery-sweep")
@@ -33,20 +34,19 @@ def start(context, scheduler) -> Dispatcher:
     return dispatcher
 
 
-def stop(context) -> None:
-    dispatcher = context.workers.pop("delivery", None)
+def stop(context: HubContext) -> None:
+    dispatcher, context.dispatcher = context.dispatcher, None
     if dispatcher is not None:
         dispatcher.stop()
 
 
-def wake(context) -> None:
+def wake(context: HubContext) -> None:
     """Ask the dispatcher (when this process runs one) to look for due deliveries now."""
-    dispatcher = context.workers.get("delivery")
-    if dispatcher is not None:
-        dispatcher.wake()
+    if context.dispatcher is not None:
+        context.dispatcher.wake()
 
 
-def sweep_leases(context) -> int:
+def sweep_leases(context: HubContext) -> int:
     """Scheduler job: claims whose lease expired (their worker died) become due again."""
     with context.store.session() as db:
         released = outbox.release_leases(db, utcnow())
@@ -56,7 +56,7 @@ def sweep_leases(context) -> int:
     return released
 
 
-def purge_events(context) -> int:
+def purge_events(context: HubContext) -> int:
     """Scheduler job: delete delivered events older than HUB_EVENT_RETENTION_DAYS, in small batches."""
     cutoff = utcnow() - timedelta(days=context.config.event_retention_days)
     total = 0

@@ -5,13 +5,14 @@ import logging
 
 from sqlalchemy import update
 
+from hub.context import HubContext
 from hub.media import storage
 from hub.store import MediaFile
 
 log = logging.getLogger(__name__)
 
 
-def purge(context) -> list[str]:
+def purge(context: HubContext) -> list[str]:
     """Delete old files from HUB_UPLOADS_DIR and mark their media rows expired; returns the names."""
     deleted = storage.delete_older_than(context.config.uploads_dir, context.config.media_retention_days)
     if deleted:

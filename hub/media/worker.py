@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from hub.context import HubContext
 from hub.media import downloads, retention
 from hub.store import utcnow
 
@@ -18,7 +19,7 @@ RETRY_SECONDS = 60
 RETENTION_HOURS = 1
 
 
-def start(context, scheduler) -> None:
+def start(context: HubContext, scheduler) -> None:
     """Schedule the retries of interrupted downloads and the retention job."""
     started = utcnow()  # downloads begun before this moment belong to a previous process
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from hub.context import HubContext
 from hub.sessions.jids import normalise_jid
 from hub.store import Message
 
 
-def list_messages(context, session_id: str, chat_id: str | None, limit: int, offset: int) -> dict:
+def list_messages(context: HubContext, session_id: str, chat_id: str | None, limit: int, offset: int) -> dict:
     """A page of the session's messages (404 for an unknown session), optionally of one chat."""
     context.sessions.get(session_id)
     statement = select(Message).where(Message.session_id == session_id)

@@ -17,10 +17,10 @@ from sqlalchemy.orm import undefer
 from sqlalchemy.exc import IntegrityError
 
 from hub.backoff import Backoff
+from hub.context import HubContext
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.media import payload
 from hub.media.payload import Attachment
-from hub.outbound.pacing import Pacer
 from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
 from hub.sessions.jids import normalise_jid
 from hub.store import Message, Outbound, Session, utcnow
@@ -85,7 +85,7 @@ class Draft:
 
 
 # -- accepting -----------------------------------------------------------------------------
-def accept(context, request: SendRequest) -> tuple[dict, int]:
+def accept(context: HubContext, request: SendRequest) -> tuple[dict, int]:
     """Validate, store, and send now when the session is connected; (body, HTTP status)."""
     earlier = find_by_key(context, request)
     if earlier is not None:
@@ -99,7 +99,7 @@ def accept(context, request: SendRequest) -> tuple[dict, int]:
     return receipt(row)
 
 
-def find_by_key(context, request: SendRequest) -> Outbound | None:
+def find_by_key(context: HubContext, request: SendRequest) -> Outbound | None:
     """The send first made with this Idempotency-Key (409 when the key came with other content)."""
     if not request.idempotency_key:
         return None
@@ -113,7 +113,7 @@ def find_by_key(context, request: SendRequest) -> Outbound | None:
     return row
 
 
-def prepare(context, request: SendRequest) -> Draft:
+def prepare(context: HubContext, request: SendRequest) -> Draft:
     """Check everything (cheap checks first, the media download last); 4xx on bad input."""
     to = normalise_jid(request.to, "to")
     session_id = resolve_session(context, request.session_id)
@@ -124,7 +124,7 @@ def prepare(context, request: SendRequest) -> Draft:
     return Draft(session_id, to, text, attachment)
 
 
-def resolve_session(context, session_id: str | None) -> str:
+def resolve_session(context: HubContext, session_id: str | None) -> str:
     """The given session's id (404 if unknown) or, when none is given, the hub's only session's."""
     if session_id:
         return context.sessions.peek(session_id)["sessionId"]
@@ -149,7 +149,7 @@ def resolve_media(config, media: MediaSpec) -> Attachment:
     return payload.from_base64(media.base64 or media.data_url, media.mimetype, media.filename, limit, field)
 
 
-def store(context, draft: Draft, request: SendRequest) -> tuple[Outbound, Engine | None]:
+def store(context: HubContext, draft: Draft, request: SendRequest) -> tuple[Outbound, Engine | None]:
     """Insert the row: claimed for sending now (connected, nothing queued ahead) or queued."""
     status = context.sessions.peek(draft.session_id)["status"]  # 404 if unknown; a cached view
     try:
@@ -188,7 +188,7 @@ def new_row(draft: Draft, request: SendRequest) -> Outbound:
                     request_hash=request.fingerprint() if request.idempotency_key else None)
 
 
-def engine_for_now(context, db, draft: Draft, session_status: str, queued_ahead: dict) -> Engine | None:
+def engine_for_now(context: HubContext, db, draft: Draft, session_status: str, queued_ahead: dict) -> Engine | None:
     """The engine to send with right away, or None: offline, messages queued ahead, or paced."""
     live = context.sessions.live.get(draft.session_id)
     if live is None or session_status != "connected":
@@ -198,7 +198,7 @@ def engine_for_now(context, db, draft: Draft, session_status: str, queued_ahead:
         queued_ahead[draft.session_id] = waiting is not None
     if queued_ahead[draft.session_id]:
         return None
-    return live.engine if pacer_of(context).try_take(draft.session_id) else None
+    return live.engine if context.pacer.try_take(draft.session_id) else None
 
 
 def receipt(row: Outbound) -> tuple[dict, int]:
@@ -215,7 +215,7 @@ def receipt(row: Outbound) -> tuple[dict, int]:
 
 
 # -- sending -------------------------------------------------------------------------------
-def send_claimed(context, row: Outbound, engine: Engine) -> Outbound:
+def send_claimed(context: HubContext, row: Outbound, engine: Engine) -> Outbound:
     """Send a claimed row's message through `engine` and record the outcome on the row."""
     try:
         result, error = engine.send(row.to, outgoing(row)), None
@@ -232,7 +232,7 @@ def outgoing(row: Outbound) -> OutgoingMessage:
                            filename=row.file_name, kind=row.type)
 
 
-def settle(context, row: Outbound, result: SendResult | None, error: Exception | None) -> Outbound:
+def settle(context: HubContext, row: Outbound, result: SendResult | None, error: Exception | None) -> Outbound:
     """Record a send's outcome: sent (history + message-sent), back to the queue, or failed."""
     if result is not None:
         row.mark_sent(result.message_id)
@@ -256,13 +256,13 @@ def save_outcomes(db, outcomes: list[tuple]) -> list[None]:
     return [None] * len(outcomes)
 
 
-def history_values(context, row: Outbound) -> dict:
+def history_values(context: HubContext, row: Outbound) -> dict:
     """The history row of a sent message, sent from the session's own JID."""
     session = view_of(context, row.session_id)
     return Message.outbound_values(row, sender=session["jid"] if session else None)
 
 
-def view_of(context, session_id: str) -> dict | None:
+def view_of(context: HubContext, session_id: str) -> dict | None:
     """The session's (cached, read-only) view, or None once it was deleted."""
     try:
         return context.sessions.peek(session_id)
@@ -270,7 +270,7 @@ def view_of(context, session_id: str) -> dict | None:
         return None
 
 
-def record_outcomes(context, rows: list[Outbound]) -> None:
+def record_outcomes(context: HubContext, rows: list[Outbound]) -> None:
     """The rows' message-sent / message-failed events, in the rows' transaction."""
     drafts = []
     for row in rows:
@@ -282,7 +282,7 @@ def record_outcomes(context, rows: list[Outbound]) -> None:
 
 
 # -- the queue -----------------------------------------------------------------------------
-def drain(context, session_id: str) -> int:
+def drain(context: HubContext, session_id: str) -> int:
     """Send the session's queued messages in order while it stays connected; returns how many were sent."""
     sent = 0
     while True:
@@ -290,20 +290,20 @@ def drain(context, session_id: str) -> int:
         claimed = claim_next(context, session_id) if engine else None
         if claimed is None:
             return sent
-        pacer_of(context).take(session_id)
+        context.pacer.take(session_id)
         if send_claimed(context, claimed, engine).status != "sent":
             return sent  # it waits for its retry; the ones behind it wait with it
         sent += 1
 
 
-def connected_engine(context, session_id: str) -> Engine | None:
+def connected_engine(context: HubContext, session_id: str) -> Engine | None:
     live = context.sessions.live.get(session_id)
     if live is None or context.sessions.peek(session_id)["status"] != "connected":
         return None
     return live.engine
 
 
-def claim_next(context, session_id: str) -> Outbound | None:
+def claim_next(context: HubContext, session_id: str) -> Outbound | None:
     """Claim the session's oldest queued message if it is due (never one behind it), with its payload."""
     with context.store.session() as db:
         head = db.scalar(QUEUE_HEAD, {"session_id": session_id})
@@ -315,7 +315,7 @@ def claim_next(context, session_id: str) -> Outbound | None:
         return head
 
 
-def sessions_with_due_messages(context) -> list[str]:
+def sessions_with_due_messages(context: HubContext) -> list[str]:
     """Sessions with a queued message due now: one index probe per session, however long the queues."""
     due = exists().where(Outbound.session_id == Session.id, Outbound.status == "queued",
                          Outbound.next_attempt_at <= utcnow())
@@ -323,7 +323,7 @@ def sessions_with_due_messages(context) -> list[str]:
         return list(db.scalars(select(Session.id).where(due)))
 
 
-def expire(context) -> int:
+def expire(context: HubContext) -> int:
     """Give up on queued messages older than HUB_OUTBOUND_MAX_AGE (message-failed); returns how many."""
     cutoff = utcnow() - timedelta(seconds=context.config.outbound_max_age)
     with context.store.session() as db:
@@ -335,14 +335,14 @@ def expire(context) -> int:
     return len(rows)
 
 
-def requeue_interrupted(context) -> int:
+def requeue_interrupted(context: HubContext) -> int:
     """At start-up: sends cut short by a stop or crash go back to the queue (sent again: at-least-once)."""
     with context.store.session() as db:
         result = db.execute(update(Outbound).where(Outbound.status == "sending").values(status="queued"))
         return result.rowcount
 
 
-def get(context, outbound_id: str) -> dict:
+def get(context: HubContext, outbound_id: str) -> dict:
     """One accepted send's state; 404 if unknown."""
     with context.store.session() as db:
         row = Outbound.by_id(db, outbound_id)
@@ -352,19 +352,11 @@ def get(context, outbound_id: str) -> dict:
 
 
 # -- wiring --------------------------------------------------------------------------------
-def pacer_of(context) -> Pacer:
-    """The process's one pacer (shared by the API's send-now path and the worker)."""
-    pacer = context.workers.get("outbound-pacer")
-    if pacer is None:  # not setdefault(): building a Pacer (and its lock) on every send is measurable
-        pacer = context.workers.setdefault("outbound-pacer", Pacer(context.config.send_interval))
-    return pacer
-
-
-def wake_worker(context, session_id: str) -> None:
+def wake_worker(context: HubContext, session_id: str) -> None:
     """Tell the queue worker (when it runs: under gunicorn) that a running session has work.
 
     A session that is not running cannot send; its `connected` event wakes the worker later.
     """
-    worker = context.workers.get("outbound")
+    worker = context.outbound_worker
     if worker is not None and session_id in context.sessions.live:
         worker.wake(session_id)

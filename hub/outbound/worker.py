@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from hub.context import HubContext
 from hub.outbound import service
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ EXPIRE_SECONDS = 30  # how often old queued messages are given up on
 class OutboundWorker:
     """Starts at most one drain per session at a time."""
 
-    def __init__(self, context, poll: float = POLL_SECONDS):
+    def __init__(self, context: HubContext, poll: float = POLL_SECONDS):
         self.context = context
         self.poll = poll
         self._wakeup = threading.Event()
@@ -69,12 +70,12 @@ class OutboundWorker:
         self._wakeup.set()
 
 
-def start(context, scheduler) -> None:
+def start(context: HubContext, scheduler) -> None:
     """Requeue sends a restart cut short, listen for connections, start the loop, schedule expiry."""
     requeued = service.requeue_interrupted(context)
     if requeued:
         log.info("outbound: %d interrupted sends back in the queue", requeued)
-    worker = context.workers["outbound"] = OutboundWorker(context)
+    worker = context.outbound_worker = OutboundWorker(context)
     context.bus.add_listener(worker.on_event)
     threading.Thread(target=worker.run, name="outbound-worker", daemon=True).start()
     # Checked often enough that a short HUB_OUTBOUND_MAX_AGE is honoured within about a tenth of it.
@@ -83,7 +84,6 @@ def start(context, scheduler) -> None:
     worker.wake()
 
 
-def stop(context) -> None:
-    worker = context.workers.get("outbound")
-    if worker is not None:
-        worker.stop()
+def stop(context: HubContext) -> None:
+    if context.outbound_worker is not None:
+        context.outbound_worker.stop()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 
+from hub.context import HubContext
+
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 1.0
@@ -49,7 +51,7 @@ def run(path: str) -> None:
         log.exception("WAL checkpoint failed")
 
 
-def start(context, scheduler) -> None:
+def start(context: HubContext, scheduler) -> None:
     path = sqlite_path(context.config.database_url)
     if path is not None:
         scheduler.add_job(run, "interval", seconds=INTERVAL_SECONDS, args=(path,), id="sqlite-checkpoint",

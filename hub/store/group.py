@@ -17,6 +17,8 @@ import queue
 import threading
 from typing import Callable, TypeVar
 
+from hub.context import HubContext
+
 T = TypeVar("T")
 MAX_BATCH = 64  # writes per transaction: bounds how long the one connection is held
 _STOP = object()
@@ -141,10 +143,10 @@ def _results(db, batch: list[_Write]) -> list:
     return results
 
 
-def start(context, scheduler) -> None:
+def start(context: HubContext, scheduler) -> None:
     """Background module: the store's writer runs for the life of the worker."""
     context.store.writes.start()
 
 
-def stop(context) -> None:
+def stop(context: HubContext) -> None:
     context.store.writes.stop()

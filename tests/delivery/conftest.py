@@ -20,7 +20,7 @@ def config(tmp_path):
 def dispatcher(hub):
     """A running dispatcher (a thread here), stopped after the test."""
     running = Dispatcher(hub, poll=0.05)
-    hub.workers["delivery"] = running
+    hub.dispatcher = running
     hub.bus.add_listener(running.wake)
     running.start()
     yield running

@@ -50,7 +50,7 @@ def test_start_reclaims_the_previous_process_claims_and_stop_ends_the_loop(hub, 
         assert count(hub, Delivery, Delivery.status == "delivering", Delivery.lease_until > utcnow() + timedelta(minutes=5)) == 0
     finally:
         worker.stop(hub)
-    assert "delivery" not in hub.workers
+    assert hub.dispatcher is None
 
 
 def test_sweep_releases_only_expired_leases(hub, sandbox_session):
