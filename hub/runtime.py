@@ -1,24 +1,29 @@
 """start(app): the background work of the one worker process. Called from wsgi.py only.
 
 Each background module exposes `start(context, scheduler)`; it may spawn its greenlets
-(they are threads outside gevent) and add jobs to the one scheduler (DESIGN.md §3).
+(they are threads outside gevent) and add jobs to the one scheduler (docs/architecture.md,
+"Process model"). Importing them starts nothing: create_app never starts a thread.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
+from types import ModuleType
 
-from hub import logs
+from hub import logs, metrics
 from hub.context import HubContext
+from hub.delivery import worker as delivery_worker
+from hub.media import worker as media_worker
+from hub.outbound import worker as outbound_worker
 from hub.scheduler import make_scheduler
+from hub.store import checkpoint, group
 
 log = logging.getLogger(__name__)
 
 # Background modules, started in this order. Each has start(context, scheduler) and may have stop(context).
 # The group-commit writer starts early and stops late: the other workers write through it.
-BACKGROUND_MODULES: list[str] = ["hub.logs", "hub.store.group", "hub.metrics", "hub.outbound.worker",
-                                 "hub.media.worker", "hub.delivery.worker", "hub.store.checkpoint"]
+BACKGROUND_MODULES: list[ModuleType] = [logs, group, metrics, outbound_worker, media_worker, delivery_worker,
+                                        checkpoint]
 
 
 def start(app) -> None:
@@ -30,8 +35,8 @@ def start(app) -> None:
              config.engine, config.sandbox)
     scheduler = make_scheduler()
     context.scheduler = scheduler
-    for name in BACKGROUND_MODULES:
-        importlib.import_module(name).start(context, scheduler)
+    for module in BACKGROUND_MODULES:
+        module.start(context, scheduler)
     scheduler.start()
     # Session restore runs in the background so the API answers at once.
     thread = threading.Thread(target=_bring_up_sessions, args=(context,), name="session-restore", daemon=True)
@@ -52,8 +57,7 @@ def _bring_up_sessions(context: HubContext) -> None:
 def stop(app) -> None:
     """Stop the workers and every live session (worker shutdown)."""
     context = app.extensions["hub"]
-    for name in reversed(BACKGROUND_MODULES):
-        module = importlib.import_module(name)
+    for module in reversed(BACKGROUND_MODULES):
         if hasattr(module, "stop"):
             module.stop(context)
     if context.scheduler is not None and context.scheduler.running:
