@@ -21,15 +21,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from hub.context import HubContext
 from hub.events import EVENT_TYPES
 from hub.store import Attempt, Delivery, Event, MediaFile, Outbound, Session, utcnow
-from hub.store.delivery import DELIVERY_STATUSES, UNFINISHED
-from hub.store.messages import OUTBOUND_STATUSES
-from hub.store.models import SESSION_STATUSES
+from hub.store.delivery import UNFINISHED, DeliveryStatus
+from hub.store.messages import WAITING, MediaStatus, OutboundStatus
+from hub.store.models import SessionStatus
 
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 ATTEMPTS_PER_SCRAPE = 20_000  # the first scrape after a restart catches up over several scrapes
-OUTBOUND_WAITING = ("queued", "sending")
 disable_created_metrics()  # no `*_created` twin for every counter: noise on every dashboard
 
 
@@ -57,7 +56,7 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
 
 
 def sessions_families(db) -> list:
-    return [_by_label("hub_sessions", "WhatsApp sessions by status.", "status", SESSION_STATUSES,
+    return [_by_label("hub_sessions", "WhatsApp sessions by status.", "status", SessionStatus,
                       _count_by(db, Session.status))]
 
 
@@ -76,7 +75,7 @@ def _queue_families(db, model, statuses, waiting, by_status: tuple, depth: tuple
 
 def deliveries_families(db) -> list:
     return _queue_families(
-        db, Delivery, DELIVERY_STATUSES, UNFINISHED,
+        db, Delivery, DeliveryStatus, UNFINISHED,
         ("hub_deliveries", "Deliveries by status (failed = will retry)."),
         ("hub_delivery_queue_depth", "Deliveries not finished yet (pending, delivering, failed)."),
         ("hub_delivery_oldest_pending_age_seconds", "Age of the oldest unfinished delivery (0 when none)."))
@@ -84,14 +83,14 @@ def deliveries_families(db) -> list:
 
 def outbound_families(db) -> list:
     return _queue_families(
-        db, Outbound, OUTBOUND_STATUSES, OUTBOUND_WAITING,
+        db, Outbound, OutboundStatus, WAITING,
         ("hub_outbound", "Messages accepted by the send API, by status."),
         ("hub_outbound_queue_depth", "Sends waiting in the durable queue (queued or sending)."),
         ("hub_outbound_oldest_queued_age_seconds", "Age of the oldest waiting send (0 when none)."))
 
 
 def media_families(db) -> list:
-    stored = MediaFile.status == "stored"
+    stored = MediaFile.status == MediaStatus.STORED
     size, files = db.execute(select(func.coalesce(func.sum(MediaFile.file_size), 0), func.count())
                              .where(stored)).one()
     return [_gauge("hub_media_stored_bytes", "Bytes of downloaded media in the uploads directory.", size),

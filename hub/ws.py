@@ -15,6 +15,7 @@ from flask_sock import ConnectionClosed, Sock
 
 from hub.app import hub
 from hub.errors import HubError
+from hub.store.models import SESSION_DOWN, SessionStatus
 
 log = logging.getLogger(__name__)
 sock = Sock()
@@ -38,7 +39,7 @@ def session_socket(ws, session_id: str):
     try:
         if not context.sessions.exists(session_id):
             context.sessions.create(session_id, engine=request.args.get("engine"))
-        if context.sessions.get(session_id)["status"] == "connected":
+        if context.sessions.get(session_id)["status"] == SessionStatus.CONNECTED:
             send(ws, "status", "already_connected")
             return
         send(ws, "status", "initializing")
@@ -57,11 +58,11 @@ def _follow(ws, context, session_id: str, subscription) -> None:
     """Relay QR codes and status changes until connected (or the client leaves)."""
     current = context.sessions.get(session_id)
     last_qr = None
-    if current["status"] == "qr":
+    if current["status"] == SessionStatus.QR:
         last_qr = context.sessions.qr(session_id)["qr"]
         send(ws, "qr", last_qr)
-    elif current["status"] == "connected":
-        send(ws, "status", "connected")
+    elif current["status"] == SessionStatus.CONNECTED:
+        send(ws, "status", SessionStatus.CONNECTED)
         return
     deadline = time.monotonic() + MAX_WAIT
     while ws.connected and time.monotonic() < deadline:
@@ -74,14 +75,14 @@ def _follow(ws, context, session_id: str, subscription) -> None:
                 send(ws, "qr", last_qr)
             continue
         status = envelope["data"]["status"]
-        if status == "connected":
-            send(ws, "status", "connected")
+        if status == SessionStatus.CONNECTED:
+            send(ws, "status", SessionStatus.CONNECTED)
             return
-        if status in ("disconnected", "logged_out", "stopped"):
-            send(ws, "status", status if status != "stopped" else "disconnected")
+        if status in SESSION_DOWN:  # a stopped session is "disconnected" to this socket's clients
+            send(ws, "status", status if status != SessionStatus.STOPPED else SessionStatus.DISCONNECTED)
             if envelope["data"].get("reason"):
                 send(ws, "error", {"error": status, "message": envelope["data"]["reason"]})
-            if status != "disconnected":
+            if status != SessionStatus.DISCONNECTED:
                 return
 
 

@@ -17,11 +17,13 @@ from hub.api.send import MAX_TEXT, MediaBody
 from hub.app import hub
 from hub.outbound import service
 from hub.outbound.service import MediaSpec, SendRequest
+from hub.store.models import SessionStatus
 
 bp = blueprint("compat", "Route shapes of the older systems (adapters over the same services)")
 
-STATES = {"connected": "CONNECTED", "qr": "UNPAIRED", "logged_out": "UNPAIRED", "starting": "OPENING",
-          "disconnected": "DISCONNECTED", "stopped": "UNLAUNCHED"}
+STATES = {SessionStatus.CONNECTED: "CONNECTED", SessionStatus.QR: "UNPAIRED", SessionStatus.LOGGED_OUT: "UNPAIRED",
+          SessionStatus.STARTING: "OPENING", SessionStatus.DISCONNECTED: "DISCONNECTED",
+          SessionStatus.STOPPED: "UNLAUNCHED"}
 Recipient = Field(validation_alias=AliasChoices("to", "number"), description="Phone number or JID")
 Text = Field(None, max_length=MAX_TEXT, validation_alias=AliasChoices("message", "text", "caption"))
 
@@ -124,7 +126,7 @@ def connect(path: SessionPath):
 def qr(path: SessionPath):
     """The QR as text and as a PNG data URL; `qr: null` with the status when there is none to scan."""
     view = hub().sessions.get(path.session_id)
-    if view["status"] != "qr" or path.session_id not in hub().sessions.live:
+    if view["status"] != SessionStatus.QR or path.session_id not in hub().sessions.live:
         return session_state(view, qr=None, message=f"No QR code to scan (status: {view['status']}).")
     code = hub().sessions.qr(path.session_id)
     return session_state(view, qr=code["qr"], qrImage=segno.make(code["qr"], error="m").png_data_uri(scale=6),
@@ -167,6 +169,6 @@ def status_view(session_id: str) -> dict:
     running = session_id in sessions.live
     if on_disk and not running:
         view = sessions.start(session_id)
-    reconnecting = (on_disk and not running) or (running and view["status"] == "disconnected")
+    reconnecting = (on_disk and not running) or (running and view["status"] == SessionStatus.DISCONNECTED)
     return session_state(view, session_exists_on_disk=on_disk, auto_reconnecting=reconnecting,
                          lastError=view["lastError"], reconnect=view["reconnect"])

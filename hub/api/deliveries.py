@@ -9,10 +9,10 @@ from hub.api.common import Model, Page, blueprint, ok
 from hub.app import hub
 from hub.delivery import history
 from hub.events import EVENT_TYPES
-from hub.store.delivery import DELIVERY_STATUSES
+from hub.store.delivery import DeliveryStatus
 
 bp = blueprint("deliveries", "Delivery log and replay")
-STATUS_PATTERN = "^(" + "|".join(DELIVERY_STATUSES) + ")$"
+STATUS_PATTERN = "^(" + "|".join(DeliveryStatus) + ")$"
 
 
 class DeliveryQuery(Page):

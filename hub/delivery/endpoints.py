@@ -13,13 +13,16 @@ from hub.delivery.urlguard import validate_url
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.events import EVENT_TYPES
 from hub.store import Delivery, Endpoint, Session
-from hub.store.delivery import UNFINISHED
+from hub.store.delivery import UNFINISHED, DeliveryStatus
+from hub.store.models import SessionStatus
 
 EVENT_FILTERS = ("all",) + EVENT_TYPES
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
 # The hub sets these itself; a custom header must not replace the signature or the framing.
 RESERVED_HEADERS = ("content-type", "content-length", "host", "transfer-encoding", "connection", "user-agent")
 MAX_HEADERS = 20
+# The hub's overall state is its best session's, in this order (/api/whatsapp/status).
+OVERALL_STATES = (SessionStatus.CONNECTED, SessionStatus.QR, SessionStatus.STARTING, SessionStatus.DISCONNECTED)
 
 
 def normalise_events(events: list[str] | None) -> list[str]:
@@ -90,7 +93,7 @@ def health_of(db: DbSession, endpoint_ids: list[str]) -> dict[str, dict]:
     """{endpoint id: {pending, dead}} in one grouped query."""
     counts = {endpoint_id: {"pending": 0, "dead": 0} for endpoint_id in endpoint_ids}
     pending = func.sum(case((Delivery.status.in_(UNFINISHED), 1), else_=0))
-    dead = func.sum(case((Delivery.status == "dead", 1), else_=0))
+    dead = func.sum(case((Delivery.status == DeliveryStatus.DEAD, 1), else_=0))
     rows = db.execute(select(Delivery.endpoint_id, pending, dead)
                       .where(Delivery.endpoint_id.in_(endpoint_ids)).group_by(Delivery.endpoint_id))
     for endpoint_id, pending_count, dead_count in rows:
@@ -160,9 +163,9 @@ def whatsapp_status(context: HubContext) -> dict:
     """The seed `/api/whatsapp/status` shape: overall connection state, listeners, sessions."""
     sessions = context.sessions.list()
     statuses = {session["status"] for session in sessions}
-    state = next((s for s in ("connected", "qr", "starting", "disconnected") if s in statuses),
-                 "no_sessions" if not sessions else "disconnected")
+    state = next((s for s in OVERALL_STATES if s in statuses),
+                 "no_sessions" if not sessions else SessionStatus.DISCONNECTED)
     with context.store.session() as db:
         listeners = db.scalar(select(func.count()).select_from(Endpoint)
                               .where(Endpoint.kind == "listener", Endpoint.enabled))
-    return {"connected": "connected" in statuses, "state": state, "listeners": listeners, "sessions": sessions}
+    return {"connected": SessionStatus.CONNECTED in statuses, "state": state, "listeners": listeners, "sessions": sessions}

@@ -10,6 +10,7 @@ from hub.context import HubContext
 from hub.delivery.worker import wake
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.store import Attempt, Delivery, Endpoint, Event, utcnow
+from hub.store.delivery import DeliveryStatus
 from hub.store.models import isoformat
 
 BULK_REPLAY_LIMIT = 10_000
@@ -71,7 +72,7 @@ def replay_one(context: HubContext, delivery_id: str) -> dict:
     with context.store.session() as db:
         delivery = _delivery(db, delivery_id)
         _require_enabled(db, delivery.endpoint_id)
-        if delivery.status == "delivering":
+        if delivery.status == DeliveryStatus.DELIVERING:
             raise Conflict("This delivery is being sent right now; replay it once the attempt ends.",
                            code="delivery_in_flight")
         delivery.replay(utcnow())
@@ -84,16 +85,16 @@ def replay_bulk(context: HubContext, endpoint_id: str, since: datetime, until: d
     """Replay an endpoint's deliveries created in [since, until) (optionally of one status)."""
     if until <= since:
         raise BadRequest("until must be later than since.", code="invalid_range")
-    if status == "delivering":
+    if status == DeliveryStatus.DELIVERING:
         raise BadRequest("Deliveries being sent cannot be replayed.", code="invalid_status")
-    statement = _filtered(status, endpoint_id, since=since, until=until).where(Delivery.status != "delivering")
+    statement = _filtered(status, endpoint_id, since=since, until=until).where(Delivery.status != DeliveryStatus.DELIVERING)
     with context.store.session() as db:
         _require_enabled(db, endpoint_id)
         ids = db.scalars(statement.with_only_columns(Delivery.id).order_by(Delivery.created_at)
                          .limit(BULK_REPLAY_LIMIT + 1)).all()
         now = utcnow()
         db.execute(update(Delivery).where(Delivery.id.in_(ids[:BULK_REPLAY_LIMIT]))
-                   .values(status="pending", attempts=0, next_attempt_at=now, lease_until=None)
+                   .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, lease_until=None)
                    .execution_options(synchronize_session=False))
     wake(context)
     return {"count": min(len(ids), BULK_REPLAY_LIMIT), "truncated": len(ids) > BULK_REPLAY_LIMIT}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session as DbSession
 from hub.delivery.fanout import HEALTH_ONLY, Target, load_targets
 from hub.delivery.policy import Decision, decide
 from hub.store import Attempt, Delivery, Endpoint, Event
-from hub.store.delivery import CLAIMABLE
+from hub.store.delivery import CLAIMABLE, DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def claim(db: DbSession, limit: int, per_endpoint: int, in_flight: Counter, now:
 _DELIVERIES = Delivery.__table__  # Core, not ORM: these run several times per dispatcher round
 _CLAIM = (update(_DELIVERIES)
           .where(_DELIVERIES.c.id.in_(bindparam("ids", expanding=True)), _DELIVERIES.c.status.in_(CLAIMABLE))
-          .values(status="delivering", lease_until=bindparam("lease_until"), next_attempt_at=None)
+          .values(status=DeliveryStatus.DELIVERING, lease_until=bindparam("lease_until"), next_attempt_at=None)
           .returning(_DELIVERIES.c.id))
 
 
@@ -152,15 +152,15 @@ def save_results(db: DbSession, results: list[Result], schedule: list[float]) ->
         if endpoint_id not in health:  # removed while the POST was in flight
             continue
         decision = decide(job.attempts + 1, result.status_code, schedule, result.at, result.retry_after)
-        if decision.status == "failed" and not enabled[endpoint_id]:
-            decision = Decision("dead")
+        if decision.status == DeliveryStatus.RETRYING and not enabled[endpoint_id]:
+            decision = Decision(DeliveryStatus.DEAD)
         changes.append({"delivery_id": job.delivery_id, **Delivery.after_attempt(
             decision.status, job.attempts + 1, result.at, result.status_code, result.error,
             decision.delay, job.delivered_at)})
         attempts.append({"delivery_id": job.delivery_id, "at": result.at, "status_code": result.status_code,
-                         "success": decision.status == "delivered", "latency_ms": result.latency_ms,
+                         "success": decision.status == DeliveryStatus.DELIVERED, "latency_ms": result.latency_ms,
                          "error": result.error, "response": result.response})
-        health[endpoint_id] = Endpoint.health_after(health[endpoint_id], decision.status == "delivered", result.at)
+        health[endpoint_id] = Endpoint.health_after(health[endpoint_id], decision.status == DeliveryStatus.DELIVERED, result.at)
         if decision.disable and enabled[endpoint_id]:
             gone.setdefault(endpoint_id, result.at)
     if changes:  # three executemany statements for the whole batch
@@ -186,17 +186,17 @@ def disable_endpoint(db: DbSession, endpoint: Endpoint, reason: str) -> None:
     """Stop sending to `endpoint`: its waiting deliveries become dead (replayable once re-enabled)."""
     endpoint.disable(reason)
     db.execute(update(Delivery).where(Delivery.endpoint_id == endpoint.id, Delivery.status.in_(CLAIMABLE))
-               .values(status="dead", next_attempt_at=None, last_error=f"endpoint disabled: {reason}")
+               .values(status=DeliveryStatus.DEAD, next_attempt_at=None, last_error=f"endpoint disabled: {reason}")
                .execution_options(synchronize_session=False))
     log.warning("endpoint %s disabled: %s", endpoint.url, reason, extra={"endpointId": endpoint.id})
 
 
 def release_leases(db: DbSession, now: datetime, expired_only: bool = True) -> int:
     """Make claimed deliveries claimable again: those whose lease expired, or all (start-up)."""
-    statement = update(Delivery).where(Delivery.status == "delivering")
+    statement = update(Delivery).where(Delivery.status == DeliveryStatus.DELIVERING)
     if expired_only:
         statement = statement.where(Delivery.lease_until < now)
-    result = db.execute(statement.values(status=case((Delivery.attempts == 0, "pending"), else_="failed"),
+    result = db.execute(statement.values(status=case((Delivery.attempts == 0, DeliveryStatus.PENDING), else_=DeliveryStatus.RETRYING),
                                          lease_until=None, next_attempt_at=now)
                         .execution_options(synchronize_session=False))
     return result.rowcount
@@ -204,7 +204,7 @@ def release_leases(db: DbSession, now: datetime, expired_only: bool = True) -> i
 
 def purge_events(db: DbSession, cutoff: datetime, batch: int = 500) -> int:
     """Delete up to `batch` events older than `cutoff` whose deliveries all succeeded (cascades)."""
-    unfinished = exists().where(Delivery.event_id == Event.id, Delivery.status != "delivered")
+    unfinished = exists().where(Delivery.event_id == Event.id, Delivery.status != DeliveryStatus.DELIVERED)
     ids = db.scalars(select(Event.id).where(Event.timestamp < cutoff, ~unfinished).limit(batch)).all()
     if ids:
         db.execute(delete(Event).where(Event.id.in_(ids)))

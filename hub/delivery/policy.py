@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 from typing import Callable, Sequence
 
 from hub.backoff import Backoff
+from hub.store.delivery import DeliveryStatus
 
 MAX_RETRY_AFTER = 86400.0  # a receiver cannot park a delivery for more than a day
 JITTER = 0.2
@@ -15,7 +16,7 @@ JITTER = 0.2
 
 @dataclass(frozen=True)
 class Decision:
-    """`status` is delivered, failed (retry after `delay` seconds) or dead; `disable` the endpoint."""
+    """`status`: delivered, retrying (after `delay` seconds) or dead; `disable`: disable the endpoint."""
 
     status: str
     delay: float | None = None
@@ -47,13 +48,13 @@ def decide(attempt: int, status_code: int | None, schedule: Sequence[float], now
     Retry-After for 429/5xx; when the schedule is used up the delivery is dead.
     """
     if status_code is not None and 200 <= status_code < 300:
-        return Decision("delivered")
+        return Decision(DeliveryStatus.DELIVERED)
     if status_code == 410:
-        return Decision("dead", disable=True)
+        return Decision(DeliveryStatus.DEAD, disable=True)
     backoff = Backoff.from_schedule(schedule, JITTER)
     if backoff.exhausted(attempt):
-        return Decision("dead")
+        return Decision(DeliveryStatus.DEAD)
     delay = backoff.delay(attempt, rng)
     if status_code is not None and (status_code == 429 or status_code >= 500):
         delay = parse_retry_after(retry_after, now) or delay
-    return Decision("failed", delay)
+    return Decision(DeliveryStatus.RETRYING, delay)

@@ -19,7 +19,8 @@ from hub.sessions.engine import Engine, EngineError
 from hub.sessions.mapping import HubEventDraft
 from hub.store import MediaFile, Message, Session
 from hub.store.ids import new_id
-from hub.store.models import utcnow
+from hub.store.messages import MediaStatus
+from hub.store.models import SessionStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def call_with_timeout(call, timeout: float):
 def retry_interrupted(sessions, started_before: datetime) -> int:
     """Finish downloads a restart (or a crash) cut short; returns how many were finished."""
     with sessions.store.session() as db:
-        rows = db.scalars(select(MediaFile.id).where(MediaFile.status == "downloading",
+        rows = db.scalars(select(MediaFile.id).where(MediaFile.status == MediaStatus.DOWNLOADING,
                                                      MediaFile.started_at < started_before)).all()
     return sum(1 for media_id in rows if _retry(sessions, media_id, started_before))
 
@@ -142,7 +143,7 @@ def _retry(sessions, media_id: str, started_before: datetime) -> bool:
     """Download one interrupted file again once its session is connected, or give up on it."""
     with sessions.store.session() as db:
         row = db.get(MediaFile, media_id)
-        if row.status != "downloading" or row.started_at >= started_before:
+        if row.status != MediaStatus.DOWNLOADING or row.started_at >= started_before:
             return False  # finished, or taken by another retry meanwhile
         refused = _give_up_reason(sessions, row)
         engine = _connected_engine(sessions, row.session_id)
@@ -166,6 +167,6 @@ def _give_up_reason(sessions, row: MediaFile) -> str | None:
 
 def _connected_engine(sessions, session_id: str) -> Engine | None:
     live = sessions.live.get(session_id)
-    if live is None or not sessions.exists(session_id) or sessions.get(session_id)["status"] != "connected":
+    if live is None or not sessions.exists(session_id) or sessions.get(session_id)["status"] != SessionStatus.CONNECTED:
         return None
     return live.engine

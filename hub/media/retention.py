@@ -8,6 +8,7 @@ from sqlalchemy import update
 from hub.context import HubContext
 from hub.media import storage
 from hub.store import MediaFile
+from hub.store.messages import MediaStatus
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +18,6 @@ def purge(context: HubContext) -> list[str]:
     deleted = storage.delete_older_than(context.config.uploads_dir, context.config.media_retention_days)
     if deleted:
         with context.store.session() as db:
-            db.execute(update(MediaFile).where(MediaFile.file_name.in_(deleted)).values(status="expired"))
+            db.execute(update(MediaFile).where(MediaFile.file_name.in_(deleted)).values(status=MediaStatus.EXPIRED))
         log.info("media retention: %d files deleted", len(deleted))
     return deleted

@@ -12,6 +12,7 @@ import threading
 from hub.context import HubContext
 from hub.media import downloads, retention
 from hub.store import utcnow
+from hub.store.models import SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def start(context: HubContext, scheduler) -> None:
             log.exception("retrying interrupted media downloads failed")
 
     def on_event(envelope: dict) -> None:
-        if envelope["type"] == "session-status" and envelope["data"].get("status") == "connected":
+        if envelope["type"] == "session-status" and envelope["data"].get("status") == SessionStatus.CONNECTED:
             threading.Thread(target=retry, name="media-retry", daemon=True).start()
 
     context.bus.add_listener(on_event)

@@ -24,7 +24,8 @@ from hub.media.payload import Attachment
 from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
 from hub.sessions.jids import normalise_jid
 from hub.store import Message, Outbound, Session, utcnow
-from hub.store.messages import FINAL_STATUSES
+from hub.store.messages import FINAL_STATUSES, WAITING, OutboundStatus
+from hub.store.models import SessionStatus
 from hub.store.models import insert_all, insert_values
 from hub.store.ids import new_id
 
@@ -32,12 +33,11 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # engine errors before a message fails (an offline session never counts)
 RETRY = Backoff(base=2.0, cap=300.0, jitter=0.0)  # after engine errors: 2, 4, 8, ... s, capped at 5 minutes
-PENDING = ("queued", "sending")
 # Built once (as are the statements below): building a statement costs more than running it.
 QUEUED_AHEAD = select(Outbound.seq).where(Outbound.session_id == bindparam("session_id"),
-                                          Outbound.status == "queued").limit(1)
+                                          Outbound.status == OutboundStatus.QUEUED).limit(1)
 QUEUE_HEAD = select(Outbound).options(undefer(Outbound.payload)).where(
-    Outbound.session_id == bindparam("session_id"), Outbound.status.in_(PENDING)).order_by(Outbound.seq).limit(1)
+    Outbound.session_id == bindparam("session_id"), Outbound.status.in_(WAITING)).order_by(Outbound.seq).limit(1)
 
 
 @dataclass
@@ -92,7 +92,7 @@ def accept(context: HubContext, request: SendRequest) -> tuple[dict, int]:
         return receipt(earlier)
     draft = prepare(context, request)
     row, engine = store(context, draft, request)
-    if row.status == "sending":
+    if row.status == OutboundStatus.SENDING:
         row = send_claimed(context, row, engine)
     else:
         wake_worker(context, draft.session_id)
@@ -191,7 +191,7 @@ def new_row(draft: Draft, request: SendRequest) -> Outbound:
 def engine_for_now(context: HubContext, db, draft: Draft, session_status: str, queued_ahead: dict) -> Engine | None:
     """The engine to send with right away, or None: offline, messages queued ahead, or paced."""
     live = context.sessions.live.get(draft.session_id)
-    if live is None or session_status != "connected":
+    if live is None or session_status != SessionStatus.CONNECTED:
         return None
     if draft.session_id not in queued_ahead:
         waiting = db.connection().scalar(QUEUED_AHEAD, {"session_id": draft.session_id})
@@ -204,13 +204,13 @@ def engine_for_now(context: HubContext, db, draft: Draft, session_status: str, q
 def receipt(row: Outbound) -> tuple[dict, int]:
     """The API answer for a send: 200 once sent (or failed), 202 while queued."""
     body = {"success": True, "id": row.id, "status": row.status}
-    if row.status == "sent":
+    if row.status == OutboundStatus.SENT:
         body["messageId"] = row.message_id
         return body, 200
-    if row.status == "failed":
+    if row.status == OutboundStatus.FAILED:
         body["error"] = row.error
         return body, 200
-    body["status"] = "queued"  # "sending" is a moment of "queued" for the caller
+    body["status"] = OutboundStatus.QUEUED  # "sending" is a moment of "queued" for the caller
     return body, 202
 
 
@@ -251,7 +251,7 @@ def save_outcomes(db, outcomes: list[tuple]) -> list[None]:
     context = outcomes[0][0]  # one store, one context
     rows = [row for _, row in outcomes]
     Outbound.save_states(db, rows)  # the claimed rows are ours alone: no need to read them back
-    insert_values(db, Message.__table__, [history_values(context, row) for row in rows if row.status == "sent"])
+    insert_values(db, Message.__table__, [history_values(context, row) for row in rows if row.status == OutboundStatus.SENT])
     record_outcomes(context, [row for row in rows if row.status in FINAL_STATUSES])
     return [None] * len(outcomes)
 
@@ -291,14 +291,14 @@ def drain(context: HubContext, session_id: str) -> int:
         if claimed is None:
             return sent
         context.pacer.take(session_id)
-        if send_claimed(context, claimed, engine).status != "sent":
+        if send_claimed(context, claimed, engine).status != OutboundStatus.SENT:
             return sent  # it waits for its retry; the ones behind it wait with it
         sent += 1
 
 
 def connected_engine(context: HubContext, session_id: str) -> Engine | None:
     live = context.sessions.live.get(session_id)
-    if live is None or context.sessions.peek(session_id)["status"] != "connected":
+    if live is None or context.sessions.peek(session_id)["status"] != SessionStatus.CONNECTED:
         return None
     return live.engine
 
@@ -307,7 +307,7 @@ def claim_next(context: HubContext, session_id: str) -> Outbound | None:
     """Claim the session's oldest queued message if it is due (never one behind it), with its payload."""
     with context.store.session() as db:
         head = db.scalar(QUEUE_HEAD, {"session_id": session_id})
-        if head is None or head.status != "queued" or head.next_attempt_at > utcnow():
+        if head is None or head.status != OutboundStatus.QUEUED or head.next_attempt_at > utcnow():
             return None
         db.expunge(head)  # written with one Core UPDATE below, not by the unit of work
         head.claim()
@@ -317,7 +317,7 @@ def claim_next(context: HubContext, session_id: str) -> Outbound | None:
 
 def sessions_with_due_messages(context: HubContext) -> list[str]:
     """Sessions with a queued message due now: one index probe per session, however long the queues."""
-    due = exists().where(Outbound.session_id == Session.id, Outbound.status == "queued",
+    due = exists().where(Outbound.session_id == Session.id, Outbound.status == OutboundStatus.QUEUED,
                          Outbound.next_attempt_at <= utcnow())
     with context.store.session() as db:
         return list(db.scalars(select(Session.id).where(due)))
@@ -327,7 +327,7 @@ def expire(context: HubContext) -> int:
     """Give up on queued messages older than HUB_OUTBOUND_MAX_AGE (message-failed); returns how many."""
     cutoff = utcnow() - timedelta(seconds=context.config.outbound_max_age)
     with context.store.session() as db:
-        rows = list(db.scalars(select(Outbound).where(Outbound.status == "queued", Outbound.created_at < cutoff)))
+        rows = list(db.scalars(select(Outbound).where(Outbound.status == OutboundStatus.QUEUED, Outbound.created_at < cutoff)))
         for row in rows:
             row.mark_failed(f"not sent within HUB_OUTBOUND_MAX_AGE ({context.config.outbound_max_age:g} s)"
                             + (f"; last error: {row.error}" if row.error else ""))
@@ -338,7 +338,7 @@ def expire(context: HubContext) -> int:
 def requeue_interrupted(context: HubContext) -> int:
     """At start-up: sends cut short by a stop or crash go back to the queue (sent again: at-least-once)."""
     with context.store.session() as db:
-        result = db.execute(update(Outbound).where(Outbound.status == "sending").values(status="queued"))
+        result = db.execute(update(Outbound).where(Outbound.status == OutboundStatus.SENDING).values(status=OutboundStatus.QUEUED))
         return result.rowcount
 
 

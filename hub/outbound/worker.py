@@ -11,6 +11,7 @@ import threading
 
 from hub.context import HubContext
 from hub.outbound import service
+from hub.store.models import SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class OutboundWorker:
 
     def on_event(self, envelope: dict) -> None:
         """Bus listener: a session that (re)connects gets its queue drained at once."""
-        if envelope["type"] == "session-status" and envelope["data"].get("status") == "connected":
+        if envelope["type"] == "session-status" and envelope["data"].get("status") == SessionStatus.CONNECTED:
             self.wake(envelope["sessionId"])
 
     def run(self) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -9,9 +10,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hub.store.ids import new_id
 from hub.store.models import Base, isoformat, utcnow
 
-DELIVERY_STATUSES = ("pending", "delivering", "delivered", "failed", "dead")
-CLAIMABLE = ("pending", "failed")
-UNFINISHED = ("pending", "delivering", "failed")
+
+
+class DeliveryStatus(StrEnum):
+    """Where one event's delivery to one endpoint stands (the values the API shows)."""
+
+    PENDING = "pending"  # not tried yet
+    DELIVERING = "delivering"  # claimed: a POST is (or was, before a crash) in flight
+    DELIVERED = "delivered"
+    RETRYING = "failed"  # an attempt failed and another is scheduled (the wire value predates the name)
+    DEAD = "dead"  # given up: the schedule is used up, the receiver answered 410, or its endpoint is disabled
+
+
+CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)  # due for an attempt once next_attempt_at passes
+UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.DELIVERING, DeliveryStatus.RETRYING)
 
 
 class Endpoint(Base):
@@ -72,7 +84,7 @@ class Endpoint(Base):
         }
 
 
-_DELIVERING = text("status = 'delivering'")
+_DELIVERING = text(f"status = '{DeliveryStatus.DELIVERING}'")
 
 
 class Delivery(Base):
@@ -92,7 +104,7 @@ class Delivery(Base):
     event_type: Mapped[str] = mapped_column(String(32))
     session_id: Mapped[str | None] = mapped_column(String(64), index=True)
     url: Mapped[str] = mapped_column(String(2048))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Set only while the delivery waits for an attempt: the dispatcher's due scan reads this index.
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow, index=True)
@@ -109,14 +121,15 @@ class Delivery(Base):
 
         Values rather than attribute changes: the dispatcher saves a batch in one executemany.
         """
-        assert status in ("delivered", "failed", "dead"), status
+        assert status in (DeliveryStatus.DELIVERED, DeliveryStatus.RETRYING, DeliveryStatus.DEAD), status
+        retrying = status == DeliveryStatus.RETRYING
         return {"status": status, "attempts": attempts, "lease_until": None, "last_status_code": status_code,
-                "last_error": error, "next_attempt_at": at + timedelta(seconds=delay) if status == "failed" else None,
-                "delivered_at": at if status == "delivered" else delivered_at}
+                "last_error": error, "next_attempt_at": at + timedelta(seconds=delay) if retrying else None,
+                "delivered_at": at if status == DeliveryStatus.DELIVERED else delivered_at}
 
     def replay(self, now: datetime) -> None:
         """Send again as soon as possible with a fresh retry schedule (the attempt log stays)."""
-        self.status, self.attempts, self.next_attempt_at, self.lease_until = "pending", 0, now, None
+        self.status, self.attempts, self.next_attempt_at, self.lease_until = DeliveryStatus.PENDING, 0, now, None
 
     def to_dict(self) -> dict:
         return {

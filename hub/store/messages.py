@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, bindparam, select, update
 from sqlalchemy.orm import Mapped, deferred, mapped_column
@@ -9,9 +10,41 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column
 from hub.store.ids import new_id
 from hub.store.models import Base, isoformat, utcnow
 
-OUTBOUND_STATUSES = ("queued", "sending", "sent", "failed")
+
+
+class MessageStatus(StrEnum):
+    """A history message's state: received, or sent and then moved forward by WhatsApp receipts."""
+
+    RECEIVED = "received"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+
+
 # Receipt progression of a sent message; a late "delivered" never overwrites "read".
-RECEIPT_ORDER = {"sent": 1, "delivered": 2, "read": 3}
+RECEIPT_ORDER = {MessageStatus.SENT: 1, MessageStatus.DELIVERED: 2, MessageStatus.READ: 3}
+
+
+class OutboundStatus(StrEnum):
+    """An accepted send's state (the values the send API shows)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by a sender; the API shows it as "queued"
+    SENT = "sent"
+    FAILED = "failed"  # final: given up (engine errors, or too old)
+
+
+WAITING = (OutboundStatus.QUEUED, OutboundStatus.SENDING)  # not sent yet and not given up
+FINAL_STATUSES = (OutboundStatus.SENT, OutboundStatus.FAILED)  # the payload is dropped: the bytes are no longer needed
+
+
+class MediaStatus(StrEnum):
+    """An inbound media file's state."""
+
+    DOWNLOADING = "downloading"
+    STORED = "stored"
+    FAILED = "failed"
+    EXPIRED = "expired"  # deleted by retention
 
 
 def parse_iso(text: str | None) -> datetime:
@@ -53,7 +86,7 @@ class Message(Base):
                    message_id=data.get("messageId"), chat_id=data.get("chatId") or "",
                    sender=data.get("from"), recipient=data.get("chatId") if from_me else None,
                    type=data.get("type") or "other", text=data.get("text") or None, media=data.get("media"),
-                   status="sent" if from_me else "received", timestamp=parse_iso(data.get("timestamp")))
+                   status=MessageStatus.SENT if from_me else MessageStatus.RECEIVED, timestamp=parse_iso(data.get("timestamp")))
 
     @staticmethod
     def outbound_values(outbound: "Outbound", sender: str | None) -> dict:
@@ -66,7 +99,7 @@ class Message(Base):
         return {"id": new_id("msg"), "session_id": outbound.session_id, "direction": "out",
                 "message_id": outbound.message_id, "chat_id": outbound.to, "sender": sender,
                 "recipient": outbound.to, "type": outbound.type, "text": outbound.text, "media": media,
-                "status": "sent", "outbound_id": outbound.id, "timestamp": outbound.sent_at or utcnow()}
+                "status": MessageStatus.SENT, "outbound_id": outbound.id, "timestamp": outbound.sent_at or utcnow()}
 
     @staticmethod
     def apply_receipts(db, session_id: str, message_ids: list[str], status: str) -> None:
@@ -91,7 +124,7 @@ def _receipt_update(status: str):
                                *(table.c.status != name for name in not_behind)).values(status=status)
 
 
-_RECEIPT_UPDATES = {status: _receipt_update(status) for status in ("delivered", "read")}
+_RECEIPT_UPDATES = {status: _receipt_update(status) for status in (MessageStatus.DELIVERED, MessageStatus.READ)}
 
 
 class Outbound(Base):
@@ -112,7 +145,7 @@ class Outbound(Base):
     mimetype: Mapped[str | None] = mapped_column(String(128))
     # The media bytes stay in the row until sent, so a queued send survives a restart.
     payload: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=OutboundStatus.QUEUED)
     message_id: Mapped[str | None] = mapped_column(String(128))
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -125,7 +158,7 @@ class Outbound(Base):
     def __init__(self, **fields):
         """A new send, queued and due now unless told otherwise."""
         now = utcnow()
-        fields = {"status": "queued", "attempts": 0, "created_at": now, "next_attempt_at": now, **fields}
+        fields = {"status": OutboundStatus.QUEUED, "attempts": 0, "created_at": now, "next_attempt_at": now, **fields}
         super().__init__(**fields)
 
     @classmethod
@@ -150,21 +183,21 @@ class Outbound(Base):
 
     def claim(self) -> None:
         """Taken by a sender (the API request or the queue worker)."""
-        self.status = "sending"
+        self.status = OutboundStatus.SENDING
         self.attempts += 1
 
     def mark_sent(self, message_id: str) -> None:
-        self.status, self.message_id, self.error = "sent", message_id, None
+        self.status, self.message_id, self.error = OutboundStatus.SENT, message_id, None
         self.sent_at = utcnow()
         self.payload = None  # delivered: the bytes are no longer needed
 
     def requeue(self, error: str | None = None, delay: float = 0.0) -> None:
         """Back to the queue (session offline, or a retry after `delay` seconds)."""
-        self.status, self.error = "queued", error
+        self.status, self.error = OutboundStatus.QUEUED, error
         self.next_attempt_at = utcnow() + timedelta(seconds=delay)
 
     def mark_failed(self, error: str) -> None:
-        self.status, self.error = "failed", error
+        self.status, self.error = OutboundStatus.FAILED, error
         self.payload = None
 
     def event_data(self) -> dict:
@@ -172,7 +205,7 @@ class Outbound(Base):
         data = {"outboundId": self.id, "to": self.to, "type": self.type}
         if self.message_id:
             data["messageId"] = self.message_id
-        if self.status == "failed":
+        if self.status == OutboundStatus.FAILED:
             data["error"] = self.error
         return data
 
@@ -180,11 +213,10 @@ class Outbound(Base):
         return {"id": self.id, "sessionId": self.session_id, "to": self.to, "type": self.type,
                 "text": self.text, "fileName": self.file_name, "status": self.status,
                 "messageId": self.message_id, "error": self.error, "attempts": self.attempts,
-                "nextAttemptAt": isoformat(self.next_attempt_at) if self.status == "queued" else None,
+                "nextAttemptAt": isoformat(self.next_attempt_at) if self.status == OutboundStatus.QUEUED else None,
                 "createdAt": isoformat(self.created_at), "sentAt": isoformat(self.sent_at)}
 
 
-FINAL_STATUSES = ("sent", "failed")  # the payload is dropped: the bytes are no longer needed
 # Built once: a statement built per call costs more than the UPDATE itself.
 _SAVE_STATE = update(Outbound.__table__).where(Outbound.__table__.c.id == bindparam("row_id")).values(
     {name: bindparam(name) for name in ("status", "message_id", "error", "attempts", "next_attempt_at", "sent_at")})
@@ -203,7 +235,7 @@ class MediaFile(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     session_id: Mapped[str] = mapped_column(String(64), index=True)
     message_row_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default="downloading", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=MediaStatus.DOWNLOADING, index=True)
     kind: Mapped[str] = mapped_column(String(16))
     mimetype: Mapped[str | None] = mapped_column(String(128))
     original_name: Mapped[str | None] = mapped_column(String(255))
@@ -220,15 +252,15 @@ class MediaFile(Base):
     finished_at: Mapped[datetime | None]
 
     def restart_download(self) -> None:
-        self.status, self.started_at = "downloading", utcnow()
+        self.status, self.started_at = MediaStatus.DOWNLOADING, utcnow()
         self.attempts += 1
 
     def mark_stored(self, file_name: str, size: int, sha256: str) -> None:
-        self.status, self.file_name, self.file_size, self.sha256 = "stored", file_name, size, sha256
+        self.status, self.file_name, self.file_size, self.sha256 = MediaStatus.STORED, file_name, size, sha256
         self._finish()
 
     def mark_failed(self, error: str) -> None:
-        self.status, self.error = "failed", error
+        self.status, self.error = MediaStatus.FAILED, error
         self._finish()
 
     def _finish(self) -> None:
@@ -237,7 +269,7 @@ class MediaFile(Base):
 
     def describe(self, public_url: str) -> dict:
         """The event's `media`: the stored file, or why it is missing."""
-        if self.status == "stored":
+        if self.status == MediaStatus.STORED:
             return {"fileUrl": f"{public_url.rstrip('/')}/uploads/{self.file_name}",
                     "fileName": self.file_name, "originalName": self.original_name,
                     "mimetype": self.mimetype, "fileSize": self.file_size, "sha256": self.sha256}

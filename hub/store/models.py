@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, TypeDecorator, insert, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -75,7 +76,21 @@ def insert_values(db, table, rows: list[dict]) -> None:
         db.connection().execute(statement, values if len(values) > 1 else values[0])
 
 
-SESSION_STATUSES = ("stopped", "starting", "qr", "connected", "disconnected", "logged_out")
+class SessionStatus(StrEnum):
+    """A WhatsApp session's state (the values the API and session-status events show)."""
+
+    STOPPED = "stopped"
+    STARTING = "starting"
+    QR = "qr"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    LOGGED_OUT = "logged_out"
+
+
+# The session has an engine running (it may reconnect by itself).
+SESSION_RUNNING = (SessionStatus.STARTING, SessionStatus.QR, SessionStatus.CONNECTED, SessionStatus.DISCONNECTED)
+# The session cannot send: it waits for a reconnect, a new pairing or a start.
+SESSION_DOWN = (SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT, SessionStatus.STOPPED)
 
 
 class Session(Base):
@@ -86,7 +101,7 @@ class Session(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     description: Mapped[str] = mapped_column(String(500), default="")
     engine: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="stopped")
+    status: Mapped[str] = mapped_column(String(16), default=SessionStatus.STOPPED)
     jid: Mapped[str | None] = mapped_column(String(128))
     phone: Mapped[str | None] = mapped_column(String(32))
     push_name: Mapped[str | None] = mapped_column(String(128))
@@ -98,13 +113,13 @@ class Session(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     def set_status(self, status: str, reason: str | None = None) -> str:
-        """Move to `status`; returns the previous one."""
-        assert status in SESSION_STATUSES, status
+        """Move to `status` (a SessionStatus value); returns the previous one."""
+        status = SessionStatus(status)
         previous = self.status
         self.status = status
-        if reason is not None or status == "connected":
+        if reason is not None or status == SessionStatus.CONNECTED:
             self.last_error = reason
-        if status == "connected":
+        if status == SessionStatus.CONNECTED:
             self.connected_at = utcnow()
             self.reconnect_attempts = 0
             self.next_retry_at = None
@@ -114,7 +129,7 @@ class Session(Base):
         return {
             "sessionId": self.id, "description": self.description, "engine": self.engine,
             "sandbox": self.engine == "sandbox", "status": self.status,
-            "connected": self.status == "connected", "jid": self.jid, "phone": self.phone,
+            "connected": self.status == SessionStatus.CONNECTED, "jid": self.jid, "phone": self.phone,
             "pushName": self.push_name, "lastError": self.last_error,
             "reconnect": {"attempts": self.reconnect_attempts,
                           "nextRetryAt": isoformat(self.next_retry_at)},

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, redirect, render_template, url_for
 
 from hub.app import hub
 from hub.events import EVENT_TYPES
-from hub.store.delivery import DELIVERY_STATUSES
+from hub.store.delivery import DeliveryStatus
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/dashboard")
@@ -23,7 +23,7 @@ def index():
 def dashboard():
     """The single-page dashboard; it asks for the API key itself (nothing secret is rendered)."""
     config = hub().config
-    return render_template("dashboard.html", event_types=EVENT_TYPES, delivery_statuses=DELIVERY_STATUSES,
+    return render_template("dashboard.html", event_types=EVENT_TYPES, delivery_statuses=[status.value for status in DeliveryStatus],
                            sandbox_enabled=config.sandbox, default_engine=config.engine)
 
 
