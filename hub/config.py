@@ -11,6 +11,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from hub.rules import ENGINE_NAMES
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
@@ -70,8 +72,8 @@ def _networks(text: str) -> list:
 
 
 def _engine(text: str) -> str:
-    if text not in ("neonize", "sandbox"):
-        raise ValueError(f"unknown engine {text!r} (use neonize or sandbox)")
+    if text not in ENGINE_NAMES:
+        raise ValueError(f"unknown engine {text!r} (use {' or '.join(ENGINE_NAMES)})")
     return text
 
 

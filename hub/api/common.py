@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hub.rules import SESSION_ID_PATTERN
+
 SECURITY = [{"apiKey": []}, {"bearer": []}, {"apiKeyQuery": []}]
-SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 def blueprint(name: str, description: str, url_prefix: str = "/api") -> APIBlueprint:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import segno
 from pydantic import AliasChoices, Field
 
-from hub.api.common import SESSION_ID_PATTERN, Model, SessionPath, blueprint, ok
+from hub.api.common import Model, SessionPath, blueprint, ok
 from hub.api.send import MAX_TEXT, MediaBody
 from hub.app import hub
 from hub.outbound import service
 from hub.outbound.service import MediaSpec, SendRequest
+from hub.rules import ENGINE_PATTERN, MIMETYPE_PATTERN, SESSION_ID_PATTERN
 from hub.store.models import SessionStatus
 
 bp = blueprint("compat", "Route shapes of the older systems (adapters over the same services)")
@@ -36,7 +37,7 @@ class SendText(Model):
 class SendDocument(SendText):
     document_data: str = Field(alias="documentData", description="data URL or base64")
     filename: str | None = Field(None, max_length=255, validation_alias=AliasChoices("filename", "fileName"))
-    mimetype: str | None = Field(None, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    mimetype: str | None = Field(None, pattern=MIMETYPE_PATTERN)
 
 
 class SendPdf(Model):
@@ -55,7 +56,7 @@ class SendMedia(SendMessage):
     media: MediaBody | str | None = Field(None, description="{url|base64|dataUrl, ...} or a URL / data URL")
     media_url: str | None = Field(None, max_length=4096, validation_alias=AliasChoices("mediaUrl", "url"))
     base64: str | None = None
-    mimetype: str | None = Field(None, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    mimetype: str | None = Field(None, pattern=MIMETYPE_PATTERN)
     filename: str | None = Field(None, max_length=255, validation_alias=AliasChoices("filename", "fileName"))
 
     def spec(self) -> MediaSpec:
@@ -70,7 +71,7 @@ class SendMedia(SendMessage):
 
 class StartSession(Model):
     session_id: str = Field(alias="sessionId", pattern=SESSION_ID_PATTERN)
-    engine: str | None = Field(None, pattern="^(neonize|sandbox)$")
+    engine: str | None = Field(None, pattern=ENGINE_PATTERN)
 
 
 def send_request(body: SendText, session_id: str | None, media: MediaSpec | None = None, **extra) -> SendRequest:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hub.api.common import SESSION_ID_PATTERN, Model, blueprint, ok
+from hub.api.common import Model, blueprint, ok
 from hub.app import hub
 from hub.delivery import endpoints
+from hub.rules import SESSION_ID_PATTERN
 
 bp = blueprint("listeners", "Callback URLs that receive signed events", url_prefix="/api/whatsapp")
 

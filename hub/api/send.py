@@ -4,10 +4,11 @@ from __future__ import annotations
 from flask import request
 from pydantic import Field
 
-from hub.api.common import SESSION_ID_PATTERN, Model, blueprint
+from hub.api.common import Model, blueprint
 from hub.app import hub
 from hub.outbound import service
 from hub.outbound.service import MediaSpec, SendRequest
+from hub.rules import MIMETYPE_PATTERN, SESSION_ID_PATTERN
 
 bp = blueprint("send", "Sending messages (sent now when connected, else queued durably)")
 
@@ -19,7 +20,7 @@ class MediaBody(Model):
     base64: str | None = Field(None, description="File content, base64")
     data_url: str | None = Field(None, alias="dataUrl", description="data:<mimetype>;base64,<content>")
     filename: str | None = Field(None, max_length=255, description="Name the recipient sees (documents)")
-    mimetype: str | None = Field(None, pattern=r"^[\w.+-]+/[\w.+-]+$",
+    mimetype: str | None = Field(None, pattern=MIMETYPE_PATTERN,
                                  description="Default: from the data URL, the download, or the file name")
     caption: str | None = Field(None, max_length=MAX_TEXT)
 

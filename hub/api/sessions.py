@@ -8,9 +8,10 @@ import segno
 from flask import Response
 from pydantic import Field
 
-from hub.api.common import SESSION_ID_PATTERN, Model, SessionPath, blueprint, ok
+from hub.api.common import Model, SessionPath, blueprint, ok
 from hub.app import hub
 from hub.errors import BadRequest
+from hub.rules import ENGINE_PATTERN, SESSION_ID_PATTERN
 
 bp = blueprint("sessions", "WhatsApp sessions (one per number)")
 
@@ -19,7 +20,7 @@ class CreateSession(Model):
     session_id: str = Field(alias="sessionId", pattern=SESSION_ID_PATTERN,
                             description="Letters, digits, '_' and '-', at most 64")
     description: str = Field("", max_length=500)
-    engine: str | None = Field(None, pattern="^(neonize|sandbox)$", description="Default: HUB_ENGINE")
+    engine: str | None = Field(None, pattern=ENGINE_PATTERN, description="Default: HUB_ENGINE")
     start: bool = Field(False, description="Connect right away")
 
 

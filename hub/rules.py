@@ -1,0 +1,7 @@
+"""Input rules shared by the API's request models, the configuration and the services: each defined once."""
+from __future__ import annotations
+
+ENGINE_NAMES = ("neonize", "sandbox")  # the real WhatsApp client, and the simulated phone
+ENGINE_PATTERN = "^(" + "|".join(ENGINE_NAMES) + ")$"
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # safe in URLs and as a directory name
+MIMETYPE_PATTERN = r"^[\w.+-]+/[\w.+-]+$"  # type/subtype, without parameters
