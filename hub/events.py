@@ -13,7 +13,7 @@ import threading
 from typing import Callable
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session as DbSession
 
 from hub.store import Event, Store, utcnow
@@ -136,6 +136,21 @@ class EventLog:
             envelopes = [event.envelope() for event in events]
             db.info.setdefault(_PENDING, []).extend(envelopes)
         return envelopes
+
+    def list(self, session_id: str | None = None, type: str | None = None, after_seq: int | None = None,
+             limit: int = 50) -> list[dict]:
+        """Stored envelopes, newest first; oldest first after `after_seq` (a reader catching up)."""
+        statement = select(Event)
+        if session_id:
+            statement = statement.where(Event.session_id == session_id)
+        if type:
+            statement = statement.where(Event.type == type)
+        if after_seq is not None:
+            statement = statement.where(Event.seq > after_seq).order_by(Event.seq)
+        else:
+            statement = statement.order_by(Event.seq.desc())
+        with self.store.session() as db:
+            return [event.envelope() for event in db.scalars(statement.limit(limit))]
 
     def _publish_pending(self, db: DbSession) -> None:
         for envelope in db.info.pop(_PENDING, ()):

@@ -41,3 +41,13 @@ def test_slow_subscriber_loses_oldest_not_blocking_publisher(hub):
     for n in range(5):
         hub.events.record("qr", "a", {"qr": str(n)})
     assert [subscription.get(0.1)["data"]["qr"] for _ in range(2)] == ["3", "4"]
+
+
+def test_list_filters_newest_first_or_oldest_first_after_a_seq(hub):
+    first = hub.events.record("qr", "a", {"qr": "2@a"})
+    hub.events.record("qr", "b", {"qr": "2@b"})
+    third = hub.events.record("session-status", "a", {"status": "connected", "previous": "qr"})
+    assert [e["id"] for e in hub.events.list(session_id="a")] == [third["id"], first["id"]]
+    assert [e["id"] for e in hub.events.list(session_id="a", type="qr")] == [first["id"]]
+    assert [e["sessionId"] for e in hub.events.list(after_seq=first["seq"])] == ["b", "a"]
+    assert len(hub.events.list(limit=1)) == 1

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 from pydantic import ConfigDict, Field
-from sqlalchemy import select
 
 from hub.api.common import Model, blueprint, ok
 from hub.app import hub
 from hub.events import EVENT_TYPES
-from hub.store import Event
 
 bp = blueprint("events", "Stored hub events")
 
@@ -24,15 +22,4 @@ class EventQuery(Model):
 @bp.get("/events")
 def list_events(query: EventQuery):
     """Stored events, newest first (or oldest first after `afterSeq`)."""
-    statement = select(Event)
-    if query.session_id:
-        statement = statement.where(Event.session_id == query.session_id)
-    if query.type:
-        statement = statement.where(Event.type == query.type)
-    if query.after_seq is not None:
-        statement = statement.where(Event.seq > query.after_seq).order_by(Event.seq)
-    else:
-        statement = statement.order_by(Event.seq.desc())
-    with hub().store.session() as db:
-        events = [event.envelope() for event in db.scalars(statement.limit(query.limit))]
-    return ok(events=events)
+    return ok(events=hub().events.list(query.session_id, query.type, query.after_seq, query.limit))
