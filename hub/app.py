@@ -41,7 +41,7 @@ def build_context(config: Config) -> HubContext:
 
 
 def create_app(config: Config | None = None) -> OpenAPI:
-    """Build the Flask app. Creates the schema; connects nothing, starts nothing."""
+    """Build the Flask app. Migrates the schema; connects nothing, starts nothing."""
     config = (config or Config.from_env()).with_api_key_file()
     app = OpenAPI(__name__, info=Info(title="WhatsApp hub", version="1.0.0"),
                   security_schemes=SECURITY_SCHEMES, doc_prefix="/api-docs",
@@ -52,7 +52,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxies, x_proto=config.proxies,
                                 x_host=config.proxies)
     context = build_context(config)
-    context.store.create_schema()
+    context.store.migrate()
     app.extensions["hub"] = context
     register_error_handlers(app)
     auth.init_app(app)

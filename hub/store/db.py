@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
+from hub.store import migrate
 from hub.store.group import GroupCommit
-from hub.store.models import Base
 
 AUTOCHECKPOINT_PAGES = 10000  # ~40 MB of WAL (SQLite's default, 1000, is ~4 MB)
 
@@ -58,13 +58,9 @@ class Store:
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
         self.writes = GroupCommit(self)  # hot writes share commits once the worker starts it
 
-    def create_schema(self) -> None:
-        """Create every table and index that does not exist yet (an index added later included)."""
-        Base.metadata.create_all(self.engine)
-        with self.engine.begin() as connection:
-            for table in Base.metadata.sorted_tables:
-                for index in table.indexes:
-                    index.create(connection, checkfirst=True)
+    def migrate(self) -> None:
+        """Bring the schema to this release's (Alembic, under a lock; hub/store/migrate.py)."""
+        migrate.upgrade(self.engine)
 
     def in_transaction(self) -> bool:
         """Whether this greenlet (or thread) is inside a `with store.session()` block."""

@@ -12,7 +12,7 @@ from hub.store import Session, Store
 @pytest.fixture
 def store(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'hub.db'}")
-    store.create_schema()
+    store.migrate()
     yield store
     store.writes.stop()
     store.dispose()

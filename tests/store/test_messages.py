@@ -9,7 +9,7 @@ from hub.store.ids import new_id
 @pytest.fixture
 def store(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'hub.db'}")
-    store.create_schema()
+    store.migrate()
     yield store
     store.dispose()
 
