@@ -6,6 +6,7 @@ from pydantic import Field
 from hub.api.common import Model, blueprint, ok
 from hub.app import hub
 from hub.delivery import endpoints
+from hub.delivery.endpoints import EndpointSpec
 from hub.rules import SESSION_ID_PATTERN
 
 bp = blueprint("listeners", "Callback URLs that receive signed events", url_prefix="/api/whatsapp")
@@ -25,6 +26,9 @@ class ListenerBody(EndpointFields):
     session_id: str | None = Field(None, alias="sessionId", pattern=SESSION_ID_PATTERN,
                                    description="Only this session's events (default: every session)")
 
+    def spec(self) -> EndpointSpec:
+        return EndpointSpec("listener", self.callback_url, self.session_id, self.events, self.headers, self.secret)
+
 
 class UnregisterBody(Model):
     callback_url: str = Field(alias="callbackUrl", max_length=2048)
@@ -33,8 +37,7 @@ class UnregisterBody(Model):
 @bp.post("/register-listener")
 def register_listener(body: ListenerBody):
     """Register a callback URL (registering it again updates it); the secret is shown now only."""
-    listener, created = endpoints.register(hub(), "listener", body.callback_url, body.session_id,
-                                           body.events, body.headers, body.secret)
+    listener, created = endpoints.register(hub(), body.spec())
     return ok(listener=listener), 201 if created else 200
 
 

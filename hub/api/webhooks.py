@@ -7,12 +7,16 @@ from hub.api.common import Model, SessionPath, blueprint, ok
 from hub.api.listeners import EndpointFields
 from hub.app import hub
 from hub.delivery import endpoints
+from hub.delivery.endpoints import EndpointSpec
 
 bp = blueprint("webhooks", "Per-session webhooks with event filters")
 
 
 class WebhookBody(EndpointFields):
     url: str = Field(max_length=2048, description="http(s) URL to POST the session's events to")
+
+    def spec(self, session_id: str) -> EndpointSpec:
+        return EndpointSpec("webhook", self.url, session_id, self.events, self.headers, self.secret)
 
 
 class WebhookSelector(Model):
@@ -23,8 +27,7 @@ class WebhookSelector(Model):
 @bp.post("/<session_id>/webhook")
 def set_webhook(path: SessionPath, body: WebhookBody):
     """Add a webhook (the same URL again updates it); the secret is shown now only."""
-    webhook, created = endpoints.register(hub(), "webhook", body.url, path.session_id, body.events,
-                                          body.headers, body.secret)
+    webhook, created = endpoints.register(hub(), body.spec(path.session_id))
     return ok(webhook=webhook), 201 if created else 200
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session as DbSession
@@ -70,11 +71,23 @@ def require_session(db: DbSession, session_id: str | None) -> None:
         raise NotFound(f"Session '{session_id}' does not exist.", code="session_not_found")
 
 
-def register(context: HubContext, kind: str, url: str, session_id: str | None, events: list[str] | None,
-             headers: dict | None, secret: str | None) -> tuple[dict, bool]:
+@dataclass(frozen=True)
+class EndpointSpec:
+    """A listener or webhook as the caller asks for it (checked by `register`)."""
+
+    kind: str  # "listener" | "webhook"
+    url: str
+    session_id: str | None = None  # a listener for one session only; a webhook's session
+    events: list[str] | None = None  # default: all
+    headers: dict[str, str] | None = None
+    secret: str | None = None  # default: generated
+
+
+def register(context: HubContext, spec: EndpointSpec) -> tuple[dict, bool]:
     """Create the endpoint, or update (and re-enable) the one with this URL; (Endpoint JSON, created)."""
-    url = validate_url(url, context.config.block_private_urls, "callbackUrl" if kind == "listener" else "url")
-    events, headers, secret = normalise_events(events), normalise_headers(headers), check_secret(secret)
+    kind, session_id = spec.kind, spec.session_id
+    url = validate_url(spec.url, context.config.block_private_urls, "callbackUrl" if kind == "listener" else "url")
+    events, headers, secret = normalise_events(spec.events), normalise_headers(spec.headers), check_secret(spec.secret)
     key = (session_id or "") if kind == "webhook" else ""
     with context.store.session() as db:
         require_session(db, session_id)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session as DbSession
 from hub.delivery.fanout import HEALTH_ONLY, Target, load_targets
 from hub.delivery.policy import Decision, decide
 from hub.store import Attempt, Delivery, Endpoint, Event
-from hub.store.delivery import CLAIMABLE, DeliveryStatus
+from hub.store.delivery import CLAIMABLE, AttemptEnd, DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +154,9 @@ def save_results(db: DbSession, results: list[Result], schedule: list[float]) ->
         decision = decide(job.attempts + 1, result.status_code, schedule, result.at, result.retry_after)
         if decision.status == DeliveryStatus.RETRYING and not enabled[endpoint_id]:
             decision = Decision(DeliveryStatus.DEAD)
-        changes.append({"delivery_id": job.delivery_id, **Delivery.after_attempt(
-            decision.status, job.attempts + 1, result.at, result.status_code, result.error,
-            decision.delay, job.delivered_at)})
+        end = AttemptEnd(decision.status, job.attempts + 1, result.at, result.status_code, result.error,
+                         retry_in=decision.delay, delivered_at=job.delivered_at)
+        changes.append({"delivery_id": job.delivery_id, **Delivery.after_attempt(end)})
         attempts.append({"delivery_id": job.delivery_id, "at": result.at, "status_code": result.status_code,
                          "success": decision.status == DeliveryStatus.DELIVERED, "latency_ms": result.latency_ms,
                          "error": result.error, "response": result.response})

@@ -1,6 +1,7 @@
 """Delivery models: endpoints (listeners and webhooks), deliveries (the outbox) and their attempts."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -84,6 +85,19 @@ class Endpoint(Base):
         }
 
 
+@dataclass(frozen=True)
+class AttemptEnd:
+    """How one attempt at a delivery ended, as the retry policy judged it."""
+
+    status: str  # DeliveryStatus: delivered, retrying or dead
+    attempt: int  # its number, 1-based
+    at: datetime
+    status_code: int | None  # None: no HTTP answer (see `error`)
+    error: str | None
+    retry_in: float | None = None  # seconds before the next attempt (retrying only)
+    delivered_at: datetime | None = None  # by an earlier attempt (a replayed delivery)
+
+
 _DELIVERING = text(f"status = '{DeliveryStatus.DELIVERING}'")
 
 
@@ -115,17 +129,17 @@ class Delivery(Base):
     delivered_at: Mapped[datetime | None]
 
     @staticmethod
-    def after_attempt(status: str, attempts: int, at: datetime, status_code: int | None, error: str | None,
-                      delay: float | None, delivered_at: datetime | None) -> dict:
-        """Column values once attempt number `attempts` ended in `status` (from the retry policy).
+    def after_attempt(end: AttemptEnd) -> dict:
+        """Column values once an attempt ended as `end` says (its status from the retry policy).
 
         Values rather than attribute changes: the dispatcher saves a batch in one executemany.
         """
-        assert status in (DeliveryStatus.DELIVERED, DeliveryStatus.RETRYING, DeliveryStatus.DEAD), status
-        retrying = status == DeliveryStatus.RETRYING
-        return {"status": status, "attempts": attempts, "lease_until": None, "last_status_code": status_code,
-                "last_error": error, "next_attempt_at": at + timedelta(seconds=delay) if retrying else None,
-                "delivered_at": at if status == DeliveryStatus.DELIVERED else delivered_at}
+        assert end.status in (DeliveryStatus.DELIVERED, DeliveryStatus.RETRYING, DeliveryStatus.DEAD), end.status
+        retrying = end.status == DeliveryStatus.RETRYING
+        return {"status": end.status, "attempts": end.attempt, "lease_until": None,
+                "last_status_code": end.status_code, "last_error": end.error,
+                "next_attempt_at": end.at + timedelta(seconds=end.retry_in) if retrying else None,
+                "delivered_at": end.at if end.status == DeliveryStatus.DELIVERED else end.delivered_at}
 
     def replay(self, now: datetime) -> None:
         """Send again as soon as possible with a fresh retry schedule (the attempt log stays)."""

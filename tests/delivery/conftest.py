@@ -7,6 +7,7 @@ import pytest
 
 from hub.config import Config
 from hub.delivery import endpoints
+from hub.delivery.endpoints import EndpointSpec
 from hub.delivery.dispatcher import Dispatcher
 from tests.integration.hubproc import HubProcess
 
@@ -29,8 +30,7 @@ def dispatcher(hub):
 
 def add_listener(hub, url, **options) -> dict:
     """Register a listener through the service; returns its Endpoint JSON."""
-    listener, _ = endpoints.register(hub, "listener", url, options.get("session_id"), options.get("events"),
-                                     options.get("headers"), options.get("secret"))
+    listener, _ = endpoints.register(hub, EndpointSpec("listener", url, **options))
     return listener
 
 
