@@ -6,10 +6,10 @@ from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub import auth, delivery
+from hub.api.errors import error_response, register_error_handlers, validation_error_response
 from hub.config import Config
 from hub.context import HubContext
 from hub.delivery.fanout import Targets
-from hub.errors import error_response, register_error_handlers, validation_error_response
 from hub.events import EventBus, EventLog
 from hub.metrics import HubMetrics
 from hub.outbound.pacing import Pacer

@@ -6,7 +6,7 @@ import ipaddress
 
 from flask import Flask, current_app, request
 
-from hub.errors import error_response
+from hub.api.errors import error_response
 
 # Paths anyone may read: health, media files, API docs, the dashboard shell (its API calls need a key).
 PUBLIC_PREFIXES = ("/api/health", "/uploads/", "/api-docs", "/openapi.json", "/static/", "/dashboard")

@@ -1,14 +1,10 @@
-"""HubError and the handlers that turn every error into one JSON shape:
-{"success": false, "error": "<snake_case_code>", "message": "<human sentence>"}."""
+"""HubError and its kinds: what a service raises when a caller asked for something it cannot have.
+
+No HTTP here (the engines, JID parsing and the URL guard raise these too): each class carries
+the status and snake_case code the API answers with; hub/api/errors.py turns them into the one
+JSON shape.
+"""
 from __future__ import annotations
-
-import logging
-
-from flask import Flask, jsonify
-from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
-
-log = logging.getLogger(__name__)
 
 
 class HubError(Exception):
@@ -47,57 +43,3 @@ class PayloadTooLarge(HubError):
 
 class Unavailable(HubError):
     status, code = 503, "unavailable"
-
-
-def error_response(status: int, code: str, message: str, **extra):
-    """The one JSON error shape."""
-    body = {"success": False, "error": code, "message": message, **extra}
-    return jsonify(body), status
-
-
-def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
-    """One readable sentence naming each invalid field."""
-    parts = []
-    for err in exc.errors()[:5]:
-        location = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
-        parts.append(f"{prefix}{location or 'body'}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts)
-
-
-def validation_error_response(exc: ValidationError):
-    """Used by the OpenAPI layer (which aborts with it) for request models that fail validation."""
-    response, status = error_response(400, "validation_error", describe_validation_error(exc))
-    response.status_code = status
-    return response
-
-
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
-               429: "too_many_requests"}
-
-
-def register_error_handlers(app: Flask) -> None:
-    """Map HubError, HTTP errors, validation errors and crashes to the JSON shape."""
-
-    @app.errorhandler(HubError)
-    def hub_error(exc: HubError):
-        return error_response(exc.status, exc.code, exc.message, **exc.extra)
-
-    @app.errorhandler(ValidationError)
-    def pydantic_error(exc: ValidationError):
-        return error_response(400, "validation_error", describe_validation_error(exc))
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        if exc.response is not None:  # abort(response): the response is already in our shape
-            return exc.response
-        code = _HTTP_CODES.get(exc.code, "http_error")
-        response = error_response(exc.code or 500, code, exc.description or exc.name)
-        if exc.code == 405 and exc.valid_methods:
-            response[0].headers["Allow"] = ", ".join(exc.valid_methods)
-        return response
-
-    @app.errorhandler(Exception)
-    def crash(exc: Exception):
-        log.exception("unhandled error")
-        return error_response(500, "internal_error", "The hub hit an internal error; it was logged.")
