@@ -21,8 +21,11 @@ from hub.store.ids import new_id
 
 log = logging.getLogger(__name__)
 
+# DESIGN.md §5: every type a filter accepts (endpoints, listeners, WebSockets, the event log).
 EVENT_TYPES = ("message-received", "message-from-me", "message-sent", "message-failed",
-               "message-delivered", "message-read", "session-status", "qr")
+               "message-delivered", "message-read", "session-status", "qr", "message-edited",
+               "message-revoked", "poll-vote", "call-received", "group-update", "status-received",
+               "message-history")
 
 RecordHook = Callable[[DbSession, Event], None]
 _INSERT = insert(Event.__table__).returning(Event.__table__.c.seq, sort_by_parameter_order=True)

@@ -79,9 +79,9 @@ def finish(sessions, media_id: str, engine: Engine | None, refused: str | None =
 def rebuild_event(row: MediaFile):
     """The MessageEv to hand to `engine.download_media` (built from what the row kept)."""
     data = row.event_data
-    return builders.message_event(E.Message.FromString(row.content), data["chatId"], data["from"],
-                                  from_me=bool(data.get("fromMe")), is_group=bool(data.get("isGroup")),
-                                  message_id=data["messageId"])
+    spec = builders.MessageSpec(chat=data["chatId"], sender=data["from"], from_me=bool(data.get("fromMe")),
+                                is_group=bool(data.get("isGroup")), message_id=data["messageId"])
+    return builders.message_event(E.Message.FromString(row.content), spec)
 
 
 def fetch(engine: Engine | None, event, declared: int, config) -> tuple[storage.StoredFile | None, str | None]:

@@ -1,31 +1,52 @@
 """neonize protobuf events -> hub events (DESIGN.md §5) and session status changes.
 
-Both engines feed this module the same protobuf objects, so the sandbox exercises the real
-path. Nothing here touches the database or the network; unknown kinds never raise.
+Every engine feeds this module the protobuf objects goneonize hands Python, so the sandbox
+exercises the real path. Nothing here touches the database or the network; unknown kinds never
+raise. What a message's content says is read by `hub.sessions.content`; this module adds who sent
+it where (phone JIDs for LID-addressed chats) and which event it is.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable
 
 from neonize.proto import Neonize_pb2 as N
+from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
-MEDIA_KINDS = {"imageMessage": "image", "videoMessage": "video", "audioMessage": "audio",
-               "documentMessage": "document", "stickerMessage": "sticker", "ptvMessage": "video"}
-# Wrappers whose `.message` holds the real content.
-WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnceMessageV2Extension",
-            "documentWithCaptionMessage", "editedMessage")
+from hub.sessions.content import content_of, context_of, is_plumbing, text_of, unwrap
+
+log = logging.getLogger(__name__)
+
+# A LID JID string ('…@lid') -> its phone JID string, or None when unknown (goneonize GetPNFromLID).
+Resolver = Callable[[str], "str | None"]
+LID_SERVER = "lid"
+STATUS_BROADCAST = "status@broadcast"
 LOGOUT_REASONS = {N.LOGGED_OUT: "logged_out (401)", N.MAIN_DEVICE_GONE: "main_device_gone (403)",
                   N.UNKNOWN_LOGOUT: "unknown_logout (406)"}
+# Receipts from the other party about what the session sent. PLAYED (a voice note or video was
+# played) implies it was read. READ_SELF / PLAYED_SELF (goneonize sends PLAYED_SELF as SERVER_ERROR),
+# RETRY, SENDER, INACTIVE, PEER_MSG and HISTORY_SYNC say nothing a CRM needs.
+RECEIPT_EVENTS = {N.Receipt.DELIVERED: "message-delivered", N.Receipt.READ: "message-read",
+                  N.Receipt.PLAYED: "message-read"}
+DECRYPT_FAIL_MODES = {N.UndecryptableMessage.DECRYPT_FAIL_SHOW: "show", N.UndecryptableMessage.DECRYPT_FAIL_HIDE: "hide"}
 
 
 @dataclass
 class HubEventDraft:
-    """An event to record. `media` is the protobuf media message to download, if any."""
+    """An event to record. `media` is the protobuf media message to download, if any.
+
+    `decrypt` names what the engine must decrypt before the event is recorded ("poll-vote":
+    goneonize's DecryptPollVote on `event`, the whole MessageEv, then `complete_poll_vote`).
+    """
 
     type: str
     data: dict
     media: object | None = None
+    decrypt: str | None = None
+    event: object | None = None
 
 
 @dataclass
@@ -58,52 +79,71 @@ def iso_from_unix(seconds: int | float) -> str:
     return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def unwrap(message):
-    """Strip ephemeral / view-once / document-with-caption wrappers."""
-    for _ in range(4):
-        for wrapper in WRAPPERS:
-            if message.HasField(wrapper) and getattr(message, wrapper).HasField("message"):
-                message = getattr(message, wrapper).message
-                break
-        else:
-            return message
-    return message
+def is_lid(address: str) -> bool:
+    return address.endswith("@" + LID_SERVER)
 
 
-def content_of(message) -> tuple[str, str, dict, object | None]:
-    """(type, text, extra data, media protobuf) of a waE2E Message."""
-    message = unwrap(message)
-    if message.conversation:
-        return "text", message.conversation, {}, None
-    if message.HasField("extendedTextMessage"):
-        return "text", message.extendedTextMessage.text, {}, None
-    for name, kind in MEDIA_KINDS.items():
-        if message.HasField(name):
-            media = getattr(message, name)
-            extra = {"voice": bool(media.PTT)} if kind == "audio" else {}
-            return kind, getattr(media, "caption", "") or "", extra, media
-    return _structured_content(message)
+def bare_jid(address: str) -> str:
+    """'123.0:5@s.whatsapp.net' (a JID string with agent/device) -> '123@s.whatsapp.net'."""
+    user, at, server = address.partition("@")
+    return user.split(":")[0].split(".")[0] + at + server
 
 
-def _structured_content(message) -> tuple[str, str, dict, None]:
-    if message.HasField("locationMessage") or message.HasField("liveLocationMessage"):
-        loc = message.locationMessage if message.HasField("locationMessage") else message.liveLocationMessage
-        return "location", getattr(loc, "name", "") or "", {"location": {
-            "latitude": loc.degreesLatitude, "longitude": loc.degreesLongitude,
-            "name": getattr(loc, "name", "") or None, "address": getattr(loc, "address", "") or None}}, None
-    if message.HasField("contactMessage"):
-        contact = message.contactMessage
-        return "contact", contact.displayName, {"contacts": [
-            {"displayName": contact.displayName, "vcard": contact.vcard}]}, None
-    if message.HasField("contactsArrayMessage"):
-        contacts = [{"displayName": c.displayName, "vcard": c.vcard}
-                    for c in message.contactsArrayMessage.contacts]
-        return "contact", message.contactsArrayMessage.displayName, {"contacts": contacts}, None
-    if message.HasField("reactionMessage"):
-        reaction = message.reactionMessage
-        return "reaction", reaction.text, {"reaction": {
-            "emoji": reaction.text, "messageId": reaction.key.ID, "removed": not reaction.text}}, None
-    return "other", "", {}, None
+def phone_jid(address: str, alt: str = "", resolve_lid: Resolver | None = None) -> str:
+    """The phone JID of `address`: itself unless it is a LID; then `alt`, the resolver's answer, or the LID."""
+    if not is_lid(address):
+        return address
+    if alt and not is_lid(alt):
+        return alt
+    return _resolved(address, resolve_lid) or address
+
+
+def _resolved(lid: str, resolve_lid: Resolver | None) -> str | None:
+    if resolve_lid is None:
+        return None
+    try:
+        phone = resolve_lid(lid)
+        return bare_jid(phone) if phone else None
+    except Exception:  # a failed lookup (Go error, busy store) must not lose the message: keep the LID
+        log.warning("could not map %s to a phone number", lid, exc_info=True)
+        return None
+
+
+def addresses(source, resolve_lid: Resolver | None = None) -> dict:
+    """`chatId` / `from` as phone JIDs when known, plus `chatLid` / `fromLid` when WhatsApp used LIDs.
+
+    whatsmeow puts the sender's phone JID in SenderAlt, and for a DM sent by the session's own
+    devices the chat's phone JID in RecipientAlt (parseMessageSource).
+    """
+    chat, sender = jid_str(source.Chat), jid_str(source.Sender)
+    data = {"chatId": chat, "from": sender}
+    if is_lid(sender):
+        data["from"], data["fromLid"] = phone_jid(sender, jid_str(source.SenderAlt), resolve_lid), sender
+    if is_lid(chat):
+        # An incoming DM's chat is its sender: one lookup serves both.
+        known = data["from"] if chat == sender else phone_jid(chat, jid_str(source.RecipientAlt), resolve_lid)
+        data["chatId"], data["chatLid"] = known, chat
+    return data
+
+
+def message_event_type(source) -> str | None:
+    """message-received / message-from-me; a contact's status post is status-received, our own is None."""
+    if jid_str(source.Chat) == STATUS_BROADCAST:
+        return None if source.IsFromMe else "status-received"
+    return "message-from-me" if source.IsFromMe else "message-received"
+
+
+def message_data(info, resolve_lid: Resolver | None = None) -> dict:
+    """The fields every message event shares (DESIGN.md §5)."""
+    source = info.MessageSource
+    return {"messageId": info.ID, **addresses(source, resolve_lid), "pushName": info.Pushname or None,
+            "isGroup": bool(source.IsGroup), "fromMe": bool(source.IsFromMe),
+            "timestamp": iso_from_unix(info.Timestamp)}
+
+
+def status_data(data: dict) -> dict:
+    """A status post's data: no chat (status@broadcast says nothing to a CRM)."""
+    return {key: value for key, value in data.items() if key not in ("chatId", "chatLid", "isGroup", "fromMe")}
 
 
 def media_description(kind: str, media) -> dict:
@@ -113,33 +153,127 @@ def media_description(kind: str, media) -> dict:
             "fileSize": media.fileLength or None}
 
 
-def map_message(event: "N.Message") -> HubEventDraft:
-    """MessageEv -> message-received / message-from-me."""
-    info, source = event.Info, event.Info.MessageSource
-    kind, text, extra, media = content_of(event.Message)
-    data = {
-        "messageId": info.ID, "chatId": jid_str(source.Chat), "from": jid_str(source.Sender),
-        "pushName": info.Pushname or None, "isGroup": bool(source.IsGroup),
-        "fromMe": bool(source.IsFromMe), "type": kind, "text": text,
-        "timestamp": iso_from_unix(info.Timestamp), **extra,
-    }
-    if media is not None:
-        data["media"] = media_description(kind, media)
-    return HubEventDraft("message-from-me" if source.IsFromMe else "message-received", data, media)
+def context_data(message, resolve_lid: Resolver | None = None) -> dict:
+    """`quoted {messageId, from, text?}` and `mentions` from the content's ContextInfo."""
+    context = context_of(message)
+    if context is None:
+        return {}
+    data: dict = {}
+    if context.stanzaID:
+        author = bare_jid(context.participant)
+        quoted = {"messageId": context.stanzaID, "from": phone_jid(author, "", resolve_lid) or None}
+        text = text_of(context.quotedMessage) if context.HasField("quotedMessage") else ""
+        data["quoted"] = {**quoted, "text": text} if text else quoted
+    if context.mentionedJID:
+        data["mentions"] = [phone_jid(bare_jid(mentioned), "", resolve_lid) for mentioned in context.mentionedJID]
+    return data
 
 
-def map_receipt(event: "N.Receipt") -> HubEventDraft | None:
-    """ReceiptEv -> message-delivered / message-read; other receipt kinds are ignored."""
-    if event.Type == N.Receipt.DELIVERED:
-        kind = "message-delivered"
-    elif event.Type in (N.Receipt.READ, N.Receipt.PLAYED):
-        kind = "message-read"
-    else:
+def map_message(event: "N.Message", resolve_lid: Resolver | None = None) -> HubEventDraft | None:
+    """MessageEv -> message-received / -from-me / status-received, or a revoke, edit or poll vote."""
+    message = unwrap(event.Message)
+    if message.HasField("protocolMessage"):
+        return map_protocol(event, message.protocolMessage, resolve_lid)
+    kind = message_event_type(event.Info.MessageSource)
+    if kind is None or is_plumbing(message):
         return None
-    source = event.MessageSource
-    return HubEventDraft(kind, {"messageIds": list(event.MessageIDs), "chatId": jid_str(source.Chat),
-                                "from": jid_str(source.Sender), "timestamp": iso_from_unix(event.Timestamp)})
+    if message.HasField("pollUpdateMessage"):
+        return poll_vote(event, message.pollUpdateMessage, resolve_lid)
+    content = content_of(message)
+    data = {**message_data(event.Info, resolve_lid), "type": content.type, "text": content.text,
+            **content.extra, **context_data(message, resolve_lid)}
+    if content.media is not None:
+        data["media"] = media_description(content.type, content.media)
+    if kind == "status-received":
+        return HubEventDraft(kind, status_data(data))  # its media is described, never downloaded
+    return HubEventDraft(kind, data, content.media)
 
+
+def map_protocol(event: "N.Message", protocol, resolve_lid: Resolver | None = None) -> HubEventDraft | None:
+    """Revokes and edits of chat messages; every other protocol message (the own phone's history-sync
+    notices, app-state keys, settings) is plumbing between the session's devices: None."""
+    in_status = jid_str(event.Info.MessageSource.Chat) == STATUS_BROADCAST
+    # REVOKE is the enum's zero: a protocolMessage without a type must not read as one.
+    if in_status or not (protocol.HasField("type") and protocol.HasField("key")):
+        return None
+    if protocol.type == E.ProtocolMessage.REVOKE:
+        return revoked(event, protocol.key, resolve_lid)
+    if protocol.type == E.ProtocolMessage.MESSAGE_EDIT:
+        return edited(event, protocol, resolve_lid)
+    return None
+
+
+def revoked(event: "N.Message", key, resolve_lid: Resolver | None = None) -> HubEventDraft:
+    """message-revoked: `from` wrote the message, `revokedBy` deleted it (a group admin may delete
+    someone else's: the key's participant names the author, whatsmeow BuildRevoke)."""
+    source = event.Info.MessageSource
+    where = addresses(source, resolve_lid)
+    data = {"messageId": key.ID, **where, "revokedBy": where["from"], "fromMe": bool(source.IsFromMe),
+            "timestamp": iso_from_unix(event.Info.Timestamp)}
+    author = bare_jid(key.participant) if key.participant else ""
+    if author and author not in (where["from"], where.get("fromLid")):
+        data.pop("fromLid", None)
+        data["from"] = phone_jid(author, "", resolve_lid)
+        if is_lid(author):
+            data["fromLid"] = author
+    return HubEventDraft("message-revoked", data)
+
+
+def edited(event: "N.Message", protocol, resolve_lid: Resolver | None = None) -> HubEventDraft:
+    """message-edited with the new text (whatsmeow BuildEdit: the edit's time is timestampMS)."""
+    source = event.Info.MessageSource
+    data = {"messageId": protocol.key.ID, **addresses(source, resolve_lid), "fromMe": bool(source.IsFromMe),
+            "text": text_of(protocol.editedMessage),
+            "editedAt": iso_from_unix(protocol.timestampMS or event.Info.Timestamp)}
+    return HubEventDraft("message-edited", data)
+
+
+def poll_vote(event: "N.Message", update, resolve_lid: Resolver | None = None) -> HubEventDraft:
+    """pollUpdateMessage -> a poll-vote draft the engine completes: the vote is encrypted with the
+    poll's secret, so the engine runs goneonize's DecryptPollVote on `event` and calls complete_poll_vote."""
+    source = event.Info.MessageSource
+    data = {"pollMessageId": update.pollCreationMessageKey.ID, **addresses(source, resolve_lid),
+            "fromMe": bool(source.IsFromMe), "selectedOptions": None, "timestamp": iso_from_unix(event.Info.Timestamp)}
+    return HubEventDraft("poll-vote", data, decrypt="poll-vote", event=event)
+
+
+def selected_options(hashes: list[bytes], option_names: list[str]) -> list[str]:
+    """A decrypted vote's option hashes -> the options' text (an unknown hash -> its hex)."""
+    by_hash = {hashlib.sha256(name.encode()).digest(): name for name in option_names}
+    return [by_hash.get(bytes(digest), bytes(digest).hex()) for digest in hashes]
+
+
+def complete_poll_vote(draft: HubEventDraft, hashes: list[bytes] | None, option_names: list[str],
+                       error: str | None = None) -> HubEventDraft:
+    """The poll-vote event to record once the engine decrypted the vote (or says why it could not)."""
+    data = dict(draft.data)
+    if error is not None or hashes is None:
+        data["selectedOptions"], data["error"] = None, error or "the vote could not be decrypted"
+    else:
+        data["selectedOptions"] = selected_options(hashes, option_names)
+    return HubEventDraft(draft.type, data)
+
+
+def map_undecryptable(event: "N.UndecryptableMessage", resolve_lid: Resolver | None = None) -> HubEventDraft | None:
+    """UndecryptableMessageEv -> a message event of type `undecryptable`: the CRM learns a message came
+    (whatsmeow asks the sender's phone to resend it; if that works, the message follows with the same id)."""
+    kind = message_event_type(event.Info.MessageSource)
+    if kind is None:
+        return None
+    data = {**message_data(event.Info, resolve_lid), "type": "undecryptable", "text": "",
+            "undecryptable": {"isUnavailable": bool(event.IsUnavailable),
+                              "decryptFailMode": DECRYPT_FAIL_MODES.get(event.DecryptFailMode, "show")}}
+    return HubEventDraft(kind, status_data(data) if kind == "status-received" else data)
+
+
+def map_receipt(event: "N.Receipt", resolve_lid: Resolver | None = None) -> HubEventDraft | None:
+    """ReceiptEv -> message-delivered / message-read, only for what the session sent: the owner's own
+    reads on another device (IsFromMe) and the other receipt kinds (retry, *-self, ...) are None."""
+    kind = RECEIPT_EVENTS.get(event.Type)
+    if kind is None or event.MessageSource.IsFromMe:
+        return None
+    return HubEventDraft(kind, {"messageIds": list(event.MessageIDs), **addresses(event.MessageSource, resolve_lid),
+                                "timestamp": iso_from_unix(event.Timestamp)})
 
 def map_lifecycle(event) -> StatusChange | None:
     """Connection events -> the status the session moves to (None: no change)."""
@@ -212,10 +346,17 @@ def connect_failure(error: str) -> StatusChange:
     return StatusChange("disconnected", reason=f"connect_failed: {text}")
 
 
-def map_event(event) -> HubEventDraft | StatusChange | None:
-    """Any neonize event -> what the hub does with it. Unknown events -> None."""
+def map_event(event, resolve_lid: Resolver | None = None) -> HubEventDraft | StatusChange | None:
+    """Any neonize event -> what the hub does with it. Unknown events -> None.
+
+    `resolve_lid` maps a LID to its phone JID when the event carries no alternative address
+    (the engine backs it with goneonize's GetPNFromLID); without it, or when it knows nothing,
+    `from` / `chatId` stay the LID.
+    """
     if isinstance(event, N.Message):
-        return map_message(event)
+        return map_message(event, resolve_lid)
+    if isinstance(event, N.UndecryptableMessage):
+        return map_undecryptable(event, resolve_lid)
     if isinstance(event, N.Receipt):
-        return map_receipt(event)
+        return map_receipt(event, resolve_lid)
     return map_lifecycle(event)

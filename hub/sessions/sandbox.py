@@ -170,9 +170,10 @@ class SandboxEngine(Engine):
         else:
             content = builders.text_content(text or "")
         is_group = bool(chat and chat.endswith("@g.us"))
-        event = builders.message_event(content, chat or sender, self.own_jid() if from_me else sender,
-                                       push_name=push_name, from_me=from_me, is_group=is_group,
-                                       media_type=media["kind"] if media else "")
+        spec = builders.MessageSpec(chat=chat or sender, sender=self.own_jid() if from_me else sender,
+                                    push_name=push_name, from_me=from_me, is_group=is_group,
+                                    media_type=media["kind"] if media else "")
+        event = builders.message_event(content, spec)
         self.sink.on_event(self.session_id, event)
         return event.Info.ID
 

@@ -31,7 +31,7 @@ def test_a_failing_event_in_one_session_is_logged_and_isolated(hub, client, capl
         return original(type, session_id, data, sandbox)
 
     monkeypatch.setattr(hub.events, "record", broken_for_a)
-    event = builders.message_event(builders.text_content("hi"), "51999@s.whatsapp.net", "51999@s.whatsapp.net")
+    event = builders.message_event(builders.text_content("hi"), builders.MessageSpec(chat="51999@s.whatsapp.net"))
     with caplog.at_level(logging.ERROR):
         hub.sessions.on_event("a", event)  # outside a request: logged, not raised
     assert "session a" in caplog.text and "disk full" in caplog.text

@@ -138,11 +138,11 @@ def test_a_failing_handler_is_logged_and_isolated_to_its_session(hub, manager, m
         return record(type, session_id, data, sandbox=sandbox)
 
     monkeypatch.setattr(hub.events, "record", failing_for_sick)
-    customer = "51987654321@s.whatsapp.net"
+    from_customer = builders.MessageSpec(chat="51987654321@s.whatsapp.net")
     with caplog.at_level(logging.ERROR):
-        go_delivers(sick, builders.message_event(builders.text_content("boom"), customer, customer))
-        go_delivers(well, builders.message_event(builders.text_content("fine"), customer, customer))
-        go_delivers(sick, builders.message_event(builders.text_content("after"), customer, customer))
+        go_delivers(sick, builders.message_event(builders.text_content("boom"), from_customer))
+        go_delivers(well, builders.message_event(builders.text_content("fine"), from_customer))
+        go_delivers(sick, builders.message_event(builders.text_content("after"), from_customer))
 
         def texts(session_id):
             with hub.store.session() as db:
