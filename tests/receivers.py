@@ -1,7 +1,9 @@
 """Real HTTP receivers on loopback for webhook tests (TCP_NODELAY set: no 40 ms Nagle stalls)."""
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 import socket
 import threading
 import time
@@ -66,3 +68,76 @@ class Receiver:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+class Dripper:
+    """A slow peer on loopback: reads a request's head, then answers one byte every `interval` seconds.
+
+    Connections after the first `slow` ones are answered at once, the request read whole.
+    """
+
+    def __init__(self, interval: float = 0.8, answer: bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                 slow: int = 1000):
+        self.interval, self.answer, self.slow = interval, answer, slow
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}{path}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._drip, args=(conn, self.connections > self.slow), daemon=True).start()
+
+    def _drip(self, conn: socket.socket, fast: bool) -> None:
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head and (chunk := conn.recv(65536)):
+                head += chunk
+            if fast:
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                body = head.split(b"\r\n\r\n", 1)[1]
+                while len(body) < length and (chunk := conn.recv(65536)):
+                    body += chunk
+                conn.sendall(self.answer)
+                return
+            for byte in self.answer:
+                time.sleep(self.interval)
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+class LoopbackOnly:
+    """Records every outgoing connect and refuses any that is not to loopback.
+
+    Installed around URL-guard tests, so a guard that fails open still cannot reach another host.
+    """
+
+    def __init__(self, monkeypatch):
+        import _socket
+
+        import gevent.socket
+
+        self.targets: list[tuple] = []
+        for cls, original in ((socket.socket, _socket.socket.connect),
+                              (gevent.socket.socket, gevent.socket.socket.connect)):
+            monkeypatch.setattr(cls, "connect", self._guarded(original))
+
+    def _guarded(self, original):
+        def connect(sock, address):
+            self.targets.append(tuple(address[:2]))
+            if not ipaddress.ip_address(address[0].split("%")[0]).is_loopback:
+                raise ConnectionRefusedError(f"test: connecting to {address[0]} is not allowed here")
+            return original(sock, address)
+        return connect

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from hub.context import HubContext
 from hub.delivery import outbox
-from hub.delivery.sender import CONNECT_TIMEOUT, Sender
+from hub.delivery.sender import Sender
 from hub.store import Event, utcnow
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 PER_ENDPOINT = 4  # POSTs in flight per endpoint: a hanging receiver holds at most these
 TOTAL = 64  # POSTs in flight overall
 POLL_SECONDS = 1.0
-LEASE_MARGIN = 60.0  # a lease outlives the longest possible attempt by this much
+LEASE_MARGIN = 60.0  # a lease outlives the longest possible attempt (HUB_WEBHOOK_TIMEOUT) by this much
 BODY_CACHE = 4096  # serialised envelopes kept for claims (older events are read back)
 
 
@@ -39,7 +39,7 @@ class Dispatcher:
         # CRM, several paths), and a smaller pool would open and drop a connection per POST.
         self.sender = sender or Sender(config.webhook_timeout, config.block_private_urls, total)
         self.per_endpoint, self.total, self.poll = per_endpoint, total, poll
-        self.lease = timedelta(seconds=CONNECT_TIMEOUT + config.webhook_timeout + LEASE_MARGIN)
+        self.lease = timedelta(seconds=config.webhook_timeout + LEASE_MARGIN)
         self.in_flight: Counter = Counter()
         self._finished: deque = deque()
         self._wakeup = threading.Event()

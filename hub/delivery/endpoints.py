@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session as DbSession
 from hub.context import HubContext
 from hub.delivery import signing
 from hub.delivery.fanout import TEST_EVENT, matching_endpoints
-from hub.delivery.urlguard import validate_url
+from hub.urlguard import validate_url
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.events import EVENT_TYPES
 from hub.store import Delivery, Endpoint, Session

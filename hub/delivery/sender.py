@@ -1,10 +1,14 @@
-"""POSTs one job (no retries, no redirects, bounded time) and reports what happened.
+"""POSTs one job (no retries, no redirects, one total deadline) and reports what happened.
 
 Under gunicorn's gevent worker (socket monkey-patched) the POSTs go through geventhttpclient:
 measured here it makes about twice the POSTs per second of urllib3, which makes about twice
 those of requests (see README "HTTP client and benchmark"). Its pools are gevent objects that
-must not be shared between real threads, so without gevent (plain pytest, scripts) urllib3
-does the same job.
+must not be shared between real threads, so without gevent (plain pytest, scripts) each POST
+goes over its own urllib3 connection (hub/egress.py).
+
+Each attempt checks the URL again (hub/urlguard.py); with HUB_BLOCK_PRIVATE_URLS the POST
+goes to the address that check resolved and accepted, never to a second DNS answer.
+HUB_WEBHOOK_TIMEOUT bounds the whole attempt (hub/egress.py), however slowly a receiver answers.
 """
 from __future__ import annotations
 
@@ -12,17 +16,17 @@ import time
 from collections import OrderedDict
 from http.client import HTTPException
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 import urllib3
 from gevent import monkey
 from geventhttpclient import HTTPClient
 
+from hub import egress, urlguard
 from hub.delivery.outbox import Job, Result
 from hub.delivery.signing import signature_headers
-from hub.delivery.urlguard import check_at_send_time
 from hub.errors import HubError
 from hub.store import utcnow
+from hub.urlguard import Destination
 
 USER_AGENT = "whatsapp-hub-webhooks/1.0"
 CONNECT_TIMEOUT = 3.0
@@ -41,21 +45,26 @@ class Reply(NamedTuple):
 
 
 class Sender:
-    """Signs and POSTs jobs over keep-alive connections; thread/greenlet safe."""
+    """Signs and POSTs jobs (over keep-alive connections under gevent); thread/greenlet safe."""
 
-    def __init__(self, timeout: float, block_private: bool, pool_size: int = 8):
-        self.block_private = block_private
+    def __init__(self, timeout: float, block_private: bool, pool_size: int = 8, transport=None):
+        self.timeout, self.block_private = timeout, block_private
         gevent_sockets = monkey.is_module_patched("socket")
-        self.transport = (GeventTransport if gevent_sockets else Urllib3Transport)(timeout, pool_size)
+        self.transport = transport or (GeventTransport(timeout, pool_size) if gevent_sockets else DirectTransport())
 
     def post(self, job: Job) -> Result:
         """One signed POST; never raises for receiver or network failures."""
         at, started = utcnow(), time.monotonic()
         try:
-            check_at_send_time(job.url, self.block_private)
-            reply = self.transport.post(job.url, job.body, self.headers(job))
+            destination = urlguard.check(job.url, self.block_private)
+            with egress.deadline(self.timeout, f"no complete answer within {self.timeout:g} s (HUB_WEBHOOK_TIMEOUT)",
+                                 self.transport.interrupt) as limit:
+                reply = self.transport.post(destination, job.body, self.headers(job), limit)
         except HubError as exc:
             return Result(job, at, None, _elapsed(started), f"blocked: {exc.message}")
+        except egress.RequestTimedOut as exc:
+            self.transport.forget(destination)
+            return Result(job, at, None, _elapsed(started), _describe(exc))
         except self.transport.errors as exc:
             return Result(job, at, None, _elapsed(started), _describe(exc))
         error = reply.error or (None if 200 <= reply.status < 300 else _http_error(reply.status))
@@ -70,20 +79,19 @@ class Sender:
 
 
 class GeventTransport:
-    """geventhttpclient: one pool of keep-alive connections per (scheme, host, port)."""
+    """geventhttpclient: one pool of keep-alive connections per origin (and checked address)."""
 
     # socket errors (refused, reset, timeouts, DNS, TLS verification), malformed or cut replies,
     # and URLs it refuses to put on the wire
     errors = (OSError, HTTPException, ValueError)
+    interrupt = True  # gevent sockets: the deadline is a gevent.Timeout
 
     def __init__(self, timeout: float, pool_size: int):
         self.timeout, self.pool_size = timeout, pool_size
         self.clients: OrderedDict[tuple, HTTPClient] = OrderedDict()
 
-    def post(self, url: str, body: bytes, headers: dict) -> Reply:
-        parts = urlsplit(url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        response = self.client(parts).request("POST", target, body=body, headers=headers)
+    def post(self, destination: Destination, body: bytes, headers: dict, limit: egress.Deadline) -> Reply:
+        response = self.client(destination).request("POST", destination.target, body=body, headers=headers)
         try:
             snippet, error = response.read(RESPONSE_LIMIT), None
             _drain(response)
@@ -93,43 +101,60 @@ class GeventTransport:
             response.release()  # back to the pool when the reply was read whole, else closed
         return Reply(response.status_code, snippet, _first(response.get("retry-after")), error)
 
-    def client(self, parts) -> HTTPClient:
-        """The pool for this URL's origin (HTTPS verifies certificates and host names)."""
-        key = (parts.scheme, parts.hostname, parts.port)
+    def client(self, destination: Destination) -> HTTPClient:
+        """The pool for this origin; HTTPS verifies the certificate against the URL's name."""
+        key = _origin(destination)
         client = self.clients.get(key)
         if client is None:
-            # A pool blocks once `concurrency` connections are out, so it is as large as the
-            # POSTs in flight overall: endpoints often share a host. Connections open on demand.
-            client = self.clients[key] = HTTPClient(
-                parts.hostname, parts.port, ssl=parts.scheme == "https", concurrency=self.pool_size,
-                connection_timeout=CONNECT_TIMEOUT, network_timeout=self.timeout)
+            client = self.clients[key] = self._new_client(destination)
             if len(self.clients) > MAX_HOSTS:  # dropped, not closed: a POST may still be using it
                 self.clients.popitem(last=False)
         else:
             self.clients.move_to_end(key)
         return client
 
+    def _new_client(self, destination: Destination) -> HTTPClient:
+        """A pool that connects to the pinned address (if any) and speaks to the URL's name.
 
-class Urllib3Transport:
-    """urllib3 (without gevent): one PoolManager for every endpoint."""
+        A pool blocks once `concurrency` connections are out, so it is as large as the POSTs in
+        flight overall: endpoints often share a host. Connections open on demand.
+        """
+        pinned = {"headers": {"Host": destination.netloc}} if destination.address else {}
+        if destination.address and destination.https:
+            pinned["ssl_options"] = {"server_hostname": destination.host}
+        return HTTPClient(destination.connect_host, destination.port, ssl=destination.https,
+                          concurrency=self.pool_size, connection_timeout=CONNECT_TIMEOUT,
+                          network_timeout=self.timeout, **pinned)
 
-    errors = (urllib3.exceptions.HTTPError,)
+    def forget(self, destination: Destination) -> None:
+        """Drop an origin's pool after a deadline cut a POST short.
 
-    def __init__(self, timeout: float, pool_size: int):
-        self.http = urllib3.PoolManager(
-            num_pools=MAX_HOSTS, maxsize=pool_size, block=False, retries=False,
-            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=timeout, total=CONNECT_TIMEOUT + timeout))
+        An interrupted send leaves geventhttpclient's pool a connection short (it neither returns
+        nor releases it), so the pool is replaced rather than slowly exhausted.
+        """
+        self.clients.pop(_origin(destination), None)
 
-    def post(self, url: str, body: bytes, headers: dict) -> Reply:
-        response = self.http.request("POST", url, body=body, headers=headers, redirect=False,
-                                     preload_content=False)
-        try:
-            snippet, error = response.read(RESPONSE_LIMIT), None
-        except self.errors as exc:
-            snippet, error = b"", _describe(exc)
-        finally:
-            _release(response)
-        return Reply(response.status, snippet, response.headers.get("retry-after"), error)
+
+class DirectTransport:
+    """Without gevent: each POST over its own urllib3 connection (tests and scripts: no keep-alive)."""
+
+    errors = (urllib3.exceptions.HTTPError, HTTPException, OSError)
+    interrupt = False  # real sockets: the deadline's timer cuts the connection
+
+    def post(self, destination: Destination, body: bytes, headers: dict, limit: egress.Deadline) -> Reply:
+        with egress.exchange(destination, "POST", limit, body, headers) as response:
+            try:
+                snippet, error = response.read(RESPONSE_LIMIT), None
+            except self.errors as exc:
+                snippet, error = b"", _describe(exc)
+            return Reply(response.status, snippet, response.headers.get("retry-after"), error)
+
+    def forget(self, destination: Destination) -> None:
+        """Nothing is pooled."""
+
+
+def _origin(destination: Destination) -> tuple:
+    return destination.scheme, destination.host, destination.port, destination.address
 
 
 def _drain(response) -> None:
@@ -137,18 +162,6 @@ def _drain(response) -> None:
     left = DRAIN_LIMIT
     while left > 0 and not response.message_complete and (chunk := response.read(min(left, 16384))):
         left -= len(chunk)
-
-
-def _release(response) -> None:
-    """Return the urllib3 connection to the pool (drained when small), or drop it."""
-    try:
-        if (response.length_remaining or 0) <= DRAIN_LIMIT:
-            response.drain_conn()
-        else:
-            response.close()
-    except urllib3.exceptions.HTTPError:
-        response.close()
-    response.release_conn()
 
 
 def _first(value: str | list[str] | None) -> str | None:

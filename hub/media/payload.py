@@ -6,13 +6,13 @@ import binascii
 import mimetypes
 import posixpath
 import re
-import time
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from http.client import HTTPException
+from urllib.parse import unquote, urljoin, urlsplit
 
-import requests
+import urllib3
 
-from hub.delivery.urlguard import validate_url
+from hub import egress, urlguard
 from hub.errors import BadRequest, PayloadTooLarge
 
 _DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[^,;]*)*?);base64,", re.IGNORECASE)
@@ -87,47 +87,59 @@ def from_base64(text: str, mimetype: str | None, filename: str | None, limit: in
 
 def from_url(url: str, mimetype: str | None, filename: str | None, limit: int, timeout: float,
              block_private: bool = False) -> Attachment:
-    """Download an http(s) URL (size-limited, with a timeout); 400 when it fails, 413 when too large.
+    """Download an http(s) URL (size-limited, HUB_MEDIA_TIMEOUT in all); 400 when it fails, 413 when too large.
 
-    With HUB_BLOCK_PRIVATE_URLS the same guard as for webhooks applies, and redirects are not
-    followed (a public URL could otherwise redirect the hub to a private address).
+    The URL guard of webhooks applies (hub/urlguard.py); with HUB_BLOCK_PRIVATE_URLS redirects
+    are not followed (a public URL could otherwise redirect the hub to a private address).
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if urlsplit(url).scheme not in ("http", "https"):
         raise BadRequest("media.url must be an http:// or https:// URL.", code="invalid_media_url")
-    validate_url(url, block_private, field="media.url")
-    data, served_type = _download(url, limit, timeout, follow_redirects=not block_private)
-    name = display_name(filename) or display_name(unquote(parts.path))
+    urlguard.parse(url, field="media.url")  # refused before anything is resolved or fetched
+    try:
+        with egress.deadline(timeout, f"the download took longer than {timeout:g} s (HUB_MEDIA_TIMEOUT)") as within:
+            data, served_type, url = _download(url, limit, within, block_private, 0 if block_private else MAX_REDIRECTS)
+    except (egress.RequestTimedOut, *DOWNLOAD_ERRORS) as exc:
+        raise BadRequest(f"media.url could not be downloaded: {type(exc).__name__}.",
+                         code="media_download_failed") from None
+    name = display_name(filename) or display_name(unquote(urlsplit(url).path))
     mimetype = mimetype or served_type or guess_mimetype(name) or FALLBACK_MIMETYPE
     return Attachment(data, mimetype.lower(), name)
 
 
-def _download(url: str, limit: int, timeout: float, follow_redirects: bool = True) -> tuple[bytes, str | None]:
-    """(body, Content-Type without parameters); raises BadRequest / PayloadTooLarge."""
-    try:
-        with requests.get(url, stream=True, timeout=(min(timeout, 10), timeout),
-                          allow_redirects=follow_redirects) as response:
-            if response.status_code != 200:
-                raise BadRequest(f"media.url answered HTTP {response.status_code}.", code="media_download_failed")
-            declared = int(response.headers.get("Content-Length") or 0)
-            if declared > limit:
-                raise too_large(declared, limit)
-            body = _read_limited(response, limit, time.monotonic() + timeout)
-            served = response.headers.get("Content-Type", "").split(";", 1)[0].strip() or None
-    except requests.RequestException as exc:
-        raise BadRequest(f"media.url could not be downloaded: {type(exc).__name__}.",
-                         code="media_download_failed") from None
+MAX_REDIRECTS = 5  # followed only while HUB_BLOCK_PRIVATE_URLS is off
+REDIRECTS = (301, 302, 303, 307, 308)
+DOWNLOAD_ERRORS = (urllib3.exceptions.HTTPError, HTTPException, OSError)
+
+
+def _download(url: str, limit: int, within: egress.Deadline, block_private: bool,
+              redirects: int) -> tuple[bytes, str | None, str]:
+    """(body, Content-Type without parameters, final URL); raises BadRequest / PayloadTooLarge."""
+    destination = urlguard.check(url, block_private, field="media.url")
+    with egress.exchange(destination, "GET", within) as response:
+        location = response.headers.get("Location")
+        if not (response.status in REDIRECTS and location and redirects > 0):
+            return *_body(response, limit), url
+    return _download(urljoin(url, location), limit, within, block_private, redirects - 1)
+
+
+def _body(response, limit: int) -> tuple[bytes, str | None]:
+    """A 200 answer's body and Content-Type (without parameters); BadRequest for any other status."""
+    if response.status != 200:
+        raise BadRequest(f"media.url answered HTTP {response.status}.", code="media_download_failed")
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(int(declared), limit)
+    body = _read_limited(response, limit)
+    served = response.headers.get("Content-Type", "").split(";", 1)[0].strip() or None
     return body, served if served != FALLBACK_MIMETYPE else None
 
 
-def _read_limited(response, limit: int, deadline: float) -> bytes:
-    """The body, refused past `limit` bytes or past `deadline` (a slow drip is a timeout too)."""
+def _read_limited(response, limit: int) -> bytes:
+    """The body, refused past `limit` bytes (the deadline bounds the time it takes)."""
     chunks, size = [], 0
-    for chunk in response.iter_content(_CHUNK):
+    while chunk := response.read(_CHUNK):
         size += len(chunk)
         if size > limit:
             raise too_large(size, limit)
-        if time.monotonic() > deadline:
-            raise requests.Timeout("the download took longer than HUB_MEDIA_TIMEOUT")
         chunks.append(chunk)
     return b"".join(chunks)
