@@ -35,6 +35,7 @@ class Job:
     body: bytes
     attempts: int = 0  # made before this one
     delivered_at: datetime | None = None  # by an earlier attempt (a replayed delivery)
+    lease_until: datetime | None = None  # the lease it was claimed with: its outcome is saved only under it
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,11 @@ class Result:
     error: str | None = None
     response: str | None = None
     retry_after: str | None = None
+
+    @property
+    def ended_at(self) -> datetime:
+        """When the attempt was over: retries are counted from here, not from its start."""
+        return self.at + timedelta(milliseconds=self.latency_ms)
 
 
 UNION_CHUNK = 100  # endpoints per due-scan statement (SQLite allows 500 compound terms)
@@ -66,8 +72,9 @@ def claim(db: DbSession, limit: int, per_endpoint: int, in_flight: Counter, now:
     rows = sorted(_due(db, free, now), key=lambda row: row.next_attempt_at)[:limit]
     if not rows:
         return []
-    claimed = set(db.scalars(_CLAIM, {"ids": [row.id for row in rows], "lease_until": now + lease}))
-    return _jobs(db, [row for row in rows if row.id in claimed], targets, bodies or {})
+    lease_until = now + lease
+    claimed = set(db.scalars(_CLAIM, {"ids": [row.id for row in rows], "lease_until": lease_until}))
+    return _jobs(db, [row for row in rows if row.id in claimed], targets, bodies or {}, lease_until)
 
 
 # Statements built once (building SQL per round cost more than running it); values are bound.
@@ -108,7 +115,8 @@ def _due(db: DbSession, free: dict[str, int], now: datetime) -> list:
     return rows
 
 
-def _jobs(db: DbSession, rows: list, targets: dict[str, Target], bodies: dict[str, bytes]) -> list[Job]:
+def _jobs(db: DbSession, rows: list, targets: dict[str, Target], bodies: dict[str, bytes],
+          lease_until: datetime) -> list[Job]:
     """Jobs for claimed deliveries; envelopes not in `bodies` are read (and serialised) once per event."""
     loaded = event_bodies(db, {row.event_id for row in rows if row.event_id not in bodies})
     jobs = []
@@ -116,7 +124,7 @@ def _jobs(db: DbSession, rows: list, targets: dict[str, Target], bodies: dict[st
         target = targets[row.endpoint_id]
         body = bodies.get(row.event_id) or loaded[row.event_id]
         jobs.append(Job(row.id, row.endpoint_id, row.event_id, target.url, target.secret, dict(target.headers), body,
-                        row.attempts, row.delivered_at))
+                        row.attempts, row.delivered_at, lease_until))
     return jobs
 
 
@@ -151,12 +159,12 @@ def save_results(db: DbSession, results: list[Result], schedule: list[float]) ->
         job, endpoint_id = result.job, result.job.endpoint_id
         if endpoint_id not in health:  # removed while the POST was in flight
             continue
-        decision = decide(job.attempts + 1, result.status_code, schedule, result.at, result.retry_after)
+        decision = decide(job.attempts + 1, result.status_code, schedule, result.ended_at, result.retry_after)
         if decision.status == DeliveryStatus.RETRYING and not enabled[endpoint_id]:
             decision = Decision(DeliveryStatus.DEAD)
-        end = AttemptEnd(decision.status, job.attempts + 1, result.at, result.status_code, result.error,
+        end = AttemptEnd(decision.status, job.attempts + 1, result.ended_at, result.status_code, result.error,
                          retry_in=decision.delay, delivered_at=job.delivered_at)
-        changes.append({"delivery_id": job.delivery_id, **Delivery.after_attempt(end)})
+        changes.append({"delivery_id": job.delivery_id, "claimed_lease": job.lease_until, **Delivery.after_attempt(end)})
         attempts.append({"delivery_id": job.delivery_id, "at": result.at, "status_code": result.status_code,
                          "success": decision.status == DeliveryStatus.DELIVERED, "latency_ms": result.latency_ms,
                          "error": result.error, "response": result.response})
@@ -176,7 +184,11 @@ _ENDPOINTS = Endpoint.__table__
 _HEALTH = (select(_ENDPOINTS.c.id.label("endpoint_id"), _ENDPOINTS.c.enabled, _ENDPOINTS.c.last_success_at,
                   _ENDPOINTS.c.last_failure_at, _ENDPOINTS.c.consecutive_failures)
            .where(_ENDPOINTS.c.id.in_(bindparam("ids", expanding=True))))
-_SAVE_DELIVERY = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery_id"))
+# Only under the lease the job was claimed with: once a lease expired and the delivery was claimed
+# again, the late outcome of the first POST must not overwrite the newer one (its attempt is logged).
+_SAVE_DELIVERY = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery_id"),
+                                           _DELIVERIES.c.status == DeliveryStatus.DELIVERING,
+                                           _DELIVERIES.c.lease_until == bindparam("claimed_lease"))
 # Health columns only: the fan-out cache of endpoints (hub/delivery/fanout.py) stays valid.
 _SAVE_HEALTH = (update(_ENDPOINTS).where(_ENDPOINTS.c.id == bindparam("endpoint_id"))
                 .execution_options(**{HEALTH_ONLY: True}))
