@@ -70,6 +70,18 @@ class Receiver:
         self.server.server_close()
 
 
+def read_request(conn: socket.socket) -> bytes:
+    """One whole HTTP request (head and Content-Length body) from a raw or TLS socket."""
+    data = b""
+    while b"\r\n\r\n" not in data and (chunk := conn.recv(65536)):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    while length and len(body) < int(length.group(1)) and (chunk := conn.recv(65536)):
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 class Dripper:
     """A slow peer on loopback: reads a request's head, then answers one byte every `interval` seconds.
 
@@ -97,16 +109,13 @@ class Dripper:
 
     def _drip(self, conn: socket.socket, fast: bool) -> None:
         with conn:
+            if fast:
+                read_request(conn)
+                conn.sendall(self.answer)
+                return
             head = b""
             while b"\r\n\r\n" not in head and (chunk := conn.recv(65536)):
                 head += chunk
-            if fast:
-                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-                body = head.split(b"\r\n\r\n", 1)[1]
-                while len(body) < length and (chunk := conn.recv(65536)):
-                    body += chunk
-                conn.sendall(self.answer)
-                return
             for byte in self.answer:
                 time.sleep(self.interval)
                 try:

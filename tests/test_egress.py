@@ -20,7 +20,7 @@ from hub.delivery.outbox import Job
 from hub.delivery.sender import DirectTransport, GeventTransport, Sender
 from hub.errors import BadRequest
 from hub.media import payload
-from tests.receivers import Dripper, LoopbackOnly, Receiver
+from tests.receivers import Dripper, LoopbackOnly, Receiver, read_request
 from tests.test_urlguard import fake_dns
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -156,7 +156,7 @@ def tls_receiver(tmp_path, monkeypatch):
             except OSError:
                 return
             with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True) as tls:
-                tls.recv(65536)
+                read_request(tls)
                 tls.sendall(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
     threading.Thread(target=serve, daemon=True).start()
     yield listener.getsockname()[1], names
