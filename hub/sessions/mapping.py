@@ -31,7 +31,8 @@ LOGOUT_REASONS = {N.LOGGED_OUT: "logged_out (401)", N.MAIN_DEVICE_GONE: "main_de
 # RETRY, SENDER, INACTIVE, PEER_MSG and HISTORY_SYNC say nothing a CRM needs.
 RECEIPT_EVENTS = {N.Receipt.DELIVERED: "message-delivered", N.Receipt.READ: "message-read",
                   N.Receipt.PLAYED: "message-read"}
-DECRYPT_FAIL_MODES = {N.UndecryptableMessage.DECRYPT_FAIL_SHOW: "show", N.UndecryptableMessage.DECRYPT_FAIL_HIDE: "hide"}
+DECRYPT_FAIL_MODES = {N.UndecryptableMessage.DECRYPT_FAIL_SHOW: "show",
+                      N.UndecryptableMessage.DECRYPT_FAIL_HIDE: "hide"}
 
 
 @dataclass
@@ -123,7 +124,18 @@ def addresses(source, resolve_lid: Resolver | None = None) -> dict:
         # An incoming DM's chat is its sender: one lookup serves both.
         known = data["from"] if chat == sender else phone_jid(chat, jid_str(source.RecipientAlt), resolve_lid)
         data["chatId"], data["chatLid"] = known, chat
+    if is_incoming_broadcast(source):
+        data["chatId"] = data["from"]
+        if "fromLid" in data:
+            data["chatLid"] = data["fromLid"]
     return data
+
+
+def is_incoming_broadcast(source) -> bool:
+    """whatsmeow's IsIncomingBroadcast: a contact's broadcast-list message, which WhatsApp shows in
+    the direct chat with that contact (so its chat is the sender, not the list)."""
+    chat = jid_str(source.Chat)
+    return chat.endswith("@broadcast") and chat != STATUS_BROADCAST and not source.IsFromMe
 
 
 def message_event_type(source) -> str | None:
@@ -137,7 +149,7 @@ def message_data(info, resolve_lid: Resolver | None = None) -> dict:
     """The fields every message event shares (DESIGN.md §5)."""
     source = info.MessageSource
     return {"messageId": info.ID, **addresses(source, resolve_lid), "pushName": info.Pushname or None,
-            "isGroup": bool(source.IsGroup), "fromMe": bool(source.IsFromMe),
+            "isGroup": bool(source.IsGroup) and not is_incoming_broadcast(source), "fromMe": bool(source.IsFromMe),
             "timestamp": iso_from_unix(info.Timestamp)}
 
 

@@ -11,8 +11,16 @@ from neonize.proto import Neonize_pb2 as N
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from hub.sessions import builders
-from tests.sessions.mapping_helpers import (CUSTOMER, GROUP, ME, deliver, deliver_message, event_count,
-                                            nothing_recorded_for, spec)
+from tests.sessions.mapping_helpers import (
+    CUSTOMER,
+    GROUP,
+    ME,
+    deliver,
+    deliver_message,
+    event_count,
+    nothing_recorded_for,
+    spec,
+)
 
 
 def media(kind: str, **kwargs) -> E.Message:
@@ -26,7 +34,8 @@ def test_plain_conversation_text(real):
     envelope = deliver_message(real, builders.text_content("Hola, ¿tienen stock?"))
     data = envelope["data"]
     assert envelope["type"] == "message-received" and envelope["sandbox"] is False
-    assert (data["type"], data["text"], data["from"], data["chatId"]) == ("text", "Hola, ¿tienen stock?", CUSTOMER, CUSTOMER)
+    assert (data["type"], data["text"]) == ("text", "Hola, ¿tienen stock?")
+    assert (data["from"], data["chatId"]) == (CUSTOMER, CUSTOMER)
     assert data["pushName"] == "Ana" and data["isGroup"] is False and data["fromMe"] is False
     assert data["timestamp"].endswith("Z")
     assert "quoted" not in data and "mentions" not in data and "fromLid" not in data
@@ -170,6 +179,12 @@ def test_quote_of_a_message_whose_content_is_not_included(real):
 def test_group_message_tells_sender_from_chat(real):
     data = deliver_message(real, builders.text_content("hola grupo"), chat=GROUP, sender=CUSTOMER)["data"]
     assert (data["chatId"], data["from"], data["isGroup"]) == (GROUP, CUSTOMER, True)
+
+
+def test_broadcast_list_message_belongs_to_the_dm_with_its_sender(real):
+    data = deliver_message(real, builders.text_content("promo para mis clientes"), chat="1764094322@broadcast",
+                           sender=CUSTOMER)["data"]
+    assert (data["chatId"], data["from"], data["isGroup"]) == (CUSTOMER, CUSTOMER, False)
 
 
 def test_message_sent_from_the_phone_is_message_from_me(real):
