@@ -29,6 +29,8 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from hub.store.models import Base, UTCDateTime
+
 SCRIPTS = Path(__file__).with_name("migrations")
 BASELINE = "0001"  # the schema of the last release without migrations (main at 073fa58)
 BASELINE_TABLES = frozenset({"sessions", "events", "endpoints", "deliveries", "delivery_attempts", "messages",
@@ -88,6 +90,18 @@ def _script_directory():
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config())
+
+
+def include_name(name, type_, _parent_names) -> bool:
+    """Compare only the hub's own tables (a shared database may hold others, e.g. whatsmeow's)."""
+    return type_ != "table" or name in Base.metadata.tables or name == "alembic_version"
+
+
+def render_item(type_, item, _autogen_context):
+    """Revisions spell the hub's UTCDateTime as the plain DateTime it stores (no hub import in them)."""
+    if type_ == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime()"
+    return False
 
 
 def _upgrade_locked(connection: Connection) -> None:
@@ -189,3 +203,17 @@ def _connect(engine_or_connection) -> Iterator[Connection]:
     else:
         with engine_or_connection.connect() as connection:
             yield connection
+
+
+def main() -> None:
+    """`python -m hub.store`: upgrade HUB_DATABASE_URL's database now, then print its revision."""
+    import logging
+
+    from hub.config import Config
+    from hub.store.db import make_engine
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # Alembic names each revision it runs
+    engine = make_engine(Config.from_env().database_url)
+    upgrade(engine)
+    print(current_revision(engine))
+    engine.dispose()

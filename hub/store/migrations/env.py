@@ -6,19 +6,7 @@ line (alembic.ini at the repository root) the database is HUB_DATABASE_URL, as f
 from alembic import context
 
 from hub.store import Base
-from hub.store.models import UTCDateTime
-
-
-def include_name(name, type_, _parent_names) -> bool:
-    """Compare only the hub's own tables (a shared database may hold others, e.g. whatsmeow's)."""
-    return type_ != "table" or name in Base.metadata.tables or name == "alembic_version"
-
-
-def render_item(type_, item, _autogen_context):
-    """Revisions spell the hub's UTCDateTime as the plain DateTime it stores (no hub import in them)."""
-    if type_ == "type" and isinstance(item, UTCDateTime):
-        return "sa.DateTime()"
-    return False
+from hub.store.migrate import include_name, render_item
 
 
 def configure(connection) -> None:

@@ -1,0 +1,4 @@
+"""`python -m hub.store`: migrate HUB_DATABASE_URL's database now (README: Upgrades and backups)."""
+from hub.store.migrate import main
+
+main()
