@@ -1,4 +1,9 @@
-"""API-key check: X-API-Key, Authorization: Bearer, or ?apiKey=. Keys are compared in constant time."""
+"""API-key check: X-API-Key, Authorization: Bearer, or ?apiKey=. Keys are compared in constant time.
+
+Public routes are an explicit list of Flask endpoints, never a path prefix: a prefix such as
+`/api/health` also matched `/api/healthbot/webhook`, every route of a session named `healthbot`.
+Unknown paths (no endpoint) need a key too, so nothing answers 404 vs 401 differently for a guess.
+"""
 from __future__ import annotations
 
 import hmac
@@ -8,9 +13,14 @@ from flask import Flask, current_app, request
 
 from hub.api.errors import error_response
 
-# Paths anyone may read: health, media files, API docs, the dashboard shell (its API calls need a key).
-PUBLIC_PREFIXES = ("/api/health", "/uploads/", "/api-docs", "/openapi.json", "/static/", "/dashboard")
-PUBLIC_EXACT = ("/", "/favicon.ico")
+# Endpoints anyone may call: health, media files, the API docs and their assets, the dashboard
+# shell and its static files (every data call the dashboard makes needs a key).
+PUBLIC_ENDPOINTS = frozenset({
+    "health.health", "media.uploaded_file",
+    "openapi_json", "api_docs", "openapi.openapi", "openapi.doc_url", "openapi.static",
+    "swagger.swagger", "swagger.static", "swagger.oauth2-redirect",
+    "web.index", "web.dashboard", "web.static", "static",
+})
 
 
 def presented_key() -> str | None:
@@ -42,13 +52,14 @@ def is_trusted_address(address: str | None, networks: list) -> bool:
     return any(ip in network for network in networks)
 
 
-def is_public_path(path: str) -> bool:
-    return path in PUBLIC_EXACT or path.startswith(PUBLIC_PREFIXES)
+def is_public_endpoint(endpoint: str | None) -> bool:
+    """Whether the matched route is one of the public endpoints (unmatched paths are not)."""
+    return endpoint in PUBLIC_ENDPOINTS
 
 
 def check_api_key():
     """before_request hook: 401 without a key, 403 with a wrong one."""
-    if request.method == "OPTIONS" or is_public_path(request.path):
+    if request.method == "OPTIONS" or is_public_endpoint(request.endpoint):
         return None
     config = current_app.extensions["hub"].config
     if is_trusted_address(request.remote_addr, config.trusted_networks):
