@@ -1,12 +1,12 @@
 """create_app(config=None): config, store, services, blueprints, error handlers. Starts nothing."""
 from __future__ import annotations
 
-from flask import current_app, redirect, request
+from flask import current_app, redirect
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub import auth, delivery
-from hub.api.errors import error_response, register_error_handlers, validation_error_response
+from hub import auth, body, delivery
+from hub.api.errors import register_error_handlers, validation_error_response
 from hub.config import Config
 from hub.context import HubContext
 from hub.delivery.fanout import Targets
@@ -46,7 +46,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
     app = OpenAPI(__name__, info=Info(title="WhatsApp hub", version="1.0.0"),
                   security_schemes=SECURITY_SCHEMES, doc_prefix="/api-docs",
                   validation_error_status=400, validation_error_callback=validation_error_response)
-    app.config.update(JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=int(config.max_media_bytes * 1.4) + 65536)
+    app.config.update(JSON_SORT_KEYS=False)
     app.json.sort_keys = False
     if config.proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxies, x_proto=config.proxies,
@@ -56,7 +56,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
     app.extensions["hub"] = context
     register_error_handlers(app)
     auth.init_app(app)
-    app.before_request(reject_malformed_json)
+    app.before_request(body.check_body)  # after the key check: no body is read for 401/403/404/405
     from hub import api, ws
     from hub.web import views
 
@@ -67,10 +67,3 @@ def create_app(config: Config | None = None) -> OpenAPI:
     app.add_url_rule("/api-docs", "api_docs", lambda: redirect("/api-docs/swagger"))
     return app
 
-
-def reject_malformed_json():
-    """A body that claims to be JSON but is not gets 400 before any view runs."""
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.is_json and request.content_length:
-        if request.get_json(silent=True) is None:
-            return error_response(400, "invalid_json", "The request body is not valid JSON.")
-    return None

@@ -41,5 +41,26 @@ class PayloadTooLarge(HubError):
     status, code = 413, "payload_too_large"
 
 
+class BodyTooLarge(PayloadTooLarge):
+    """A request body over its route's limit (refused before it is read)."""
+
+    code = "body_too_large"
+
+    def __init__(self, limit: int):
+        super().__init__(f"The request body is larger than this route accepts ({describe_size(limit)}).",
+                         limit=limit)
+
+
+class InvalidJson(BadRequest):
+    code = "invalid_json"
+
+
 class Unavailable(HubError):
     status, code = 503, "unavailable"
+
+
+def describe_size(size: int) -> str:
+    """'1 MB', '90.4 MB', '512 bytes': a limit as people read it."""
+    if size < 1024 * 1024:
+        return f"{size} bytes"
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"

@@ -40,8 +40,32 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
                429: "too_many_requests"}
 
 
+def drop_tracebacks(exc: BaseException | None) -> None:
+    """Unlink an answered exception (and the ones it chains) from its stack frames.
+
+    The frames hold the request and the parsed body, and the exception is itself a local of some of
+    them: a reference cycle that kept every body answered with an error alive until a full GC.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
+
+
+def answered(handler):
+    """Flask's exception handling, dropping the exception's tracebacks once it has answered (and logged) it."""
+    def handle(exc):
+        response = handler(exc)  # an exception it re-raises keeps its traceback for the next handler
+        drop_tracebacks(exc)
+        return response
+    return handle
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map HubError, HTTP errors, validation errors and crashes to the JSON shape."""
+    app.handle_user_exception = answered(app.handle_user_exception)
+    app.handle_exception = answered(app.handle_exception)
 
     @app.errorhandler(HubError)
     def hub_error(exc: HubError):
