@@ -128,8 +128,10 @@ def test_own_status_posts_and_status_deletions_are_ignored(real):
 
 
 # -- receipts ------------------------------------------------------------------------------
-def test_owner_reading_on_the_phone_is_not_message_read(real):
-    own_read = builders.receipt_event([ORIGINAL], CUSTOMER, "read", sender=ME, from_me=True)
+@pytest.mark.parametrize("kind", ["read", "played"])
+def test_owner_reading_or_playing_on_the_phone_is_not_message_read(real, kind):
+    # whatsmeow: the receipt comes from the owner's own JID, so parseMessageSource sets IsFromMe.
+    own_read = builders.receipt_event([ORIGINAL], CUSTOMER, kind, sender=ME, from_me=True)
     nothing_recorded_for(real, own_read)
 
 
