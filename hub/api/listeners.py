@@ -19,6 +19,8 @@ class EndpointFields(Model):
     headers: dict[str, str] | None = Field(None, description="Extra headers sent with every delivery")
     secret: str | None = Field(None, max_length=128,
                                description="Signing secret (whsec_ + base64); generated when absent")
+    ordered: bool | None = Field(None, description="Deliver one event at a time per session, in seq order "
+                                 "(a failing event holds back the later ones); default false, kept when absent")
 
 
 class ListenerBody(EndpointFields):
@@ -27,7 +29,8 @@ class ListenerBody(EndpointFields):
                                    description="Only this session's events (default: every session)")
 
     def spec(self) -> EndpointSpec:
-        return EndpointSpec("listener", self.callback_url, self.session_id, self.events, self.headers, self.secret)
+        return EndpointSpec("listener", self.callback_url, self.session_id, self.events, self.headers, self.secret,
+                            self.ordered)
 
 
 class UnregisterBody(Model):

@@ -16,7 +16,7 @@ class WebhookBody(EndpointFields):
     url: str = Field(max_length=2048, description="http(s) URL to POST the session's events to")
 
     def spec(self, session_id: str) -> EndpointSpec:
-        return EndpointSpec("webhook", self.url, session_id, self.events, self.headers, self.secret)
+        return EndpointSpec("webhook", self.url, session_id, self.events, self.headers, self.secret, self.ordered)
 
 
 class WebhookSelector(Model):

@@ -9,9 +9,10 @@ POLL_SECONDS, so retries that fall due and deliveries left by a crash are picked
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
-from collections import Counter, OrderedDict, deque
+from collections import OrderedDict, deque
 from datetime import datetime, timedelta
 
 from hub.context import HubContext
@@ -26,6 +27,8 @@ TOTAL = 64  # POSTs in flight overall
 POLL_SECONDS = 1.0
 LEASE_MARGIN = 60.0  # a lease outlives the longest possible attempt (HUB_WEBHOOK_TIMEOUT) by this much
 BODY_CACHE = 4096  # serialised envelopes kept for claims (older events are read back)
+# Private switch for bench/fanout.py only: claim with the previous, unfair query (oldest due first).
+PREVIOUS_CLAIM = "BENCH_PREVIOUS_CLAIM"
 
 
 class Dispatcher:
@@ -40,7 +43,8 @@ class Dispatcher:
         self.sender = sender or Sender(config.webhook_timeout, config.block_private_urls, total)
         self.per_endpoint, self.total, self.poll = per_endpoint, total, poll
         self.lease = timedelta(seconds=config.webhook_timeout + LEASE_MARGIN)
-        self.in_flight: Counter = Counter()
+        self.in_flight = outbox.InFlight()
+        self.fair = os.environ.get(PREVIOUS_CLAIM) != "1"
         self._finished: deque = deque()
         self._wakeup = threading.Event()
         self._stopping = False
@@ -97,15 +101,15 @@ class Dispatcher:
             if results:
                 outbox.save_results(db, results, self.schedule)
             self._release(results)
-            free = self.total - sum(self.in_flight.values())
+            free = self.total - self.in_flight.total()
             if free <= 0:
                 return self.poll
             jobs = outbox.claim(db, free, self.per_endpoint, self.in_flight, now, self.lease,
-                                self.targets.by_id(db), self._bodies)
+                                self.targets.by_id(db), self._bodies, fair=self.fair)
             rescheduled = any(result.error is not None for result in results)
             pause = 0.0 if len(jobs) == free else self._until_next_due(db, now, rescheduled)
         for job in jobs:
-            self.in_flight[job.endpoint_id] += 1
+            self.in_flight.add(job)
             self._jobs.put(job)
         return pause
 
@@ -118,9 +122,7 @@ class Dispatcher:
     def _release(self, results: list) -> None:
         """Free the slots of finished attempts."""
         for result in results:
-            self.in_flight[result.job.endpoint_id] -= 1
-        if results:
-            self.in_flight += Counter()  # drops endpoints at zero
+            self.in_flight.remove(result.job)
 
     def _until_next_due(self, db, now: datetime, rescheduled: bool) -> float:
         """Until the next retry falls due (capped by the poll interval); finished POSTs wake us sooner.

@@ -81,6 +81,9 @@ class EndpointSpec:
     events: list[str] | None = None  # default: all
     headers: dict[str, str] | None = None
     secret: str | None = None  # default: generated
+    # One event at a time per session, in seq order; None keeps the endpoint's setting (off for a
+    # new one), so older clients that re-register at start-up do not switch it off.
+    ordered: bool | None = None
 
 
 def register(context: HubContext, spec: EndpointSpec) -> tuple[dict, bool]:
@@ -97,7 +100,7 @@ def register(context: HubContext, spec: EndpointSpec) -> tuple[dict, bool]:
         if created:
             endpoint = Endpoint(kind=kind, url=url, session_key=key, secret=secret or signing.generate_secret())
             db.add(endpoint)
-        endpoint.configure(events, headers, secret, session_id)
+        endpoint.configure(events, headers, secret, session_id, spec.ordered)
         db.flush()
         return endpoint.to_dict(health_of(db, [endpoint.id])[endpoint.id], reveal_secret=True), created
 

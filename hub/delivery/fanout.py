@@ -14,10 +14,11 @@ from sqlalchemy import insert, inspect, or_, select
 from sqlalchemy.orm import Session as DbSession
 
 from hub.store import Delivery, Endpoint, Event, Store
+from hub.store.delivery import lane_for
 
 TEST_EVENT = "test"  # sent by POST /api/<sessionId>/webhook/test, to that session's webhooks only
 # Endpoint columns that decide who gets what (health bookkeeping does not invalidate the cache).
-ROUTING_COLUMNS = ("kind", "url", "session_id", "events", "headers", "secret", "enabled")
+ROUTING_COLUMNS = ("kind", "url", "session_id", "events", "headers", "secret", "ordered", "enabled")
 HEALTH_ONLY = "hub_endpoint_health_only"  # execution option of statements that leave routing alone
 
 
@@ -42,6 +43,7 @@ class Target:
     events: tuple
     headers: dict
     secret: str
+    ordered: bool = False
 
     def wants(self, event_type: str, session_id: str | None) -> bool:
         """Whether this endpoint gets an event of this type from this session."""
@@ -56,7 +58,7 @@ def load_targets(db: DbSession) -> dict[str, Target]:
     """{endpoint id: Target} of every enabled endpoint, straight from the database."""
     columns = [getattr(Endpoint, name) for name in ("id",) + ROUTING_COLUMNS[:-1]]
     return {row.id: Target(row.id, row.kind, row.url, row.session_id, tuple(row.events or ()),
-                           dict(row.headers or {}), row.secret)
+                           dict(row.headers or {}), row.secret, bool(row.ordered))
             for row in db.execute(select(*columns).where(Endpoint.enabled))}
 
 
@@ -83,8 +85,8 @@ class Targets:
     def fan_out(self, db: DbSession, event: Event) -> None:
         """EventLog hook: add the event's deliveries (committed with the event, or not at all)."""
         rows = [{"event_id": event.id, "endpoint_id": target.id, "event_type": event.type,
-                 "session_id": event.session_id, "url": target.url, "created_at": event.timestamp,
-                 "next_attempt_at": event.timestamp}
+                 "session_id": event.session_id or "", "seq": event.seq, "lane": lane_for(event.type, target.ordered),
+                 "url": target.url, "created_at": event.timestamp, "next_attempt_at": event.timestamp}
                 for target in self.matching(db, event.type, event.session_id)]
         if rows:
             db.execute(insert(Delivery.__table__), rows)

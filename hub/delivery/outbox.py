@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import bindparam, case, delete, exists, insert, select, union_all, update
+from sqlalchemy import bindparam, case, delete, exists, insert, select, text, union_all, update
 from sqlalchemy.orm import Session as DbSession
 
 from hub.delivery.fanout import HEALTH_ONLY, Target, load_targets
 from hub.delivery.policy import Decision, decide
 from hub.store import Attempt, Delivery, Endpoint, Event
-from hub.store.delivery import CLAIMABLE, AttemptEnd, DeliveryStatus
+from hub.store.delivery import CLAIMABLE, LANE_NORMAL, LANE_PRIORITY, ORDERED_UNFINISHED_SQL, AttemptEnd, DeliveryStatus
+from hub.store.models import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Job:
     attempts: int = 0  # made before this one
     delivered_at: datetime | None = None  # by an earlier attempt (a replayed delivery)
     lease_until: datetime | None = None  # the lease it was claimed with: its outcome is saved only under it
+    session_id: str = ""  # its queue is (endpoint_id, session_id)
 
 
 @dataclass(frozen=True)
@@ -56,25 +58,76 @@ class Result:
         return self.at + timedelta(milliseconds=self.latency_ms)
 
 
-UNION_CHUNK = 100  # endpoints per due-scan statement (SQLite allows 500 compound terms)
+UNION_CHUNK = 100  # endpoints per claim statement (SQLite allows 500 compound terms)
 
 
-def claim(db: DbSession, limit: int, per_endpoint: int, in_flight: Counter, now: datetime, lease: timedelta,
-          targets: dict[str, Target] | None = None, bodies: dict[str, bytes] | None = None) -> list[Job]:
-    """Lease up to `limit` due deliveries (oldest first), at most `per_endpoint` in flight per endpoint.
+class InFlight:
+    """This process's POSTs in flight, per endpoint and per queue (endpoint, session)."""
 
+    def __init__(self):
+        self.endpoints: Counter = Counter()
+        self.queues: Counter = Counter()
+
+    def add(self, job: Job) -> None:
+        self.endpoints[job.endpoint_id] += 1
+        self.queues[job.endpoint_id, job.session_id] += 1
+
+    def remove(self, job: Job) -> None:
+        for counter, key in ((self.endpoints, job.endpoint_id), (self.queues, (job.endpoint_id, job.session_id))):
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]
+
+    def total(self) -> int:
+        return sum(self.endpoints.values())
+
+
+def claim(db: DbSession, limit: int, per_endpoint: int, in_flight: InFlight, now: datetime, lease: timedelta,
+          targets: dict[str, Target] | None = None, bodies: dict[str, bytes] | None = None,
+          fair: bool = True) -> list[Job]:
+    """Lease up to `limit` due deliveries, at most `per_endpoint` in flight per endpoint.
+
+    An endpoint's free slots go round-robin to its queues (one per session): a session's
+    deliveries wait for its own backlog, not another session's. Within a queue, lane PRIORITY
+    (session-status, qr) goes first, then the oldest due; an ordered queue sends only its head.
     `targets` are the enabled endpoints (the dispatcher's cache) and `bodies` serialised envelopes
-    it already has; both are read from the database when not given.
+    it already has; both are read from the database when not given. `fair=False` is the previous
+    claim (oldest due first per endpoint), kept for bench/fanout.py's comparison only.
     """
     targets = load_targets(db) if targets is None else targets
-    free = {endpoint_id: per_endpoint - in_flight[endpoint_id] for endpoint_id in targets
-            if in_flight[endpoint_id] < per_endpoint}
-    rows = sorted(_due(db, free, now), key=lambda row: row.next_attempt_at)[:limit]
+    free = {endpoint_id: per_endpoint - in_flight.endpoints[endpoint_id] for endpoint_id in targets
+            if in_flight.endpoints[endpoint_id] < per_endpoint}
+    if fair:
+        rows = fair_turns(_queue_candidates(db, free, per_endpoint, now), free, in_flight.queues)[:limit]
+    else:
+        rows = sorted(_due(db, free, now), key=lambda row: row.next_attempt_at)[:limit]
     if not rows:
         return []
     lease_until = now + lease
     claimed = set(db.scalars(_CLAIM, {"ids": [row.id for row in rows], "lease_until": lease_until}))
     return _jobs(db, [row for row in rows if row.id in claimed], targets, bodies or {}, lease_until)
+
+
+def fair_turns(rows: list, free: dict[str, int], queues_in_flight: Counter) -> list:
+    """The candidates that get a slot: per endpoint, up to its free slots, round-robin over its queues.
+
+    A candidate's turn is its position in its lane plus what its queue already has in flight, so
+    a session with four POSTs out waits for the sessions with none; lane PRIORITY goes first.
+    """
+    positions: Counter = Counter()
+    turns = []
+    for row in sorted(rows, key=lambda row: (row.next_attempt_at, row.seq or 0)):
+        queue = (row.endpoint_id, row.session_id)
+        positions[queue, row.lane] += 1
+        turn = queues_in_flight[queue] + positions[queue, row.lane]
+        turns.append(((row.lane != LANE_PRIORITY, turn, row.next_attempt_at, row.seq or 0), row))
+    taken: Counter = Counter()
+    picked = []
+    for _key, row in sorted(turns, key=lambda item: item[0]):
+        if taken[row.endpoint_id] < free.get(row.endpoint_id, 0):
+            taken[row.endpoint_id] += 1
+            picked.append(row)
+    return picked
 
 
 # Statements built once (building SQL per round cost more than running it); values are bound.
@@ -83,14 +136,58 @@ _CLAIM = (update(_DELIVERIES)
           .where(_DELIVERIES.c.id.in_(bindparam("ids", expanding=True)), _DELIVERIES.c.status.in_(CLAIMABLE))
           .values(status=DeliveryStatus.DELIVERING, lease_until=bindparam("lease_until"), next_attempt_at=None)
           .returning(_DELIVERIES.c.id))
+_COLUMNS = "d.id, d.endpoint_id, d.session_id, d.lane, d.next_attempt_at, d.seq, d.event_id, d.attempts, d.delivered_at"
+# The queues (endpoint, session) that have waiting deliveries: one index seek each (a loose index scan).
+_FIRST_QUEUE = ("SELECT CAST(:e{i} AS VARCHAR(40)), (SELECT w.session_id FROM deliveries w WHERE w.endpoint_id = :e{i} "
+                "AND w.next_attempt_at IS NOT NULL ORDER BY w.session_id LIMIT 1)")
+_NEXT_QUEUE = ("SELECT q.endpoint_id, (SELECT w.session_id FROM deliveries w WHERE w.endpoint_id = q.endpoint_id "
+               "AND w.next_attempt_at IS NOT NULL AND w.session_id > q.session_id ORDER BY w.session_id LIMIT 1) "
+               "FROM queues q WHERE q.session_id IS NOT NULL")
+# Per queue and lane, its first due deliveries: an index range scan (SQLite has no LATERAL).
+_LANE = ("SELECT w.id FROM deliveries w WHERE w.endpoint_id = q.endpoint_id AND w.session_id = q.session_id "
+         "AND w.lane = {lane} AND w.next_attempt_at <= :now ORDER BY w.next_attempt_at, w.seq LIMIT :n")
+_LANE_FROM = {"sqlite": "queues q JOIN deliveries d ON d.id IN ({lane})",
+              "postgresql": "queues q CROSS JOIN LATERAL (SELECT * FROM deliveries WHERE id IN ({lane})) d"}
+# An ordered queue's head (the lowest seq of its unfinished deliveries), when it waits and is due.
+_HEAD = (f"SELECT {_COLUMNS} FROM queues q JOIN deliveries d ON d.id = (SELECT h.id FROM deliveries h "
+         f"WHERE h.endpoint_id = q.endpoint_id AND h.session_id = q.session_id AND {ORDERED_UNFINISHED_SQL} "
+         f"ORDER BY h.seq LIMIT 1) WHERE d.next_attempt_at <= :now")
+
+
+@lru_cache(maxsize=2 * UNION_CHUNK)
+def _queues_statement(endpoints: int, dialect: str):
+    """The fair claim's read for `endpoints` endpoints; binds now, n (rows per lane), e<i> (endpoint ids)."""
+    seeds = " UNION ALL ".join(_FIRST_QUEUE.format(i=i) for i in range(endpoints))
+    lanes = [f"SELECT {_COLUMNS} FROM " + _LANE_FROM[dialect].format(lane=_LANE.format(lane=lane))
+             for lane in (LANE_PRIORITY, LANE_NORMAL)]
+    sql = (f"WITH RECURSIVE queues(endpoint_id, session_id) AS ({seeds} UNION ALL {_NEXT_QUEUE}) "
+           + " UNION ALL ".join([*lanes, _HEAD]))
+    return (text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
+            .columns(next_attempt_at=UTCDateTime(), delivered_at=UTCDateTime()))
+
+
+def _queue_candidates(db: DbSession, free: dict[str, int], per_endpoint: int, now: datetime) -> list:
+    """Every queue's candidates at the endpoints with free slots: each lane's first due, each ordered head.
+
+    One statement per UNION_CHUNK endpoints. Only waiting rows have a `next_attempt_at` (a claim
+    clears it) and the index holds only those, so the walk and the lane scans read a few entries
+    per queue, never a queue's whole backlog, whatever the size of the delivery log.
+    """
+    endpoint_ids, rows = list(free), []
+    dialect = "postgresql" if db.get_bind().dialect.name == "postgresql" else "sqlite"
+    for start in range(0, len(endpoint_ids), UNION_CHUNK):
+        chunk = endpoint_ids[start:start + UNION_CHUNK]
+        params = {"now": now, "n": per_endpoint, **{f"e{i}": endpoint_id for i, endpoint_id in enumerate(chunk)}}
+        rows += db.execute(_queues_statement(len(chunk), dialect), params).all()
+    return rows
 
 
 @lru_cache(maxsize=UNION_CHUNK)
 def _due_statement(endpoints: int):
-    """`endpoints` per-endpoint due scans in one UNION ALL; binds now, e<i> (endpoint id), n<i> (limit)."""
+    """The previous claim's read: `endpoints` per-endpoint due scans in one UNION ALL (bench comparison only)."""
     columns = _DELIVERIES.c
-    parts = [select(select(columns.id, columns.endpoint_id, columns.event_id, columns.next_attempt_at,
-                           columns.attempts, columns.delivered_at)
+    parts = [select(select(columns.id, columns.endpoint_id, columns.session_id, columns.event_id,
+                           columns.next_attempt_at, columns.attempts, columns.delivered_at)
                     .where(columns.endpoint_id == bindparam(f"e{i}"), columns.next_attempt_at <= bindparam("now"),
                            columns.status.in_(CLAIMABLE))
                     .order_by(columns.next_attempt_at).limit(bindparam(f"n{i}")).subquery())
@@ -99,12 +196,7 @@ def _due_statement(endpoints: int):
 
 
 def _due(db: DbSession, free: dict[str, int], now: datetime) -> list:
-    """Each endpoint's oldest due deliveries, up to its free slots: one index range scan per endpoint.
-
-    Only waiting rows have a `next_attempt_at` (a claim clears it), and the scan walks
-    (endpoint_id, next_attempt_at), so a backlog for a busy endpoint is never read to find
-    another endpoint's work, whatever the size of the delivery log.
-    """
+    """The previous claim: each endpoint's oldest due deliveries, up to its free slots (bench comparison only)."""
     endpoint_ids, rows = list(free), []
     for start in range(0, len(endpoint_ids), UNION_CHUNK):
         chunk = endpoint_ids[start:start + UNION_CHUNK]
@@ -124,7 +216,7 @@ def _jobs(db: DbSession, rows: list, targets: dict[str, Target], bodies: dict[st
         target = targets[row.endpoint_id]
         body = bodies.get(row.event_id) or loaded[row.event_id]
         jobs.append(Job(row.id, row.endpoint_id, row.event_id, target.url, target.secret, dict(target.headers), body,
-                        row.attempts, row.delivered_at, lease_until))
+                        row.attempts, row.delivered_at, lease_until, row.session_id))
     return jobs
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.ids import new_id
@@ -26,6 +26,19 @@ class DeliveryStatus(StrEnum):
 CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)  # due for an attempt once next_attempt_at passes
 UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.DELIVERING, DeliveryStatus.RETRYING)
 
+# A delivery's lane decides its turn within its queue (its endpoint's deliveries of one session):
+# lane PRIORITY goes before NORMAL (a logged-out number must not wait behind a message backlog);
+# an ordered endpoint's deliveries are all lane ORDERED: one at a time per queue, in `seq` order.
+LANE_PRIORITY, LANE_NORMAL, LANE_ORDERED = 0, 1, 2
+PRIORITY_EVENTS = ("session-status", "qr")
+
+
+def lane_for(event_type: str, ordered: bool) -> int:
+    """The lane of a new delivery of `event_type` to an endpoint (ordered or not)."""
+    if ordered:
+        return LANE_ORDERED
+    return LANE_PRIORITY if event_type in PRIORITY_EVENTS else LANE_NORMAL
+
 
 class Endpoint(Base):
     """Where events are POSTed: a listener (all sessions or one) or a session's webhook."""
@@ -43,6 +56,8 @@ class Endpoint(Base):
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     secret: Mapped[str] = mapped_column(String(128))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # One delivery at a time per session, in event order (taken by deliveries of later events).
+    ordered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     last_success_at: Mapped[datetime | None]
     last_failure_at: Mapped[datetime | None]
@@ -55,10 +70,14 @@ class Endpoint(Base):
         return "all" in self.events or event_type in self.events
 
     def configure(self, events: list[str], headers: dict, secret: str | None,
-                  session_id: str | None) -> None:
-        """Apply a (re-)registration: new filter and headers, the secret when given; re-enables."""
+                  session_id: str | None, ordered: bool | None = None) -> None:
+        """Apply a (re-)registration: new filter and headers, the secret and `ordered` when given; re-enables."""
         self.events, self.headers, self.session_id = events, headers, session_id
         self.secret = secret or self.secret
+        if ordered is not None:
+            self.ordered = ordered
+        elif self.ordered is None:  # a new endpoint registered without it
+            self.ordered = False
         self.enabled, self.disabled_reason = True, None
 
     @staticmethod
@@ -75,7 +94,7 @@ class Endpoint(Base):
         """The Endpoint JSON; the full secret only right after create/update."""
         return {
             "id": self.id, "kind": self.kind, "url": self.url, "sessionId": self.session_id,
-            "events": list(self.events), "headers": dict(self.headers),
+            "events": list(self.events), "headers": dict(self.headers), "ordered": bool(self.ordered),
             "secret": self.secret if reveal_secret else None, "secretHint": self.secret[:8] + "…",
             "enabled": self.enabled, "disabledReason": self.disabled_reason,
             "createdAt": isoformat(self.created_at),
@@ -99,6 +118,9 @@ class AttemptEnd:
 
 
 _DELIVERING = text(f"status = '{DeliveryStatus.DELIVERING}'")
+_WAITING = text("next_attempt_at IS NOT NULL")
+# Ordered deliveries not finished yet (the claim's head lookup repeats it, so SQLite uses the index).
+ORDERED_UNFINISHED_SQL = f"lane = {LANE_ORDERED} AND status IN ({', '.join(repr(str(s)) for s in UNFINISHED)})"
 
 
 class Delivery(Base):
@@ -106,8 +128,13 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (Index("ix_deliveries_endpoint", "endpoint_id", "created_at"),
-                      # the dispatcher's due scan, one endpoint at a time (hub/delivery/outbox.py)
-                      Index("ix_deliveries_due", "endpoint_id", "next_attempt_at"),
+                      # the dispatcher's fair claim walks the queues (endpoint, session) of waiting
+                      # deliveries and reads each lane's due ones in order (hub/delivery/outbox.py)
+                      Index("ix_deliveries_queue", "endpoint_id", "session_id", "lane", "next_attempt_at", "seq",
+                            sqlite_where=_WAITING, postgresql_where=_WAITING),
+                      # the head (lowest seq) of an ordered queue: only unfinished ordered deliveries
+                      Index("ix_deliveries_ordered", "endpoint_id", "session_id", "seq",
+                            sqlite_where=text(ORDERED_UNFINISHED_SQL), postgresql_where=text(ORDERED_UNFINISHED_SQL)),
                       # the lease sweep; partial, so only claimed (in-flight) deliveries are in it
                       Index("ix_deliveries_lease", "lease_until", sqlite_where=_DELIVERING,
                             postgresql_where=_DELIVERING))
@@ -116,7 +143,10 @@ class Delivery(Base):
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
     event_type: Mapped[str] = mapped_column(String(32))
+    # The event's session ("" for an event without one): a queue is (endpoint, session).
     session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    seq: Mapped[int | None] = mapped_column(Integer)  # the event's seq: order within an ordered queue
+    lane: Mapped[int] = mapped_column(SmallInteger, default=LANE_NORMAL, server_default=text(str(LANE_NORMAL)))
     url: Mapped[str] = mapped_column(String(2048))
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -148,7 +178,7 @@ class Delivery(Base):
     def to_dict(self) -> dict:
         return {
             "id": self.id, "eventId": self.event_id, "eventType": self.event_type,
-            "sessionId": self.session_id, "endpointId": self.endpoint_id, "url": self.url,
+            "sessionId": self.session_id or None, "endpointId": self.endpoint_id, "url": self.url,
             "status": self.status, "attempts": self.attempts,
             "nextAttemptAt": isoformat(self.next_attempt_at), "lastStatusCode": self.last_status_code,
             "lastError": self.last_error, "createdAt": isoformat(self.created_at),

@@ -46,12 +46,21 @@ def test_registering_the_same_url_updates_it(client):
     ({"secret": "s3cr3t"}, "invalid_secret"),
     ({"secret": "whsec_***"}, "invalid_secret"),
     ({"sessionId": "missing"}, "session_not_found"),
+    ({"ordered": "maybe"}, "validation_error"),
 ])
 def test_bad_input_is_refused_and_nothing_stored(client, body, code):
     reply = register(client, **body)
     assert reply.status_code in (400, 404), reply.json
     assert reply.json["error"] == code and reply.json["success"] is False
     assert listeners(client) == []
+
+
+def test_ordered_is_shown_and_kept_when_a_client_registers_again_without_it(client):
+    assert register(client).json["listener"]["ordered"] is False
+    assert register(client, ordered=True).json["listener"]["ordered"] is True
+    assert register(client, events=["message-received"]).json["listener"]["ordered"] is True
+    assert [listener["ordered"] for listener in listeners(client)] == [True]
+    assert register(client, ordered=False).json["listener"]["ordered"] is False
 
 
 def test_unknown_event_lists_the_valid_ones(client):

@@ -20,6 +20,12 @@ def test_several_urls_per_session_and_same_url_updates(client, sandbox_session):
     assert [(w["url"], w["kind"], w["sessionId"]) for w in webhooks(client)] == [(A, "webhook", "shop"), (B, "webhook", "shop")]
 
 
+def test_an_ordered_webhook_shows_it(client, sandbox_session):
+    assert add(client, A, ordered=True).json["webhook"]["ordered"] is True
+    assert add(client, B).json["webhook"]["ordered"] is False
+    assert [(w["url"], w["ordered"]) for w in webhooks(client)] == [(A, True), (B, False)]
+
+
 def test_unknown_session_is_404_and_bad_input_400(client, sandbox_session):
     assert client.post("/api/nope/webhook", json={"url": A}).status_code == 404
     assert client.get("/api/nope/webhook").status_code == 404

@@ -80,14 +80,13 @@ def test_hanging_endpoint_does_not_hold_up_a_healthy_one(hub, sandbox_session, d
 def test_expired_lease_is_claimed_again(hub, sandbox_session):
     add_listener(hub, "http://127.0.0.1:9/x")
     hub.events.record("message-received", sandbox_session, {"text": "hola"})
-    from collections import Counter
 
     with hub.store.session() as db:
-        jobs = outbox.claim(db, 10, 4, Counter(), utcnow(), timedelta(seconds=-1))  # a crashed claim
+        jobs = outbox.claim(db, 10, 4, outbox.InFlight(), utcnow(), timedelta(seconds=-1))  # a crashed claim
         assert len(jobs) == 1
-        assert outbox.claim(db, 10, 4, Counter(), utcnow(), timedelta(seconds=30)) == []
+        assert outbox.claim(db, 10, 4, outbox.InFlight(), utcnow(), timedelta(seconds=30)) == []
         assert outbox.release_leases(db, utcnow()) == 1
-        assert [job.delivery_id for job in outbox.claim(db, 10, 4, Counter(), utcnow(), timedelta(seconds=30))] \
+        assert [job.delivery_id for job in outbox.claim(db, 10, 4, outbox.InFlight(), utcnow(), timedelta(seconds=30))] \
             == [jobs[0].delivery_id]
 
 
