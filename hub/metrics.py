@@ -81,6 +81,25 @@ def deliveries_families(db) -> list:
         ("hub_delivery_oldest_pending_age_seconds", "Age of the oldest unfinished delivery (0 when none)."))
 
 
+def delivery_queues_families(db) -> list:
+    """Per queue (endpoint, session) that has waiting deliveries: how many, and the oldest one's age.
+
+    Only queues with waiting deliveries get a series (they come and go with a flood), so the
+    label set stays as small as the backlog's spread; read from the claim's index of waiting rows.
+    """
+    waiting = GaugeMetricFamily("hub_delivery_queue_waiting", "Deliveries waiting (due or to retry) per "
+                                "endpoint and session; only queues with waiting deliveries.", labels=["endpoint", "session"])
+    age = GaugeMetricFamily("hub_delivery_queue_oldest_age_seconds", "Age of the oldest waiting delivery per "
+                            "endpoint and session; only queues with waiting deliveries.", labels=["endpoint", "session"])
+    rows = db.execute(select(Delivery.endpoint_id, Delivery.session_id, func.count(), func.min(Delivery.created_at))
+                      .where(Delivery.next_attempt_at.is_not(None)).group_by(Delivery.endpoint_id, Delivery.session_id))
+    now = utcnow()
+    for endpoint_id, session_id, count, oldest in rows:
+        waiting.add_metric([endpoint_id, session_id or ""], count)
+        age.add_metric([endpoint_id, session_id or ""], max(0.0, (now - oldest).total_seconds()))
+    return [waiting, age]
+
+
 def outbound_families(db) -> list:
     return _queue_families(
         db, Outbound, OutboundStatus, WAITING,
@@ -100,8 +119,8 @@ def media_families(db) -> list:
 class DatabaseCollector:
     """Computes the database-backed series at scrape time (one short `db` per family)."""
 
-    FAMILIES = (sessions_families, events_families, deliveries_families, outbound_families,
-                media_families)
+    FAMILIES = (sessions_families, events_families, deliveries_families, delivery_queues_families,
+                outbound_families, media_families)
 
     def __init__(self, store):
         self.store = store

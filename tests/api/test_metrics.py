@@ -53,6 +53,21 @@ def test_gauges_and_counters_move_when_a_message_arrives(client, hub, sandbox_se
     assert value(after, "hub_delivery_oldest_pending_age_seconds") > 0
 
 
+def test_queue_depth_and_oldest_age_per_endpoint_and_session(client, hub, sandbox_session):
+    client.post("/api/sessions", json={"sessionId": "quiet", "engine": "sandbox"})  # has no events
+    listener = client.post("/api/whatsapp/register-listener", json={"callbackUrl": "http://127.0.0.1:9/hook"}).json
+    endpoint = listener["listener"]["id"]
+    before = {key for key in scrape(client) if key[0].startswith("hub_delivery_queue_")}
+    for n in range(3):
+        assert client.post("/api/sandbox/shop/inbound", json={"from": "51999000111", "text": f"m{n}"}).status_code == 200
+    samples = scrape(client)  # no dispatcher runs in this test: they all wait
+    assert value(samples, "hub_delivery_queue_waiting", endpoint=endpoint, session="shop") == 3
+    assert value(samples, "hub_delivery_queue_oldest_age_seconds", endpoint=endpoint, session="shop") > 0
+    # Only queues with waiting deliveries get a series: the session without any has none.
+    added = {key for key in samples if key[0].startswith("hub_delivery_queue_")} - before
+    assert {dict(labels)["session"] for _, labels in added} == {"shop"}
+
+
 def test_outbound_queue_depth_counts_sends_waiting_for_an_offline_session(client):
     assert client.post("/api/sessions", json={"sessionId": "offline", "engine": "sandbox"}).status_code == 201
     reply = client.post("/api/whatsapp/send", json={"sessionId": "offline", "to": "51999000111", "message": "hi"})
