@@ -1,0 +1,144 @@
+"""Fair delivery under real gunicorn: a flooded session does not delay another session's events.
+
+One loopback receiver plays a bot that listens to every number (one listener for all sessions),
+an ordered listener for the flooded session, and a webhook of B's own. Session A is flooded by
+several clients injecting inbound messages as fast as the hub takes them, more than one worker
+delivers, while session B receives a message every 100 ms.
+
+B's own webhook is the yardstick: it shares no endpoint with A, so its latency is what the
+flood costs B anyway (B's injection waits behind A's in the one worker; on a loaded machine that
+alone exceeds 100 ms at p95). On the shared listener B must do nearly as well; with the claim
+that took each endpoint's oldest due delivery first, B waited seconds behind A's backlog.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import statistics
+import threading
+import time
+from queue import Empty
+
+import requests
+
+from tests.integration.hubproc import API_KEY, HubProcess
+from tests.receivers import Receiver
+
+FLOOD_CLIENTS = 6
+FLOOD_SECONDS = 5.0
+PROBE_EVERY = 0.1
+
+
+def start_session(hub, session_id: str) -> None:
+    assert hub.post("/api/sessions", json={"sessionId": session_id, "engine": "sandbox", "start": True}).ok
+    assert hub.post(f"/api/sandbox/{session_id}/scan", json={}).ok
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+class Probes:
+    """Session B's messages, one every 100 ms: when each was injected, by its text."""
+
+    def __init__(self, hub):
+        self.hub, self.sent = hub, {}
+
+    def run(self, seconds: float, tag: str) -> None:
+        for n in range(int(seconds / PROBE_EVERY)):
+            text, started = f"{tag}{n}", time.time()
+            self.sent[text] = started
+            assert self.hub.post("/api/sandbox/B/inbound", json={"from": "51988000222", "text": text}).ok
+            time.sleep(max(0.0, started + PROBE_EVERY - time.time()))
+
+    def latencies(self, receiver: Receiver, tag: str, path: str = "/all") -> list[float]:
+        """Inject -> receipt (ms) of this run's probes, on the shared listener (or B's own webhook)."""
+        received = {body["data"]["text"]: request["at"] for request, body in received_on(receiver, path)
+                    if body["type"] == "message-received" and body["sessionId"] == "B"}
+        return [(received[text] - at) * 1000 for text, at in self.sent.items() if text.startswith(tag)
+                and text in received]
+
+
+def received_on(receiver: Receiver, path: str) -> list[tuple[dict, dict]]:
+    with receiver._lock:
+        requests_ = list(receiver.requests)
+    return [(request, json.loads(request["body"])) for request in requests_ if request["path"] == path]
+
+
+def flood(url: str, stop, injected) -> None:
+    """A process of FLOOD_CLIENTS clients injecting A's messages back to back until `stop`.
+
+    Its own process: client threads in the test process would take the GIL from the receiver.
+    """
+    def client():
+        http = requests.Session()
+        http.headers["X-API-Key"] = API_KEY
+        while not stop.is_set():
+            answer = http.post(f"{url}/api/sandbox/A/inbound", json={"from": "51977000111", "text": "spam"}, timeout=30)
+            if answer.ok:  # A's session stops during the flood: later injections are refused
+                injected.put(answer.json()["messageId"])
+    threads = [threading.Thread(target=client) for _ in range(FLOOD_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def drain(queue) -> set[str]:
+    ids = set()
+    while True:
+        try:
+            ids.add(queue.get(timeout=0.5))
+        except Empty:
+            return ids
+
+
+def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
+    with Receiver() as receiver, HubProcess(tmp_path, HUB_LOG_LEVEL="WARNING") as hub:
+        start_session(hub, "A")
+        start_session(hub, "B")
+        base = receiver.url.rsplit("/", 1)[0]
+        assert hub.post("/api/whatsapp/register-listener", json={
+            "callbackUrl": f"{base}/all", "events": ["message-received", "session-status"]}).ok
+        assert hub.post("/api/whatsapp/register-listener", json={
+            "callbackUrl": f"{base}/ordered", "sessionId": "A", "events": ["message-received"], "ordered": True}).ok
+        assert hub.post("/api/B/webhook", json={"url": f"{base}/own", "events": ["message-received"]}).ok
+        probes = Probes(hub)
+        probes.run(3.0, "quiet")
+        hub.wait_for(lambda: len(probes.latencies(receiver, "quiet")) == len(probes.sent))
+        quiet = probes.latencies(receiver, "quiet")
+
+        processes = multiprocessing.get_context("spawn")
+        stop, injected = processes.Event(), processes.Queue()
+        flooder = processes.Process(target=flood, args=(hub.url, stop, injected))
+        flooder.start()
+        time.sleep(1.5)  # the process starts, A's backlog builds up
+        stopper = threading.Timer(FLOOD_SECONDS - 1.0, lambda: hub.post("/api/sessions/A/stop"))
+        stopper.start()  # a session-status event of A in the middle of its backlog
+        probes.run(FLOOD_SECONDS, "busy")
+        stop.set()
+        stopper.join()
+        ids = drain(injected)
+        flooder.join(30)
+
+        busy, own = probes.latencies(receiver, "busy"), probes.latencies(receiver, "busy", "/own")
+        assert len(busy) == len(own) == len([text for text in probes.sent if text.startswith("busy")]), "a probe got lost"
+        figures = f"B's p95: quiet {p95(quiet):.0f} ms, flood {p95(busy):.0f} ms (own webhook {p95(own):.0f} ms)"
+        assert p95(busy) < 1.5 * p95(own) + 25, figures
+
+        # Every A message is delivered afterwards: to the shared listener, and in order to the ordered one.
+        assert len(ids) > 100, "the flood was too small"
+
+        def delivered(path):
+            return [body for _, body in received_on(receiver, path)
+                    if body["type"] == "message-received" and body["sessionId"] == "A"]
+        hub.wait_for(lambda: len(delivered("/all")) >= len(ids) and len(delivered("/ordered")) >= len(ids), timeout=60)
+        assert {body["data"]["messageId"] for body in delivered("/all")} == ids
+        ordered = [body["seq"] for body in delivered("/ordered")]
+        assert ordered == sorted(ordered) and len(ordered) == len(ids)
+
+        # A's session-status went ahead of A's messages that were recorded before it and still waiting.
+        shared = [body for _, body in received_on(receiver, "/all") if body["sessionId"] == "A"]
+        status = next(n for n, body in enumerate(shared) if body["type"] == "session-status")
+        overtaken = [body for body in shared[status + 1:] if body["seq"] < shared[status]["seq"]]
+        assert overtaken, "the session-status event waited behind A's backlog"
