@@ -1,5 +1,4 @@
 """Saving attempt outcomes: only under the lease they were claimed with; retries counted from the attempt's end."""
-from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -11,7 +10,7 @@ from tests.delivery.conftest import add_listener
 
 def claim_one(hub, now, lease=timedelta(seconds=30)) -> outbox.Job:
     with hub.store.session() as db:
-        [job] = outbox.claim(db, 10, 4, Counter(), now, lease)
+        [job] = outbox.claim(db, 10, 4, outbox.InFlight(), now, lease)
     return job
 
 
