@@ -1,12 +1,27 @@
 """Request models and helpers shared by the blueprints."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from typing import Annotated
+
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from hub.errors import BadRequest
 
 from hub.rules import SESSION_ID_PATTERN
 
 SECURITY = [{"apiKey": []}, {"bearer": []}, {"apiKeyQuery": []}]
+# Every integer a caller sends ends up in SQL: beyond a signed 64-bit integer SQLite raises (a 500).
+INT64_MAX = 2**63 - 1
+
+
+def as_utc(value: datetime) -> datetime:
+    """A caller's datetime as aware UTC: one without an offset is taken as UTC."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 def blueprint(name: str, description: str, url_prefix: str = "/api") -> APIBlueprint:
@@ -35,7 +50,13 @@ class Page(Model):
     model_config = ConfigDict(extra="ignore", strict=False)
 
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=INT64_MAX)
+
+
+def check_range(since: datetime | None, until: datetime | None) -> None:
+    """400 unless `until` is later than `since` (when both are given)."""
+    if since is not None and until is not None and until <= since:
+        raise BadRequest("until must be later than since.", code="invalid_range")
 
 
 def ok(**fields) -> dict:

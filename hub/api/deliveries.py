@@ -1,11 +1,9 @@
 """The delivery log: list, inspect (with attempts), replay one or many, per-minute stats."""
 from __future__ import annotations
 
-from datetime import datetime
+from pydantic import ConfigDict, Field, model_validator
 
-from pydantic import ConfigDict, Field
-
-from hub.api.common import Model, Page, blueprint, ok
+from hub.api.common import Model, Page, UtcDatetime, blueprint, check_range, ok
 from hub.app import hub
 from hub.delivery import history
 from hub.events import EVENT_TYPES
@@ -20,8 +18,13 @@ class DeliveryQuery(Page):
     endpoint_id: str | None = Field(None, alias="endpointId", max_length=40)
     session_id: str | None = Field(None, alias="sessionId", max_length=64)
     event_type: str | None = Field(None, alias="eventType", pattern="^(" + "|".join(EVENT_TYPES + ("test",)) + ")$")
-    since: datetime | None = Field(None, description="Created at or after (ISO 8601)")
-    until: datetime | None = Field(None, description="Created before (ISO 8601)")
+    since: UtcDatetime | None = Field(None, description="Created at or after (ISO 8601; UTC without an offset)")
+    until: UtcDatetime | None = Field(None, description="Created before (ISO 8601; UTC without an offset)")
+
+    @model_validator(mode="after")
+    def _until_after_since(self):
+        check_range(self.since, self.until)
+        return self
 
 
 class DeliveryPath(Model):
@@ -33,8 +36,8 @@ class BulkReplay(Model):
 
     endpoint_id: str = Field(alias="endpointId", max_length=40)
     status: str | None = Field(None, pattern=STATUS_PATTERN, description="Only deliveries in this status")
-    since: datetime = Field(description="Created at or after (ISO 8601)")
-    until: datetime = Field(description="Created before (ISO 8601)")
+    since: UtcDatetime = Field(description="Created at or after (ISO 8601; UTC without an offset)")
+    until: UtcDatetime = Field(description="Created before (ISO 8601; UTC without an offset)")
 
 
 class StatsQuery(Model):

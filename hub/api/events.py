@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from hub.api.common import Model, blueprint, ok
+from hub.api.common import INT64_MAX, Model, blueprint, ok
 from hub.app import hub
 from hub.events import EVENT_TYPES
 
@@ -15,7 +15,8 @@ class EventQuery(Model):
 
     session_id: str | None = Field(None, alias="sessionId")
     type: str | None = Field(None, pattern="^(" + "|".join(EVENT_TYPES) + ")$")
-    after_seq: int | None = Field(None, alias="afterSeq", ge=0, description="Only events with a larger seq")
+    after_seq: int | None = Field(None, alias="afterSeq", ge=0, le=INT64_MAX,
+                                     description="Only events with a larger seq")
     limit: int = Field(50, ge=1, le=500)
 
 
