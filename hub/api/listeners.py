@@ -39,7 +39,7 @@ class UnregisterBody(Model):
 
 @bp.post("/register-listener")
 def register_listener(body: ListenerBody):
-    """Register a callback URL (registering it again updates it); the secret is shown now only."""
+    """Register a callback URL; again, it updates only the fields passed. The secret is shown on creation only."""
     listener, created = endpoints.register(hub(), body.spec())
     return ok(listener=listener), 201 if created else 200
 
@@ -48,6 +48,16 @@ def register_listener(body: ListenerBody):
 def unregister_listener(body: UnregisterBody):
     """Remove a listener; its pending deliveries stop."""
     return ok(removed=endpoints.unregister_listener(hub(), body.callback_url))
+
+
+class ListenerPath(Model):
+    listener_id: str = Field(max_length=40, description="A listener's id")
+
+
+@bp.post("/listeners/<listener_id>/rotate-secret")
+def rotate_listener_secret(path: ListenerPath):
+    """Replace the listener's signing secret with a new one, shown in this answer only."""
+    return ok(listener=endpoints.rotate_secret(hub(), "listener", path.listener_id))
 
 
 @bp.get("/listeners")

@@ -26,7 +26,7 @@ class WebhookSelector(Model):
 
 @bp.post("/<session_id>/webhook")
 def set_webhook(path: SessionPath, body: WebhookBody):
-    """Add a webhook (the same URL again updates it); the secret is shown now only."""
+    """Add a webhook; the same URL again updates only the fields passed. The secret is shown on creation only."""
     webhook, created = endpoints.register(hub(), body.spec(path.session_id))
     return ok(webhook=webhook), 201 if created else 200
 
@@ -47,3 +47,13 @@ def delete_webhooks(path: SessionPath, query: WebhookSelector):
 def test_webhooks(path: SessionPath):
     """Send a signed `test` event to the session's webhooks."""
     return ok(**endpoints.send_test_event(hub(), path.session_id))
+
+
+class WebhookPath(SessionPath):
+    webhook_id: str = Field(max_length=40, description="A webhook's id")
+
+
+@bp.post("/<session_id>/webhook/<webhook_id>/rotate-secret")
+def rotate_webhook_secret(path: WebhookPath):
+    """Replace the webhook's signing secret with a new one, shown in this answer only."""
+    return ok(webhook=endpoints.rotate_secret(hub(), "webhook", path.webhook_id, path.session_id))

@@ -87,10 +87,15 @@ class EndpointSpec:
 
 
 def register(context: HubContext, spec: EndpointSpec) -> tuple[dict, bool]:
-    """Create the endpoint, or update (and re-enable) the one with this URL; (Endpoint JSON, created)."""
+    """Create the endpoint, or update (and re-enable) the one with this URL; (Endpoint JSON, created).
+
+    The secret is in the answer only when the endpoint is created: re-registering a URL never reveals
+    it. On re-registration only what the caller passes changes (events, headers, secret); what it
+    leaves out keeps its value.
+    """
     kind, session_id = spec.kind, spec.session_id
     url = validate_url(spec.url, context.config.block_private_urls, "callbackUrl" if kind == "listener" else "url")
-    events, headers, secret = normalise_events(spec.events), normalise_headers(spec.headers), check_secret(spec.secret)
+    secret = check_secret(spec.secret)
     key = (session_id or "") if kind == "webhook" else ""
     with context.store.session() as db:
         require_session(db, session_id)
@@ -100,9 +105,37 @@ def register(context: HubContext, spec: EndpointSpec) -> tuple[dict, bool]:
         if created:
             endpoint = Endpoint(kind=kind, url=url, session_key=key, secret=secret or signing.generate_secret())
             db.add(endpoint)
+        events = endpoint.events if spec.events is None and not created else normalise_events(spec.events)
+        headers = endpoint.headers if spec.headers is None and not created else normalise_headers(spec.headers)
         endpoint.configure(events, headers, secret, session_id, spec.ordered)
         db.flush()
-        return endpoint.to_dict(health_of(db, [endpoint.id])[endpoint.id], reveal_secret=True), created
+        return public_view(db, endpoint, reveal_secret=created), created
+
+
+def rotate_secret(context: HubContext, kind: str, endpoint_id: str, session_id: str | None = None) -> dict:
+    """Give the endpoint a new generated secret; the answer is the only place it is shown."""
+    with context.store.session() as db:
+        require_session(db, session_id)
+        endpoint = db.get(Endpoint, endpoint_id)
+        if endpoint is None or endpoint.kind != kind or (session_id is not None and endpoint.session_id != session_id):
+            raise NotFound(f"No {kind} '{endpoint_id}'.", code=f"{kind}_not_found")
+        endpoint.secret = signing.generate_secret()
+        db.flush()
+        return public_view(db, endpoint, reveal_secret=True)
+
+
+def mask(value: str) -> str:
+    """A custom header value as listings show it: enough to recognise, never enough to use."""
+    return f"{value[:3]}…(masked)" if len(value) >= 12 else "***"
+
+
+def public_view(db: DbSession, endpoint: Endpoint, reveal_secret: bool = False,
+                health: dict | None = None) -> dict:
+    """The Endpoint JSON the API answers: header values masked, the secret only when `reveal_secret`."""
+    health = health if health is not None else health_of(db, [endpoint.id])[endpoint.id]
+    view = endpoint.to_dict(health, reveal_secret=reveal_secret)
+    view["headers"] = {name: mask(value) for name, value in view["headers"].items()}
+    return view
 
 
 def health_of(db: DbSession, endpoint_ids: list[str]) -> dict[str, dict]:
@@ -126,7 +159,7 @@ def list_endpoints(context: HubContext, kind: str, session_id: str | None = None
             statement = statement.where(Endpoint.session_id == session_id)
         endpoints = list(db.scalars(statement))
         health = health_of(db, [endpoint.id for endpoint in endpoints])
-        return [endpoint.to_dict(health[endpoint.id]) for endpoint in endpoints]
+        return [public_view(db, endpoint, health=health[endpoint.id]) for endpoint in endpoints]
 
 
 def unregister_listener(context: HubContext, url: str) -> int:

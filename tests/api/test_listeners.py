@@ -24,13 +24,15 @@ def test_register_returns_secret_once_and_lists_health(client):
                                 "pending": 0, "dead": 0}
 
 
-def test_registering_the_same_url_updates_it(client):
-    first = register(client).json["listener"]
-    again = register(client, events=["qr"], headers={"X-Token": "abc"})
+def test_registering_the_same_url_updates_what_is_passed_and_never_shows_the_secret(client):
+    first = register(client, headers={"Authorization": "Bearer crm-token-123"}).json["listener"]
+    again = register(client, events=["qr"])
     assert again.status_code == 200
     updated = again.json["listener"]
-    assert updated["id"] == first["id"] and updated["secret"] == first["secret"]
-    assert updated["events"] == ["qr"] and updated["headers"] == {"x-token": "abc"}
+    assert updated["id"] == first["id"] and updated["secret"] is None
+    assert updated["events"] == ["qr"] and updated["headers"] == {"authorization": "Bea…(masked)"}
+    cleared = register(client, headers={}).json["listener"]
+    assert cleared["events"] == ["qr"] and cleared["headers"] == {}
     assert len(listeners(client)) == 1
 
 

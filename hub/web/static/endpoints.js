@@ -55,6 +55,7 @@ function webhookItem(endpoint) {
     healthLine(endpoint),
     el("div", {class: "actions"},
       el("button", {type: "button", class: "secondary small", onclick: (e) => busy(e.target, testWebhooks)}, "Send test event"),
+      rotateButton(endpoint),
       el("button", {type: "button", class: "danger small", onclick: (e) => busy(e.target, () => removeEndpoint(endpoint))}, "Remove")));
 }
 
@@ -70,7 +71,8 @@ function endpointRow(endpoint) {
     cell("Failures", count(health.consecutiveFailures)),
     cell("Pending", count(health.pending)),
     cell("Dead", count(health.dead)),
-    el("td", {}, el("button", {type: "button", class: "danger small", onclick: (e) => busy(e.target, () => removeEndpoint(endpoint))}, "Remove")));
+    el("td", {}, rotateButton(endpoint),
+      el("button", {type: "button", class: "danger small", onclick: (e) => busy(e.target, () => removeEndpoint(endpoint))}, "Remove")));
 }
 
 /** A health counter; anything above zero is drawn in red. */
@@ -102,11 +104,25 @@ async function registerListener(values, form) {
   await refreshView();
 }
 
-/** The signing secret is only returned when an endpoint is created or updated: show it once. */
+/** The signing secret is only returned when an endpoint is created or its secret rotated: show it once. */
 function showSecret(output, endpoint) {
-  output.textContent = `Signing secret for ${endpoint.url} (copy it now, it is not shown again): ${endpoint.secret}`;
+  output.textContent = endpoint.secret
+    ? `Signing secret for ${endpoint.url} (copy it now, it is not shown again): ${endpoint.secret}`
+    : `Updated ${endpoint.url}; its signing secret is unchanged (rotate it for a new one).`;
   output.hidden = false;
 }
+
+/** A new signing secret for the endpoint, shown once. */
+async function rotateSecret(endpoint) {
+  if (!window.confirm(`Replace the signing secret of ${endpoint.url}? Its receiver must switch to the new one.`)) return;
+  const rotated = endpoint.kind === "listener"
+    ? (await api.post(`/api/whatsapp/listeners/${seg(endpoint.id)}/rotate-secret`)).listener
+    : (await api.post(`/api/${seg(endpoint.sessionId)}/webhook/${seg(endpoint.id)}/rotate-secret`)).webhook;
+  showSecret(byId(endpoint.kind === "listener" ? "listener-secret" : "webhook-secret"), rotated);
+}
+
+const rotateButton = (endpoint) =>
+  el("button", {type: "button", class: "secondary small", onclick: (e) => busy(e.target, () => rotateSecret(endpoint))}, "Rotate secret");
 
 async function testWebhooks() {
   const {deliveries} = await api.post(`/api/${seg(sessionId)}/webhook/test`);
