@@ -16,7 +16,7 @@ from hub.api.common import Model, SessionPath, blueprint, ok
 from hub.api.send import MAX_TEXT, MediaBody
 from hub.app import hub
 from hub.outbound import service
-from hub.outbound.service import MediaSpec, SendRequest
+from hub.outbound.request import MediaSpec, SendRequest
 from hub.rules import ENGINE_PATTERN, MIMETYPE_PATTERN, SESSION_ID_PATTERN
 from hub.store.models import SessionStatus
 

@@ -6,8 +6,8 @@ from pydantic import Field
 
 from hub.api.common import Model, blueprint
 from hub.app import hub
-from hub.outbound import service
-from hub.outbound.service import MediaSpec, SendRequest
+from hub.outbound import reads, service
+from hub.outbound.request import MediaSpec, SendRequest
 from hub.rules import MIMETYPE_PATTERN, SESSION_ID_PATTERN
 
 bp = blueprint("send", "Sending messages (sent now when connected, else queued durably)")
@@ -62,7 +62,7 @@ def send(body: SendBody):
 @bp.get("/whatsapp/send/<outbound_id>")
 def send_state(path: OutboundPath):
     """The state of an accepted send (queued, sending, sent, failed)."""
-    return {"success": True, "outbound": service.get(hub(), path.outbound_id)}
+    return {"success": True, "outbound": reads.get(hub(), path.outbound_id)}
 
 
 @bp.get("/outbound/<outbound_id>")

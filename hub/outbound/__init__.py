@@ -1,1 +1,1 @@
-"""The durable send queue (service.py) and the worker that drains it (worker.py)."""
+"""The durable send queue: accepting a send (service.py and its parts), draining queues (queue.py, worker.py)."""

@@ -10,7 +10,7 @@ import logging
 import threading
 
 from hub.context import HubContext
-from hub.outbound import service
+from hub.outbound import queue
 from hub.store.models import SessionStatus
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class OutboundWorker:
             self._wakeup.wait(self.poll)
             self._wakeup.clear()
             try:
-                for session_id in service.sessions_with_due_messages(self.context):
+                for session_id in queue.sessions_with_due_messages(self.context):
                     self._start_drain(session_id)
             except Exception:
                 log.exception("outbound queue pass failed")
@@ -57,7 +57,7 @@ class OutboundWorker:
 
     def _drain(self, session_id: str) -> None:
         try:
-            sent = service.drain(self.context, session_id)
+            sent = queue.drain(self.context, session_id)
             if sent:
                 log.info("session %s: %d queued messages sent", session_id, sent, extra={"sessionId": session_id})
         except Exception:
@@ -73,7 +73,7 @@ class OutboundWorker:
 
 def start(context: HubContext, scheduler) -> None:
     """Requeue sends a restart cut short, listen for connections, start the loop, schedule expiry."""
-    requeued = service.requeue_interrupted(context)
+    requeued = queue.requeue_interrupted(context)
     if requeued:
         log.info("outbound: %d interrupted sends back in the queue", requeued)
     worker = context.outbound_worker = OutboundWorker(context)
@@ -81,7 +81,7 @@ def start(context: HubContext, scheduler) -> None:
     threading.Thread(target=worker.run, name="outbound-worker", daemon=True).start()
     # Checked often enough that a short HUB_OUTBOUND_MAX_AGE is honoured within about a tenth of it.
     every = min(EXPIRE_SECONDS, max(1.0, context.config.outbound_max_age / 10))
-    scheduler.add_job(service.expire, "interval", seconds=every, args=(context,), id="outbound-expire")
+    scheduler.add_job(queue.expire, "interval", seconds=every, args=(context,), id="outbound-expire")
     worker.wake()
 
 

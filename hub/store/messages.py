@@ -132,7 +132,7 @@ class Outbound(Base):
 
     __tablename__ = "outbound"
     __table_args__ = (Index("ix_outbound_session_status", "session_id", "status", "seq"),
-                      # "which sessions have a due message": one probe per session (hub/outbound/service.py)
+                      # "which sessions have a due message": one probe per session (hub/outbound/queue.py)
                       Index("ix_outbound_status_session_due", "status", "session_id", "next_attempt_at"))
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # send order

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from hub.outbound import service
+from hub.outbound import queue
 from tests.outbound.helpers import PDF, PNG, FileServer, outbound_count, sent
 
 PDF64 = base64.b64encode(PDF).decode()
@@ -42,7 +42,7 @@ def test_send_pdf_is_accepted_with_202_and_sent_by_the_queue(client, hub, sandbo
     assert reply.status_code == 202
     answer = reply.get_json()
     assert answer["success"] is True and "Boleta-B001-77.pdf" in answer["message"] and answer["status"] == "queued"
-    service.drain(hub, "shop")
+    queue.drain(hub, "shop")
     [document] = sent(client)
     assert document["filename"] == "Boleta-B001-77.pdf" and document["kind"] == "document"
     missing = client.post("/api/send-pdf", json={"sessionId": "shop", "to": "51987654321"})

@@ -9,7 +9,7 @@ import pytest
 
 from hub.app import create_app
 from hub.config import Config
-from hub.outbound import service
+from hub.outbound import queue, settle
 from hub.sessions.engine import EngineError
 from hub.store import Outbound
 from tests.conftest import ApiClient
@@ -47,9 +47,9 @@ def test_disconnected_send_is_queued_then_drained_in_order_when_connected(client
     client.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox", "start": True})
     ids = [send(client, sessionId="shop", to="51987654321", message=f"m{n}").get_json()["id"] for n in range(3)]
     assert [client.get(f"/api/outbound/{i}").get_json()["outbound"]["status"] for i in ids] == ["queued"] * 3
-    assert service.drain(hub, "shop") == 0  # still waiting for the QR scan
+    assert queue.drain(hub, "shop") == 0  # still waiting for the QR scan
     client.post("/api/sandbox/shop/scan", json={})
-    assert service.drain(hub, "shop") == 3
+    assert queue.drain(hub, "shop") == 3
     assert [m["text"] for m in sent(client)] == ["m0", "m1", "m2"]
     assert [e["data"]["outboundId"] for e in events(client, "message-sent")] == ids
 
@@ -59,7 +59,7 @@ def test_a_new_send_waits_behind_queued_ones_to_keep_the_order(client, hub, sand
     assert first.status_code == 202 and first.get_json()["status"] == "queued"
     second = send(client, sessionId="shop", to="51987654321", message="second")
     assert second.status_code == 202 and sent(client) == []
-    service.drain(hub, "shop")
+    queue.drain(hub, "shop")
     assert [m["text"] for m in sent(client)] == ["first", "second"]
 
 
@@ -79,7 +79,7 @@ def test_idempotent_retry_of_a_queued_send_is_still_one_message(client, hub, san
     key = {"Idempotency-Key": "k-queued"}
     first = send(client, key, to="51987654321", message="x", **{"async": True}).get_json()
     assert send(client, key, to="51987654321", message="x", **{"async": True}).get_json() == first
-    service.drain(hub, "shop")
+    queue.drain(hub, "shop")
     after = send(client, key, to="51987654321", message="x", **{"async": True})
     assert after.status_code == 200 and after.get_json()["status"] == "sent"
     assert len(sent(client)) == 1
@@ -159,13 +159,13 @@ def test_engine_errors_retry_later_then_fail_with_message_failed(client, hub, sa
     assert reply.status_code == 202
     state = client.get(f"/api/outbound/{reply.get_json()['id']}").get_json()["outbound"]
     assert state["status"] == "queued" and state["attempts"] == 1 and state["error"] == "upload failed"
-    assert service.drain(hub, "shop") == 0  # not due yet: retries wait (2 s, 4 s, ...)
-    for _ in range(service.MAX_ATTEMPTS - 1):
+    assert queue.drain(hub, "shop") == 0  # not due yet: retries wait (2 s, 4 s, ...)
+    for _ in range(settle.MAX_ATTEMPTS - 1):
         with hub.store.session() as db:  # make the retry due now
             db.query(Outbound).update({"next_attempt_at": Outbound.created_at})
-        service.drain(hub, "shop")
+        queue.drain(hub, "shop")
     state = client.get(f"/api/outbound/{reply.get_json()['id']}").get_json()["outbound"]
-    assert state["status"] == "failed" and state["attempts"] == service.MAX_ATTEMPTS
+    assert state["status"] == "failed" and state["attempts"] == settle.MAX_ATTEMPTS
     [event] = events(client, "message-failed")
     assert event["data"]["outboundId"] == state["id"] and "upload failed" in event["data"]["error"]
 
@@ -176,7 +176,7 @@ def test_queued_messages_older_than_the_max_age_fail(tmp_path):
     client.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox"})
     outbound_id = send(client, to="51987654321", message="late").get_json()["id"]
     time.sleep(0.1)
-    assert service.expire(context) == 1
+    assert queue.expire(context) == 1
     assert client.get(f"/api/outbound/{outbound_id}").get_json()["outbound"]["status"] == "failed"
     [event] = events(client, "message-failed")
     assert event["data"]["outboundId"] == outbound_id and "HUB_OUTBOUND_MAX_AGE" in event["data"]["error"]

@@ -22,7 +22,7 @@ import pytest
 from hub.app import create_app
 from hub.config import Config
 from hub.outbound import service
-from hub.outbound.service import SendRequest
+from hub.outbound.request import SendRequest
 from tests.integration.hubproc import HubProcess
 
 AUTH = {"X-API-Key": "test-key"}

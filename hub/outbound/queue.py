@@ -1,0 +1,82 @@
+"""The queue's upkeep: drain a session's queue in order, find due sessions, expire old sends, requeue at start-up.
+
+A session's queue drains strictly in order: a message waiting for its retry holds back the ones
+behind it. A send interrupted mid-call is sent again after a restart (at-least-once).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy.orm import undefer
+
+from hub.context import HubContext
+from hub.outbound.settle import record_outcomes, send_claimed
+from hub.sessions.engine import Engine
+from hub.store import Outbound, Session, utcnow
+from hub.store.messages import WAITING, OutboundStatus
+from hub.store.models import SessionStatus
+
+# Built once: building a statement costs more than running it.
+QUEUE_HEAD = select(Outbound).options(undefer(Outbound.payload)).where(
+    Outbound.session_id == bindparam("session_id"), Outbound.status.in_(WAITING)).order_by(Outbound.seq).limit(1)
+
+
+def drain(context: HubContext, session_id: str) -> int:
+    """Send the session's queued messages in order while it stays connected; returns how many were sent."""
+    sent = 0
+    while True:
+        engine = connected_engine(context, session_id)
+        claimed = claim_next(context, session_id) if engine else None
+        if claimed is None:
+            return sent
+        context.pacer.take(session_id)
+        if send_claimed(context, claimed, engine).status != OutboundStatus.SENT:
+            return sent  # it waits for its retry; the ones behind it wait with it
+        sent += 1
+
+
+def connected_engine(context: HubContext, session_id: str) -> Engine | None:
+    live = context.sessions.live.get(session_id)
+    if live is None or context.sessions.peek(session_id)["status"] != SessionStatus.CONNECTED:
+        return None
+    return live.engine
+
+
+def claim_next(context: HubContext, session_id: str) -> Outbound | None:
+    """Claim the session's oldest queued message if it is due (never one behind it), with its payload."""
+    with context.store.session() as db:
+        head = db.scalar(QUEUE_HEAD, {"session_id": session_id})
+        if head is None or head.status != OutboundStatus.QUEUED or head.next_attempt_at > utcnow():
+            return None
+        db.expunge(head)  # written with one Core UPDATE below, not by the unit of work
+        head.claim()
+        head.save_state(db)
+        return head
+
+
+def sessions_with_due_messages(context: HubContext) -> list[str]:
+    """Sessions with a queued message due now: one index probe per session, however long the queues."""
+    due = exists().where(Outbound.session_id == Session.id, Outbound.status == OutboundStatus.QUEUED,
+                         Outbound.next_attempt_at <= utcnow())
+    with context.store.session() as db:
+        return list(db.scalars(select(Session.id).where(due)))
+
+
+def expire(context: HubContext) -> int:
+    """Give up on queued messages older than HUB_OUTBOUND_MAX_AGE (message-failed); returns how many."""
+    cutoff = utcnow() - timedelta(seconds=context.config.outbound_max_age)
+    with context.store.session() as db:
+        rows = list(db.scalars(select(Outbound).where(Outbound.status == OutboundStatus.QUEUED, Outbound.created_at < cutoff)))
+        for row in rows:
+            row.mark_failed(f"not sent within HUB_OUTBOUND_MAX_AGE ({context.config.outbound_max_age:g} s)"
+                            + (f"; last error: {row.error}" if row.error else ""))
+        record_outcomes(context, rows)
+    return len(rows)
+
+
+def requeue_interrupted(context: HubContext) -> int:
+    """At start-up: sends cut short by a stop or crash go back to the queue (sent again: at-least-once)."""
+    with context.store.session() as db:
+        result = db.execute(update(Outbound).where(Outbound.status == OutboundStatus.SENDING).values(status=OutboundStatus.QUEUED))
+        return result.rowcount

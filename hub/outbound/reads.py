@@ -1,0 +1,15 @@
+"""Reading the send queue for the API: one accepted send's state."""
+from __future__ import annotations
+
+from hub.context import HubContext
+from hub.errors import NotFound
+from hub.store import Outbound
+
+
+def get(context: HubContext, outbound_id: str) -> dict:
+    """One accepted send's state; 404 if unknown."""
+    with context.store.session() as db:
+        row = Outbound.by_id(db, outbound_id)
+        if row is None:
+            raise NotFound(f"Outbound message '{outbound_id}' does not exist.", code="outbound_not_found")
+        return row.to_dict()
