@@ -8,8 +8,9 @@ from hub.app import create_app  # noqa: E402
 from hub import runtime  # noqa: E402
 from hub.config import Config  # noqa: E402
 
-_config = Config.from_env()
-# Logging is configured before neonize is imported: importing it calls logging.basicConfig.
-logs.configure(_config.log_format, _config.log_level)
+_config = Config.from_env().with_api_key_file()
+# Logging is configured once, here: before neonize is imported (importing it calls logging.basicConfig),
+# and with the API keys to redact.
+logs.configure(_config.log_format, _config.log_level, secrets=_config.api_keys)
 app = create_app(_config)
 runtime.start(app)

@@ -30,7 +30,6 @@ def start(app) -> None:
     """Restore sessions, create configured ones, start the workers and the scheduler."""
     context = app.extensions["hub"]
     config = context.config
-    logs.configure(config.log_format, config.log_level, secrets=config.api_keys)
     log.info("hub starting: database %s, engine %s, sandbox %s", _safe_url(config.database_url),
              config.engine, config.sandbox)
     scheduler = make_scheduler()

@@ -50,4 +50,4 @@ def wake_worker(context: HubContext, session_id: str) -> None:
     """
     worker = context.outbound_worker
     if worker is not None and session_id in context.sessions.live:
-        worker.wake(session_id)
+        worker.wake()

@@ -30,13 +30,14 @@ class OutboundWorker:
         self._lock = threading.Lock()
         self._stopped = False
 
-    def wake(self, session_id: str | None = None) -> None:
+    def wake(self) -> None:
+        """Look for due messages now instead of at the next poll."""
         self._wakeup.set()
 
     def on_event(self, envelope: dict) -> None:
         """Bus listener: a session that (re)connects gets its queue drained at once."""
         if envelope["type"] == "session-status" and envelope["data"].get("status") == SessionStatus.CONNECTED:
-            self.wake(envelope["sessionId"])
+            self.wake()
 
     def run(self) -> None:
         while not self._stopped:

@@ -53,7 +53,6 @@ class Store:
     """Owns the engine; hands out `db` sessions."""
 
     def __init__(self, url: str):
-        self.url = url
         self.engine = make_engine(url)
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
         self.writes = GroupCommit(self)  # hot writes share commits once the worker starts it
