@@ -52,10 +52,10 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("id"),
+        sa.Index("ix_events_session_id", "session_id"),
+        sa.Index("ix_events_type", "type"),
+        sa.Index("ix_events_timestamp", "timestamp"),
     )
-    op.create_index("ix_events_session_id", "events", ["session_id"])
-    op.create_index("ix_events_type", "events", ["type"])
-    op.create_index("ix_events_timestamp", "events", ["timestamp"])
 
     op.create_table(
         "endpoints",
@@ -76,8 +76,8 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("kind", "session_key", "url", name="uq_endpoint_url"),
+        sa.Index("ix_endpoints_session_id", "session_id"),
     )
-    op.create_index("ix_endpoints_session_id", "endpoints", ["session_id"])
 
     op.create_table(
         "messages",
@@ -95,11 +95,11 @@ def upgrade() -> None:
         sa.Column("outbound_id", sa.String(length=40), nullable=True),
         sa.Column("timestamp", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sa.Index("ix_messages_message_id", "message_id"),
+        sa.Index("ix_messages_session_time", "session_id", "timestamp"),
+        sa.Index("ix_messages_session_chat_time", "session_id", "chat_id", "timestamp"),
+        sa.Index("ix_messages_session_message", "session_id", "message_id"),
     )
-    op.create_index("ix_messages_message_id", "messages", ["message_id"])
-    op.create_index("ix_messages_session_time", "messages", ["session_id", "timestamp"])
-    op.create_index("ix_messages_session_chat_time", "messages", ["session_id", "chat_id", "timestamp"])
-    op.create_index("ix_messages_session_message", "messages", ["session_id", "message_id"])
 
     op.create_table(
         "outbound",
@@ -124,9 +124,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("id"),
         sa.UniqueConstraint("idempotency_key"),
+        sa.Index("ix_outbound_session_status", "session_id", "status", "seq"),
+        sa.Index("ix_outbound_status_session_due", "status", "session_id", "next_attempt_at"),
     )
-    op.create_index("ix_outbound_session_status", "outbound", ["session_id", "status", "seq"])
-    op.create_index("ix_outbound_status_session_due", "outbound", ["status", "session_id", "next_attempt_at"])
 
     op.create_table(
         "deliveries",
@@ -147,15 +147,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.ForeignKeyConstraint(["event_id"], ["events.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["endpoint_id"], ["endpoints.id"], ondelete="CASCADE"),
+        sa.Index("ix_deliveries_event_id", "event_id"),
+        sa.Index("ix_deliveries_session_id", "session_id"),
+        sa.Index("ix_deliveries_next_attempt_at", "next_attempt_at"),
+        sa.Index("ix_deliveries_created_at", "created_at"),
+        sa.Index("ix_deliveries_endpoint", "endpoint_id", "created_at"),
+        sa.Index("ix_deliveries_due", "endpoint_id", "next_attempt_at"),
+        sa.Index("ix_deliveries_lease", "lease_until", sqlite_where=DELIVERING, postgresql_where=DELIVERING),
     )
-    op.create_index("ix_deliveries_event_id", "deliveries", ["event_id"])
-    op.create_index("ix_deliveries_session_id", "deliveries", ["session_id"])
-    op.create_index("ix_deliveries_next_attempt_at", "deliveries", ["next_attempt_at"])
-    op.create_index("ix_deliveries_created_at", "deliveries", ["created_at"])
-    op.create_index("ix_deliveries_endpoint", "deliveries", ["endpoint_id", "created_at"])
-    op.create_index("ix_deliveries_due", "deliveries", ["endpoint_id", "next_attempt_at"])
-    op.create_index("ix_deliveries_lease", "deliveries", ["lease_until"],
-                    sqlite_where=DELIVERING, postgresql_where=DELIVERING)
 
     op.create_table(
         "media_files",
@@ -179,10 +178,10 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.ForeignKeyConstraint(["message_row_id"], ["messages.id"], ondelete="CASCADE"),
+        sa.Index("ix_media_files_session_id", "session_id"),
+        sa.Index("ix_media_files_status", "status"),
+        sa.Index("ix_media_files_file_name", "file_name"),
     )
-    op.create_index("ix_media_files_session_id", "media_files", ["session_id"])
-    op.create_index("ix_media_files_status", "media_files", ["status"])
-    op.create_index("ix_media_files_file_name", "media_files", ["file_name"])
 
     op.create_table(
         "delivery_attempts",
@@ -196,9 +195,9 @@ def upgrade() -> None:
         sa.Column("response", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.ForeignKeyConstraint(["delivery_id"], ["deliveries.id"], ondelete="CASCADE"),
+        sa.Index("ix_delivery_attempts_delivery_id", "delivery_id"),
+        sa.Index("ix_delivery_attempts_at", "at"),
     )
-    op.create_index("ix_delivery_attempts_delivery_id", "delivery_attempts", ["delivery_id"])
-    op.create_index("ix_delivery_attempts_at", "delivery_attempts", ["at"])
 
 
 def downgrade() -> None:
