@@ -154,7 +154,7 @@ FAILING_REVISION = """
 import sqlalchemy as sa
 from alembic import op
 
-revision, down_revision, branch_labels, depends_on = "0002", "0001", None, None
+revision, down_revision, branch_labels, depends_on = "fails_half_way", {head!r}, None, None
 
 
 def upgrade():
@@ -186,11 +186,12 @@ def test_a_migration_that_fails_half_way_leaves_the_database_as_it_was(database_
     migrate.upgrade(engine)
     with engine.begin() as connection:
         connection.execute(Base.metadata.tables["sessions"].insert(), release_rows()["sessions"])
-    (scripts / "versions" / "0002_fails.py").write_text(FAILING_REVISION)
+    head = migrate.head_revision()
+    (scripts / "versions" / "fails_half_way.py").write_text(FAILING_REVISION.format(head=head))
     forget_revisions()
     with pytest.raises(RuntimeError, match="failed half-way"):
         migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == "0001"
+    assert migrate.current_revision(engine) == head
     assert "half_done" not in inspect(engine).get_table_names()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT status FROM sessions")).scalars().all() == ["stopped"]
