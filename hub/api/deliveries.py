@@ -5,7 +5,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from hub.api.common import Model, Page, UtcDatetime, blueprint, check_range, ok
 from hub.app import hub
-from hub.delivery import history
+from hub.delivery import deliveries
 from hub.events import EVENT_TYPES
 from hub.store.delivery import DeliveryStatus
 
@@ -50,28 +50,28 @@ class StatsQuery(Model):
 def list_deliveries(query: DeliveryQuery):
     """Deliveries, newest first, filtered and paginated."""
     filters = query.model_dump(exclude={"limit", "offset"})
-    return ok(**history.list_deliveries(hub(), query.limit, query.offset, **filters))
+    return ok(**deliveries.list_deliveries(hub(), query.limit, query.offset, **filters))
 
 
 @bp.get("/deliveries/stats")
 def delivery_stats(query: StatsQuery):
     """Delivered and failed attempts per minute (for the dashboard chart)."""
-    return ok(buckets=history.minute_stats(hub(), query.minutes))
+    return ok(buckets=deliveries.minute_stats(hub(), query.minutes))
 
 
 @bp.post("/deliveries/replay")
 def replay_deliveries(body: BulkReplay):
     """Replay an endpoint's deliveries in a time range (at most 10,000 per call)."""
-    return ok(**history.replay_bulk(hub(), body.endpoint_id, body.since, body.until, body.status))
+    return ok(**deliveries.replay_bulk(hub(), body.endpoint_id, body.since, body.until, body.status))
 
 
 @bp.get("/deliveries/<delivery_id>")
 def get_delivery(path: DeliveryPath):
     """One delivery with its attempt log and event."""
-    return ok(**history.get_delivery(hub(), path.delivery_id))
+    return ok(**deliveries.get_delivery(hub(), path.delivery_id))
 
 
 @bp.post("/deliveries/<delivery_id>/replay")
 def replay_delivery(path: DeliveryPath):
     """Send one delivery again now (same webhook-id)."""
-    return ok(delivery=history.replay_one(hub(), path.delivery_id))
+    return ok(delivery=deliveries.replay_one(hub(), path.delivery_id))
