@@ -7,7 +7,13 @@ Prints, from one run:
   2. dispatcher throughput: bulk replay of every delivery, drained as fast as the hub can,
      and the same number of plain urllib3 POSTs at the same concurrency (20 = 5 x 4) in a
      gevent process -> ratio; plus requests.Session and geventhttpclient loops for the client choice;
-  3. the cost of one blackholed listener (accepts, never answers) for 4 healthy ones.
+  3. the cost of one blackholed listener (accepts, never answers) for 4 healthy ones;
+  4. the flood case (`--flood-rounds`, or alone with `--only-flood`): one listener for two sessions;
+     session A is flooded by 6 clients (their own process) while B gets a message every 100 ms.
+     Prints B's inject->receipt p50/p95 with A quiet and during A's flood, and the drain rate of
+     a bulk replay of the listener's deliveries, with the fair claim and with the previous claim
+     (each endpoint's oldest due first; the private switch BENCH_PREVIOUS_CLAIM=1, with the index
+     it used put back), in alternating hubs of the same run -> ratio.
 nginx (`apt-get install -y nginx`) answers 204 and logs `$msec $http_webhook_id` per request.
 """
 from __future__ import annotations
@@ -190,6 +196,111 @@ def drain_rate(hub, nginx, ports, ids, since, until) -> float:
     return count / (last - started)
 
 
+# -- 4. the flood case ------------------------------------------------------------------------
+PROBE_EVERY = 0.1
+FLOOD_CLIENTS = 6
+
+
+def previous_claim_schema(database: Path) -> None:
+    """The index the previous claim scanned, instead of the fair claim's (the bench's switch only)."""
+    import sqlite3
+
+    with sqlite3.connect(database, timeout=30) as connection:
+        connection.execute("CREATE INDEX IF NOT EXISTS ix_deliveries_due ON deliveries (endpoint_id, next_attempt_at)")
+        connection.execute("DROP INDEX IF EXISTS ix_deliveries_queue")
+
+
+def probe(hub, seconds: float, tag: str, sent: dict) -> None:
+    """Session B receives a message every PROBE_EVERY seconds; inject times by text into `sent`."""
+    for n in range(int(seconds / PROBE_EVERY)):
+        text, started = f"{tag}{n}", time.time()
+        sent[text] = started
+        hub.post("/api/sandbox/B/inbound", json={"from": "51988000222", "text": text})
+        time.sleep(max(0.0, started + PROBE_EVERY - time.time()))
+
+
+def probe_latencies(hub, nginx: Nginx, port: int, sent: dict, tag: str) -> list[float]:
+    """Inject -> receipt (ms) of B's probes tagged `tag`."""
+    texts, after = {}, 0
+    while events := hub.get("/api/events", params={"sessionId": "B", "type": "message-received", "afterSeq": after,
+                                                   "limit": 500}).json()["events"]:
+        texts.update({event["id"]: event["data"]["text"] for event in events})
+        after = events[-1]["seq"]
+    received = {texts[webhook_id]: at for at, webhook_id in nginx.receipts(port) if webhook_id in texts}
+    return [(received[text] - at) * 1000 for text, at in sent.items() if text.startswith(tag) and text in received]
+
+
+def wait_drained(hub, timeout: float = 180) -> None:
+    deadline = time.time() + timeout
+    while any(hub.get("/api/deliveries", params={"status": status, "limit": 1}).json()["total"]
+              for status in ("pending", "delivering", "failed")):
+        if time.time() > deadline:
+            raise TimeoutError("the flood's deliveries did not drain")
+        time.sleep(0.2)
+
+
+def flood_round(directory: Path, previous: bool, seconds: float) -> dict:
+    """One hub: B quiet, B during A's flood, then the drain rate of a bulk replay; figures in ms and /s."""
+    import multiprocessing
+
+    from tests.delivery.live import drain, flood
+    from tests.integration.hubproc import HubProcess
+
+    directory.mkdir(parents=True)
+    [port] = free_ports(1)
+    nginx = Nginx(directory, [port])
+    hub = HubProcess(directory, HUB_LOG_LEVEL="WARNING", **({"BENCH_PREVIOUS_CLAIM": "1"} if previous else {}))
+    try:
+        hub.start()
+        if previous:
+            previous_claim_schema(directory / "hub.db")
+        for session_id in ("A", "B"):
+            assert hub.post("/api/sessions", json={"sessionId": session_id, "engine": "sandbox", "start": True}).ok
+            assert hub.post(f"/api/sandbox/{session_id}/scan", json={}).ok
+        endpoint_id = hub.post("/api/whatsapp/register-listener", json={
+            "callbackUrl": nginx.url(port), "events": ["message-received", "session-status"]}).json()["listener"]["id"]
+        since, sent = datetime.now(timezone.utc) - timedelta(seconds=1), {}
+        probe(hub, 3.0, "quiet", sent)
+        processes = multiprocessing.get_context("spawn")
+        stop, injected = processes.Event(), processes.Queue()
+        flooder = processes.Process(target=flood, args=(hub.url, "A", FLOOD_CLIENTS, stop, injected))
+        flooder.start()
+        time.sleep(1.5)  # the process starts, A's backlog builds up
+        probe(hub, seconds, "busy", sent)
+        stop.set()
+        flooded = len(drain(injected))
+        flooder.join(30)
+        wait_drained(hub)
+        quiet, busy = (probe_latencies(hub, nginx, port, sent, tag) for tag in ("quiet", "busy"))
+        rate = drain_rate(hub, nginx, [port], [endpoint_id], since, datetime.now(timezone.utc) + timedelta(seconds=1))
+        return {"quiet": quiet, "busy": busy, "lost": len([t for t in sent if t.startswith("busy")]) - len(busy),
+                "flooded": flooded, "drain": rate}
+    finally:
+        hub.stop()
+        nginx.stop()
+
+
+def flood_case(directory: Path, rounds: int, seconds: float) -> None:
+    """Fair and previous claim in alternating hubs; B's latency and the drain rate of each, then the ratio."""
+    runs = {"previous": [], "fair": []}
+    for n in range(rounds):
+        for claim in ("previous", "fair"):
+            run = flood_round(directory / f"flood-{claim}-{n}", claim == "previous", seconds)
+            runs[claim].append(run)
+            print(f"flood round {n + 1} {claim:>8} claim: A flooded with {run['flooded']} messages; B inject->receipt "
+                  f"quiet p50 {percentile(run['quiet'], 50):.0f} ms p95 {percentile(run['quiet'], 95):.0f} ms, during "
+                  f"A's flood p50 {fmt(run['busy'], 50)} p95 {fmt(run['busy'], 95)}"
+                  f"{f' ({lost} probes lost)' if (lost := run['lost']) else ''}; drain {run['drain']:.0f} deliveries/s",
+                  flush=True)
+    fair, old = (statistics.mean(run["drain"] for run in runs[claim]) for claim in ("fair", "previous"))
+    print(f"flood: drain rate fair {fair:.0f}/s vs previous claim {old:.0f}/s -> ratio {fair / old:.3f} "
+          f"(target within 5 %: >= 0.95)")
+
+
+def fmt(values: list[float], q: int) -> str:
+    return f"{percentile(values, q):.0f} ms" if values else "n/a"
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
@@ -198,12 +309,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--flood-rounds", type=int, default=2, help="hubs per claim in the flood case (0: skip it)")
+    parser.add_argument("--only-flood", action="store_true", help="run the flood case only")
     args = parser.parse_args()
     if not shutil.which("nginx"):
         sys.exit("nginx is needed: apt-get install -y nginx")
     from tests.integration.hubproc import HubProcess
 
     directory = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
+    if args.only_flood:
+        try:
+            flood_case(directory, args.flood_rounds, args.seconds)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        return
     ports = free_ports(LISTENERS)
     nginx = Nginx(directory, ports)
     hole = blackhole()
@@ -255,6 +374,10 @@ def main() -> None:
         hub.stop()
         nginx.stop()
         hole.close()
+    try:
+        if args.flood_rounds:
+            flood_case(directory, args.flood_rounds, args.seconds)
+    finally:
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -1,7 +1,12 @@
 """Helpers for delivery tests against the real hub (tests/integration/hubproc.py)."""
 from __future__ import annotations
 
-from tests.integration.hubproc import HubProcess
+import threading
+from queue import Empty
+
+import requests
+
+from tests.integration.hubproc import API_KEY, HubProcess
 
 FAST_RETRIES = {"HUB_RETRY_SCHEDULE": "1s,1s", "HUB_WEBHOOK_TIMEOUT": "3"}
 
@@ -33,3 +38,34 @@ def deliveries(hub: HubProcess, **filters) -> list[dict]:
 def texts(receiver) -> list[str]:
     """The message texts a receiver got, in arrival order."""
     return [event["data"].get("text") for event in receiver.events() if event["type"] == "message-received"]
+
+
+def flood(url: str, session_id: str, clients: int, stop, injected) -> None:
+    """`clients` threads injecting the session's inbound messages back to back until `stop`; message ids to `injected`.
+
+    Run it in a process of its own (multiprocessing, spawn): client threads in the process of a
+    loopback receiver would take the GIL from it and measure the receiver instead of the hub.
+    """
+    def client():
+        http = requests.Session()
+        http.headers["X-API-Key"] = API_KEY
+        while not stop.is_set():
+            answer = http.post(f"{url}/api/sandbox/{session_id}/inbound", json={"from": "51977000111", "text": "spam"},
+                               timeout=30)
+            if answer.ok:  # the session may be stopped during the flood: later injections are refused
+                injected.put(answer.json()["messageId"])
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def drain(queue) -> set[str]:
+    """Everything put on a multiprocessing queue (until it stays empty for half a second)."""
+    items = set()
+    while True:
+        try:
+            items.add(queue.get(timeout=0.5))
+        except Empty:
+            return items

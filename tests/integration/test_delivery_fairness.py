@@ -17,11 +17,9 @@ import multiprocessing
 import statistics
 import threading
 import time
-from queue import Empty
 
-import requests
-
-from tests.integration.hubproc import API_KEY, HubProcess
+from tests.delivery.live import drain, flood
+from tests.integration.hubproc import HubProcess
 from tests.receivers import Receiver
 
 FLOOD_CLIENTS = 6
@@ -65,34 +63,6 @@ def received_on(receiver: Receiver, path: str) -> list[tuple[dict, dict]]:
     return [(request, json.loads(request["body"])) for request in requests_ if request["path"] == path]
 
 
-def flood(url: str, stop, injected) -> None:
-    """A process of FLOOD_CLIENTS clients injecting A's messages back to back until `stop`.
-
-    Its own process: client threads in the test process would take the GIL from the receiver.
-    """
-    def client():
-        http = requests.Session()
-        http.headers["X-API-Key"] = API_KEY
-        while not stop.is_set():
-            answer = http.post(f"{url}/api/sandbox/A/inbound", json={"from": "51977000111", "text": "spam"}, timeout=30)
-            if answer.ok:  # A's session stops during the flood: later injections are refused
-                injected.put(answer.json()["messageId"])
-    threads = [threading.Thread(target=client) for _ in range(FLOOD_CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-
-def drain(queue) -> set[str]:
-    ids = set()
-    while True:
-        try:
-            ids.add(queue.get(timeout=0.5))
-        except Empty:
-            return ids
-
-
 def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
     with Receiver() as receiver, HubProcess(tmp_path, HUB_LOG_LEVEL="WARNING") as hub:
         start_session(hub, "A")
@@ -110,7 +80,7 @@ def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
 
         processes = multiprocessing.get_context("spawn")
         stop, injected = processes.Event(), processes.Queue()
-        flooder = processes.Process(target=flood, args=(hub.url, stop, injected))
+        flooder = processes.Process(target=flood, args=(hub.url, "A", FLOOD_CLIENTS, stop, injected))
         flooder.start()
         time.sleep(1.5)  # the process starts, A's backlog builds up
         stopper = threading.Timer(FLOOD_SECONDS - 1.0, lambda: hub.post("/api/sessions/A/stop"))
