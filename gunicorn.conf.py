@@ -1,4 +1,4 @@
-"""gunicorn settings: ONE gevent worker, no preload (see DESIGN.md §3 and notes/neonize-gevent.md)."""
+"""gunicorn settings: ONE gevent worker, no preload (docs/architecture.md, "Process model")."""
 import os
 
 from hub.logs import gunicorn_logconfig

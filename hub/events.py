@@ -21,7 +21,7 @@ from hub.store.ids import new_id
 
 log = logging.getLogger(__name__)
 
-# DESIGN.md §5: every type a filter accepts (endpoints, listeners, WebSockets, the event log).
+# Every type a filter accepts: endpoints, listeners, WebSockets, the event log (README.md, "Events").
 EVENT_TYPES = ("message-received", "message-from-me", "message-sent", "message-failed",
                "message-delivered", "message-read", "session-status", "qr", "message-edited",
                "message-revoked", "poll-vote", "call-received", "group-update", "status-received",

@@ -139,7 +139,7 @@ class Session(Base):
 
 
 class Event(Base):
-    """A hub event (DESIGN.md §5). Stored before it is delivered; `seq` grows per hub."""
+    """A hub event (README.md, "Events"). Stored before it is delivered; `seq` grows per hub."""
 
     __tablename__ = "events"
 

@@ -1,5 +1,5 @@
 """Mapping completeness: real neonize events, driven through a real NewClient's handlers the way
-the Go side calls them, end up as the hub events DESIGN.md §5 describes (message contents here;
+the Go side calls them, end up as the hub events README.md ("Events") describes (message contents here;
 revokes, edits, receipts, status posts, LIDs, polls and undecryptable messages in test_mapping_events)."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Revokes, edits, own-device protocol messages, status posts, receipts, LIDs, poll votes and
 undecryptable messages: real neonize events through a real NewClient's handlers (as Go calls
-them) end up as DESIGN.md §5 events, or as nothing when they say nothing to a CRM."""
+them) end up as the events of README.md ("Events"), or as nothing when they say nothing to a CRM."""
 from __future__ import annotations
 
 import hashlib
