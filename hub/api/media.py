@@ -2,7 +2,8 @@
 
 Only names the hub generated are served, only from HUB_UPLOADS_DIR itself (no sub-paths).
 Every response carries `nosniff` and a sandboxing CSP; anything that is not an image, audio
-or video (and SVG, which can hold scripts) is sent as an attachment, never rendered inline.
+or video (and SVG, which can hold scripts) is sent as an attachment, never rendered inline, and
+scripts, markup and unknown types are labelled application/octet-stream (storage.mimetype_of).
 """
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ def begin(store, session_id: str, draft: HubEventDraft) -> str:
         message = Message.from_event(session_id, draft.data)
         row = MediaFile(id=new_id("med"), session_id=session_id, message_row_id=message.id,
                         kind=described.get("kind") or draft.data.get("type"), mimetype=described.get("mimetype"),
-                        original_name=described.get("originalName"), event_type=draft.type,
+                        original_name=storage.display_name(described.get("originalName")), event_type=draft.type,
                         content=content_message(draft.media).SerializeToString(), event_data=draft.data)
         db.add(message)
         db.flush()  # the media row references the message row

@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,11 @@ EXTENSIONS = {"image/jpeg": "jpg", "image/webp": "webp", "audio/ogg": "ogg", "au
               "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
               "application/msword": "doc", "application/vnd.ms-excel": "xls", "application/zip": "zip"}
+OPAQUE = "application/octet-stream"
+# Documents served with their own type (always as attachments); every other non-media type is OPAQUE.
+PASSIVE_DOCUMENTS = frozenset(mimetype for mimetype in EXTENSIONS if mimetype.startswith("application/")) | {
+    "text/plain"}
+MAX_DISPLAY_NAME = 255
 # What a stored name looks like: <milliseconds>_<random hex>.<ext>. Nothing else is ever served.
 STORED_NAME = re.compile(r"^\d{13}_[0-9a-f]{16}\.[a-z0-9]{1,10}$")
 
@@ -63,10 +69,32 @@ def stored_path(uploads_dir: str, name: str) -> Path | None:
 
 
 def mimetype_of(name: str) -> str:
-    """The mimetype a stored file is served with (its extension came from its mimetype)."""
+    """The mimetype a stored file is served with: its own only when a browser cannot run it.
+
+    Scripts, HTML, SVG, XML and unknown types are served as application/octet-stream: a `.js`
+    upload served as text/javascript would be a script any page under `script-src 'self'` could load.
+    """
     by_extension = {extension: mimetype for mimetype, extension in EXTENSIONS.items()}
     extension = name.rsplit(".", 1)[-1]
-    return by_extension.get(extension) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    mimetype = by_extension.get(extension) or mimetypes.guess_type(name)[0] or OPAQUE
+    return mimetype if is_passive(mimetype) else OPAQUE
+
+
+def is_passive(mimetype: str) -> bool:
+    """Whether a browser only displays or plays this type (never runs it, never parses markup in it)."""
+    if mimetype.startswith(("image/", "audio/", "video/")):
+        return "xml" not in mimetype  # image/svg+xml holds scripts
+    return mimetype in PASSIVE_DOCUMENTS
+
+
+def display_name(name: str | None) -> str | None:
+    """A sender's file name fit to show: no directories, no control or direction-override characters."""
+    if not name:
+        return None
+    base = re.split(r"[\\/]", name)[-1]
+    visible = "".join(ch for ch in base if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp"))
+    cleaned = visible.strip(" .")[:MAX_DISPLAY_NAME]
+    return cleaned or None
 
 
 def delete_older_than(uploads_dir: str, days: float, now: float | None = None) -> list[str]:

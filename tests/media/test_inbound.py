@@ -24,7 +24,7 @@ def receive(client, data: bytes, mimetype: str, **media):
 
 @pytest.mark.parametrize("data,mimetype,filename,kind", [
     (PNG, "image/png", None, "image"),
-    (PDF, "application/pdf", "../../Factura F001.pdf", "document"),
+    (PDF, "application/pdf", "Factura F001.pdf", "document"),
 ])
 def test_media_is_stored_and_its_url_serves_the_same_bytes(client, hub, sandbox_session, data, mimetype, filename, kind):
     event = receive(client, data, mimetype, filename=filename)
@@ -112,3 +112,9 @@ def test_retention_deletes_old_files_and_marks_them_expired(client, hub, sandbox
     assert not path.exists() and client.raw.get(f"/uploads/{media['fileName']}").status_code == 404
     with hub.store.session() as db:
         assert [row.status for row in db.query(MediaFile)] == ["expired"]
+
+
+def test_a_senders_file_name_reaches_receivers_without_path_parts_or_control_characters(client, sandbox_session):
+    event = receive(client, PDF, "application/pdf", filename="../../evil\u202e\r\nlmth.pdf")
+    assert event["media"]["originalName"] == "evillmth.pdf"
+    assert receive(client, PDF, "application/pdf", filename="..\\..\\evil.html")["media"]["originalName"] == "evil.html"
