@@ -2,7 +2,9 @@
 the command-line options for reaching the hub.
 
 The server answers 401 to a bad signature, 400 to a body that is not an event, 200 when
-`on_event` returned, and 500 when it raised, so the hub retries the delivery later.
+`on_event` returned, and 500 when it raised, so the hub retries the delivery later. Before
+reading a body it checks the declared Content-Length: missing (411), not a number (400) or over
+`max_body` (413) and the body is never read; anyone can reach this port, signed or not.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 
 # on_event(event, webhook_id): process one verified delivery.
 EventHandler = Callable[[dict, str], None]
+MAX_BODY = 4 * 1024 * 1024  # hub events carry media as URLs: a few kB, texts up to 64 kB
 
 
 class DeliveryServer(ThreadingHTTPServer):
@@ -31,8 +34,9 @@ class DeliveryServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str, port: int, webhook_path: str, secret: str, on_event: EventHandler):
-        self.webhook_path, self.secret, self.on_event = webhook_path, secret, on_event
+    def __init__(self, host: str, port: int, webhook_path: str, secret: str, on_event: EventHandler,
+                 max_body: int = MAX_BODY):
+        self.webhook_path, self.secret, self.on_event, self.max_body = webhook_path, secret, on_event, max_body
         super().__init__((host, port), _DeliveryHandler)
 
     def server_bind(self) -> None:
@@ -67,11 +71,26 @@ class _DeliveryHandler(BaseHTTPRequestHandler):
     server: DeliveryServer
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        refused = self.refusal()
+        if refused:
+            self.close_connection = True  # the unread body must not be taken for the next request
+            self.answer(refused)
+            return
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.answer(self.server.receive(body, {k.lower(): v for k, v in self.headers.items()}))
+
+    def refusal(self) -> int | None:
+        """Why the body is not read at all: wrong path, or a missing, invalid or too large length."""
         if self.path.split("?", 1)[0] != self.server.webhook_path:
-            status = 404
-        else:
-            status = self.server.receive(body, {k.lower(): v for k, v in self.headers.items()})
+            return 404
+        declared = self.headers.get("Content-Length")
+        if declared is None:
+            return 411
+        if not declared.isdigit():
+            return 400
+        return 413 if int(declared) > self.server.max_body else None
+
+    def answer(self, status: int) -> None:
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
