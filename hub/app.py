@@ -1,11 +1,12 @@
 """create_app(config=None): config, store, services, blueprints, error handlers. Starts nothing."""
 from __future__ import annotations
 
-from flask import current_app, redirect
+from flask import redirect
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub import auth, body, delivery
+from hub.api.common import hub  # noqa: F401 (hub/api/sandbox.py imports it from here until it moves)
 from hub.api.errors import register_error_handlers, validation_error_response
 from hub.config import Config
 from hub.context import HubContext
@@ -21,11 +22,6 @@ SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer"},
     "apiKeyQuery": {"type": "apiKey", "in": "query", "name": "apiKey"},
 }
-
-
-def hub() -> HubContext:
-    """The current app's services (inside a request or app context)."""
-    return current_app.extensions["hub"]
 
 
 def build_context(config: Config) -> HubContext:

@@ -13,7 +13,7 @@ import time
 from flask import request
 from flask_sock import ConnectionClosed, Sock
 
-from hub.app import hub
+from hub.api.common import hub
 from hub.errors import HubError
 from hub.store.models import SESSION_DOWN, SessionStatus
 

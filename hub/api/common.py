@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated
 
+from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from hub.context import HubContext
 from hub.errors import BadRequest
-
 from hub.rules import SESSION_ID_PATTERN
 
 SECURITY = [{"apiKey": []}, {"bearer": []}, {"apiKeyQuery": []}]
@@ -22,6 +23,11 @@ def as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+def hub() -> HubContext:
+    """The current app's components (inside a request or app context)."""
+    return current_app.extensions["hub"]
 
 
 def blueprint(name: str, description: str, url_prefix: str = "/api") -> APIBlueprint:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import segno
 from pydantic import AliasChoices, Field
 
-from hub.api.common import Model, SessionPath, blueprint, ok
+from hub.api.common import Model, SessionPath, blueprint, hub, ok
 from hub.api.send import MAX_TEXT, MediaBody
-from hub.app import hub
 from hub.outbound import service
 from hub.outbound.request import MediaSpec, SendRequest
 from hub.rules import ENGINE_PATTERN, MIMETYPE_PATTERN, SESSION_ID_PATTERN

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field, model_validator
 
-from hub.api.common import Model, Page, UtcDatetime, blueprint, check_range, ok
-from hub.app import hub
+from hub.api.common import Model, Page, UtcDatetime, blueprint, check_range, hub, ok
 from hub.delivery import deliveries
 from hub.events import EVENT_TYPES
 from hub.store.delivery import DeliveryStatus

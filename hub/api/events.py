@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from hub.api.common import INT64_MAX, Model, blueprint, ok
-from hub.app import hub
+from hub.api.common import INT64_MAX, Model, blueprint, hub, ok
 from hub.events import EVENT_TYPES
 
 bp = blueprint("events", "Stored hub events")

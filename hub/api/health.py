@@ -5,8 +5,7 @@ import time
 
 from sqlalchemy import func, select, text
 
-from hub.api.common import blueprint
-from hub.app import hub
+from hub.api.common import blueprint, hub
 from hub.store import Session
 
 bp = blueprint("health", "Liveness and readiness")

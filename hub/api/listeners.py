@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hub.api.common import Model, blueprint, ok
-from hub.app import hub
+from hub.api.common import Model, blueprint, hub, ok
 from hub.delivery import endpoints
 from hub.delivery.endpoints import EndpointSpec
 from hub.rules import SESSION_ID_PATTERN

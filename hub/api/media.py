@@ -12,8 +12,7 @@ from pathlib import Path
 from flask import Response, send_file
 from pydantic import Field
 
-from hub.api.common import Model, blueprint
-from hub.app import hub
+from hub.api.common import Model, blueprint, hub
 from hub.errors import NotFound
 from hub.media import storage
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hub.api.common import Page, SessionPath, blueprint, ok
-from hub.app import hub
+from hub.api.common import Page, SessionPath, blueprint, hub, ok
 from hub.outbound import history
 
 bp = blueprint("messages", "Message history")

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from hub.api.common import blueprint
-from hub.app import hub
+from hub.api.common import blueprint, hub
 
 bp = blueprint("metrics", "Prometheus metrics", url_prefix="")
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 from flask import request
 from pydantic import Field
 
-from hub.api.common import Model, blueprint
-from hub.app import hub
+from hub.api.common import Model, blueprint, hub
 from hub.outbound import reads, service
 from hub.outbound.request import MediaSpec, SendRequest
 from hub.rules import MIMETYPE_PATTERN, SESSION_ID_PATTERN

@@ -8,8 +8,7 @@ import segno
 from flask import Response
 from pydantic import Field
 
-from hub.api.common import Model, SessionPath, blueprint, ok
-from hub.app import hub
+from hub.api.common import Model, SessionPath, blueprint, hub, ok
 from hub.errors import BadRequest
 from hub.rules import ENGINE_PATTERN, SESSION_ID_PATTERN
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hub.api.common import Model, SessionPath, blueprint, ok
+from hub.api.common import Model, SessionPath, blueprint, hub, ok
 from hub.api.listeners import EndpointFields
-from hub.app import hub
 from hub.delivery import endpoints
 from hub.delivery.endpoints import EndpointSpec
 

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, redirect, render_template, url_for
 
-from hub.app import hub
+from hub.api.common import hub
 from hub.events import EVENT_TYPES
 from hub.store.delivery import DeliveryStatus
 
