@@ -29,7 +29,7 @@ EVENT_TYPES = ("message-received", "message-from-me", "message-sent", "message-f
 
 RecordHook = Callable[[DbSession, Event], None]
 _INSERT = insert(Event.__table__).returning(Event.__table__.c.seq, sort_by_parameter_order=True)
-_PENDING = "hub.pending_envelopes"
+_UNPUBLISHED = "hub.unpublished_envelopes"  # db.info key: envelopes waiting for their commit
 
 
 class Subscription:
@@ -69,7 +69,7 @@ class EventBus:
 
     def __init__(self):
         self._subscriptions: list[Subscription] = []
-        self._listeners: list[Callable[[dict], None]] = []
+        self._callbacks: list[Callable[[dict], None]] = []  # not "listeners": those are endpoints
         self._lock = threading.Lock()
 
     def subscribe(self, accept: Callable[[dict], bool] = lambda _: True,
@@ -84,16 +84,16 @@ class EventBus:
             if subscription in self._subscriptions:
                 self._subscriptions.remove(subscription)
 
-    def add_listener(self, callback: Callable[[dict], None]) -> None:
+    def add_callback(self, callback: Callable[[dict], None]) -> None:
         """`callback(envelope)` runs in the publisher's greenlet: it must be quick."""
-        self._listeners.append(callback)
+        self._callbacks.append(callback)
 
     def publish(self, envelope: dict) -> None:
         with self._lock:
             subscriptions = list(self._subscriptions)
         for subscription in subscriptions:
             subscription.offer(envelope)
-        for callback in self._listeners:
+        for callback in self._callbacks:
             try:
                 callback(envelope)
             except Exception:
@@ -109,7 +109,7 @@ class EventLog:
         self.hooks: list[RecordHook] = []
         # Envelopes wait in db.info until their transaction commits (also when it is an outer one).
         sa_event.listen(store.factory, "after_commit", self._publish_pending)
-        sa_event.listen(store.factory, "after_rollback", lambda db: db.info.pop(_PENDING, None))
+        sa_event.listen(store.factory, "after_rollback", lambda db: db.info.pop(_UNPUBLISHED, None))
 
     def add_hook(self, hook: RecordHook) -> None:
         """`hook(db, event)` runs inside the recording transaction (e.g. delivery fan-out)."""
@@ -137,7 +137,7 @@ class EventLog:
                 for hook in self.hooks:
                     hook(db, event)
             envelopes = [event.envelope() for event in events]
-            db.info.setdefault(_PENDING, []).extend(envelopes)
+            db.info.setdefault(_UNPUBLISHED, []).extend(envelopes)
         return envelopes
 
     def list(self, session_id: str | None = None, type: str | None = None, after_seq: int | None = None,
@@ -156,5 +156,5 @@ class EventLog:
             return [event.envelope() for event in db.scalars(statement.limit(limit))]
 
     def _publish_pending(self, db: DbSession) -> None:
-        for envelope in db.info.pop(_PENDING, ()):
+        for envelope in db.info.pop(_UNPUBLISHED, ()):
             self.bus.publish(envelope)

@@ -120,7 +120,7 @@ def configure(log_format: str = "json", level: str = "INFO", secrets: Iterable[s
 
 
 def log_event(envelope: dict) -> None:
-    """Bus listener: one line per recorded event; session status changes at INFO, the rest at DEBUG."""
+    """Bus callback: one line per recorded event; session status changes at INFO, the rest at DEBUG."""
     ids = {"eventId": envelope["id"], "sessionId": envelope["sessionId"]}
     if envelope["type"] == "session-status":
         data = envelope["data"]
@@ -132,7 +132,7 @@ def log_event(envelope: dict) -> None:
 
 def start(context: HubContext, scheduler) -> None:
     """Background module: log the events the hub records."""
-    context.bus.add_listener(log_event)
+    context.bus.add_callback(log_event)
 
 
 def gunicorn_logconfig(environ=os.environ) -> dict:

@@ -2,7 +2,7 @@
 
 What the database knows (sessions, stored events, deliveries and their queue, the outbound
 queue, stored media) is counted when Prometheus scrapes, so the figures survive restarts and
-agree with the API. Two series are kept in the process: events recorded (a bus listener, a
+agree with the API. Two series are kept in the process: events recorded (a bus callback, a
 true counter) and delivery-attempt latency (a histogram fed from the attempts table, reading
 only the rows added since the previous scrape, so a scrape stays cheap however long the log).
 A table that is missing or unreadable drops its series from that scrape, never the scrape.
@@ -169,7 +169,7 @@ class HubMetrics:
         ProcessCollector(registry=self.registry)
 
     def count_event(self, envelope: dict) -> None:
-        """Bus listener: one more event of this type."""
+        """Bus callback: one more event of this type."""
         self.events.labels(envelope["type"]).inc()
 
     def observe_new_attempts(self) -> None:
@@ -199,4 +199,4 @@ class HubMetrics:
 
 def start(context: HubContext, scheduler) -> None:
     """Background module: count every event the hub records from now on."""
-    context.bus.add_listener(context.metrics.count_event)
+    context.bus.add_callback(context.metrics.count_event)

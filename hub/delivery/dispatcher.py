@@ -3,7 +3,7 @@
 The loop is the only writer of delivery outcomes: POSTs run in a pool (greenlets under
 gunicorn's gevent worker, threads elsewhere) and hand their results back through a deque, so
 a batch of outcomes is saved in one short transaction and no POST holds the database.
-It wakes when an event is recorded (bus listener), when a POST finishes, and at least every
+It wakes when an event is recorded (bus callback), when a POST finishes, and at least every
 POLL_SECONDS, so retries that fall due and deliveries left by a crash are picked up.
 """
 from __future__ import annotations
@@ -72,7 +72,7 @@ class Dispatcher:
             self._jobs.put(None)
 
     def wake(self, envelope: dict | None = None) -> None:
-        """Run a round now (bus listener: an event, maybe with deliveries, was recorded).
+        """Run a round now (bus callback: an event, maybe with deliveries, was recorded).
 
         The envelope is kept serialised, so claiming its deliveries needs no read of the event.
         """

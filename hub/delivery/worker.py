@@ -26,7 +26,7 @@ def start(context: HubContext, scheduler) -> Dispatcher:
         log.info("delivery: %d deliveries claimed by the previous process will be re-sent", released)
     dispatcher = Dispatcher(context)
     context.dispatcher = dispatcher
-    context.bus.add_listener(dispatcher.wake)
+    context.bus.add_callback(dispatcher.wake)
     dispatcher.start()
     scheduler.add_job(sweep_leases, "interval", seconds=SWEEP_SECONDS, args=(context,), id="delivery-sweep")
     scheduler.add_job(purge_events, "interval", minutes=PURGE_MINUTES, args=(context,),

@@ -1,7 +1,7 @@
 """Start-up work for inbound media: finish downloads a restart interrupted, and run retention.
 
 Sessions are restored in the background after start-up, so interrupted downloads are retried
-when their session reports `connected` (bus listener) and by a periodic job (which also gives
+when their session reports `connected` (bus callback) and by a periodic job (which also gives
 up on files whose session stays away).
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ def start(context: HubContext, scheduler) -> None:
         if envelope["type"] == "session-status" and envelope["data"].get("status") == SessionStatus.CONNECTED:
             threading.Thread(target=retry, name="media-retry", daemon=True).start()
 
-    context.bus.add_listener(on_event)
+    context.bus.add_callback(on_event)
     scheduler.add_job(retry, "interval", seconds=RETRY_SECONDS, id="media-retry")
     scheduler.add_job(retention.purge, "interval", hours=RETENTION_HOURS, args=(context,), id="media-retention",
                       next_run_time=started)

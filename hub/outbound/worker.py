@@ -35,7 +35,7 @@ class OutboundWorker:
         self._wakeup.set()
 
     def on_event(self, envelope: dict) -> None:
-        """Bus listener: a session that (re)connects gets its queue drained at once."""
+        """Bus callback: a session that (re)connects gets its queue drained at once."""
         if envelope["type"] == "session-status" and envelope["data"].get("status") == SessionStatus.CONNECTED:
             self.wake()
 
@@ -78,7 +78,7 @@ def start(context: HubContext, scheduler) -> None:
     if requeued:
         log.info("outbound: %d interrupted sends back in the queue", requeued)
     worker = context.outbound_worker = OutboundWorker(context)
-    context.bus.add_listener(worker.on_event)
+    context.bus.add_callback(worker.on_event)
     threading.Thread(target=worker.run, name="outbound-worker", daemon=True).start()
     # Checked often enough that a short HUB_OUTBOUND_MAX_AGE is honoured within about a tenth of it.
     every = min(EXPIRE_SECONDS, max(1.0, context.config.outbound_max_age / 10))

@@ -22,7 +22,7 @@ def dispatcher(hub):
     """A running dispatcher (a thread here), stopped after the test."""
     running = Dispatcher(hub, poll=0.05)
     hub.dispatcher = running
-    hub.bus.add_listener(running.wake)
+    hub.bus.add_callback(running.wake)
     running.start()
     yield running
     running.stop()
