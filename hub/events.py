@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from hub.store import Event, Store, utcnow
 from hub.store.ids import new_id
+from hub.store.models import clean_json
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,8 @@ class EventLog:
         events = []
         for type, session_id, data, sandbox in drafts:
             assert type in EVENT_TYPES or type.startswith("test"), type
-            events.append(Event(id=new_id("evt"), type=type, session_id=session_id, data=data,
+            # NULs stripped here, so receivers, replays and the stored row all get the same data.
+            events.append(Event(id=new_id("evt"), type=type, session_id=session_id, data=clean_json(data),
                                 sandbox=sandbox, timestamp=now))
         with self.store.session() as db:
             # A Core insert (the rows never change afterwards): no unit-of-work flush per event.

@@ -5,3 +5,4 @@ ENGINE_NAMES = ("neonize", "sandbox")  # the real WhatsApp client, and the simul
 ENGINE_PATTERN = "^(" + "|".join(ENGINE_NAMES) + ")$"
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # safe in URLs and as a directory name
 MIMETYPE_PATTERN = r"^[\w.+-]+/[\w.+-]+$"  # type/subtype, without parameters
+MIMETYPE_MAX_LENGTH = 128  # what the send queue and the media files store

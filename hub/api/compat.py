@@ -16,7 +16,7 @@ from hub.api.common import Model, SessionPath, blueprint, hub, ok
 from hub.api.send import MAX_TEXT, MediaBody
 from hub.outbound import service
 from hub.outbound.request import MediaSpec, SendRequest
-from hub.rules import ENGINE_PATTERN, MIMETYPE_PATTERN, SESSION_ID_PATTERN
+from hub.rules import ENGINE_PATTERN, MIMETYPE_MAX_LENGTH, MIMETYPE_PATTERN, SESSION_ID_PATTERN
 from hub.store.models import SessionStatus
 
 bp = blueprint("compat", "Route shapes of the older systems (adapters over the same services)")
@@ -36,7 +36,7 @@ class SendText(Model):
 class SendDocument(SendText):
     document_data: str = Field(alias="documentData", description="data URL or base64")
     filename: str | None = Field(None, max_length=255, validation_alias=AliasChoices("filename", "fileName"))
-    mimetype: str | None = Field(None, pattern=MIMETYPE_PATTERN)
+    mimetype: str | None = Field(None, pattern=MIMETYPE_PATTERN, max_length=MIMETYPE_MAX_LENGTH)
 
 
 class SendPdf(Model):
@@ -55,7 +55,7 @@ class SendMedia(SendMessage):
     media: MediaBody | str | None = Field(None, description="{url|base64|dataUrl, ...} or a URL / data URL")
     media_url: str | None = Field(None, max_length=4096, validation_alias=AliasChoices("mediaUrl", "url"))
     base64: str | None = None
-    mimetype: str | None = Field(None, pattern=MIMETYPE_PATTERN)
+    mimetype: str | None = Field(None, pattern=MIMETYPE_PATTERN, max_length=MIMETYPE_MAX_LENGTH)
     filename: str | None = Field(None, max_length=255, validation_alias=AliasChoices("filename", "fileName"))
 
     def spec(self) -> MediaSpec:

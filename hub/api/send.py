@@ -7,7 +7,7 @@ from pydantic import Field
 from hub.api.common import Model, blueprint, hub
 from hub.outbound import reads, service
 from hub.outbound.request import MediaSpec, SendRequest
-from hub.rules import MIMETYPE_PATTERN, SESSION_ID_PATTERN
+from hub.rules import MIMETYPE_MAX_LENGTH, MIMETYPE_PATTERN, SESSION_ID_PATTERN
 
 bp = blueprint("send", "Sending messages (sent now when connected, else queued durably)")
 
@@ -19,7 +19,7 @@ class MediaBody(Model):
     base64: str | None = Field(None, description="File content, base64")
     data_url: str | None = Field(None, alias="dataUrl", description="data:<mimetype>;base64,<content>")
     filename: str | None = Field(None, max_length=255, description="Name the recipient sees (documents)")
-    mimetype: str | None = Field(None, pattern=MIMETYPE_PATTERN,
+    mimetype: str | None = Field(None, pattern=MIMETYPE_PATTERN, max_length=MIMETYPE_MAX_LENGTH,
                                  description="Default: from the data URL, the download, or the file name")
     caption: str | None = Field(None, max_length=MAX_TEXT)
 

@@ -6,6 +6,7 @@ from hub.errors import BadRequest, NotFound
 from hub.outbound.fetch import fetch_media
 from hub.outbound.request import SendRequest, ValidatedSend
 from hub.sessions.jids import normalise_jid
+from hub.store.models import clean_text
 
 
 def validate(context: HubContext, request: SendRequest) -> ValidatedSend:
@@ -13,6 +14,7 @@ def validate(context: HubContext, request: SendRequest) -> ValidatedSend:
     to = normalise_jid(request.to, "to")
     session_id = resolve_session(context, request.session_id)
     text = (request.media.caption if request.media and request.media.caption else None) or request.text
+    text = clean_text(text) if text else text  # free text: NULs dropped (PostgreSQL could not store them)
     if request.media is None and not (text and text.strip()):
         raise BadRequest("Give a message text or media (or both).", code="empty_message")
     attachment = fetch_media(context.config, request.media) if request.media else None

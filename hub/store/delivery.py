@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, SmallInteger, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.ids import new_id
-from hub.store.models import Base, isoformat, utcnow
+from hub.store.models import Base, CleanString, CleanText, isoformat, utcnow
 
 
 
@@ -46,19 +46,19 @@ class Endpoint(Base):
     __tablename__ = "endpoints"
     __table_args__ = (UniqueConstraint("kind", "session_key", "url", name="uq_endpoint_url"),)
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ep"))
-    kind: Mapped[str] = mapped_column(String(16))  # "listener" | "webhook"
-    url: Mapped[str] = mapped_column(String(2048))
-    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    id: Mapped[str] = mapped_column(CleanString(40), primary_key=True, default=lambda: new_id("ep"))
+    kind: Mapped[str] = mapped_column(CleanString(16))  # "listener" | "webhook"
+    url: Mapped[str] = mapped_column(CleanString(2048))
+    session_id: Mapped[str | None] = mapped_column(CleanString(64), index=True)
     # Webhooks are unique per (session, url), listeners per url (key ""): no NULL in the constraint.
-    session_key: Mapped[str] = mapped_column(String(64), default="")
+    session_key: Mapped[str] = mapped_column(CleanString(64), default="")
     events: Mapped[list] = mapped_column(JSON, default=lambda: ["all"])
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
-    secret: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[str] = mapped_column(CleanString(128))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # One delivery at a time per session, in event order (taken by deliveries of later events).
     ordered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
-    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    disabled_reason: Mapped[str | None] = mapped_column(CleanText)
     last_success_at: Mapped[datetime | None]
     last_failure_at: Mapped[datetime | None]
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -139,22 +139,22 @@ class Delivery(Base):
                       Index("ix_deliveries_lease", "lease_until", sqlite_where=_DELIVERING,
                             postgresql_where=_DELIVERING))
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("dlv"))
+    id: Mapped[str] = mapped_column(CleanString(40), primary_key=True, default=lambda: new_id("dlv"))
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
-    event_type: Mapped[str] = mapped_column(String(32))
+    event_type: Mapped[str] = mapped_column(CleanString(32))
     # The event's session ("" for an event without one): a queue is (endpoint, session).
-    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    session_id: Mapped[str | None] = mapped_column(CleanString(64), index=True)
     seq: Mapped[int | None] = mapped_column(Integer)  # the event's seq: order within an ordered queue
     lane: Mapped[int] = mapped_column(SmallInteger, default=LANE_NORMAL, server_default=text(str(LANE_NORMAL)))
-    url: Mapped[str] = mapped_column(String(2048))
-    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    url: Mapped[str] = mapped_column(CleanString(2048))
+    status: Mapped[str] = mapped_column(CleanString(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Set only while the delivery waits for an attempt: the dispatcher's due scan reads this index.
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow, index=True)
     lease_until: Mapped[datetime | None]
     last_status_code: Mapped[int | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     delivered_at: Mapped[datetime | None]
 
@@ -197,8 +197,8 @@ class Attempt(Base):
     status_code: Mapped[int | None]
     success: Mapped[bool] = mapped_column(Boolean, default=False)
     latency_ms: Mapped[float | None]
-    error: Mapped[str | None] = mapped_column(Text)
-    response: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(CleanText)
+    response: Mapped[str | None] = mapped_column(CleanText)
 
     def to_dict(self) -> dict:
         return {"at": isoformat(self.at), "statusCode": self.status_code,

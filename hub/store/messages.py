@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, bindparam, select, update
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, bindparam, select, update
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
+from hub.rules import MIMETYPE_MAX_LENGTH
 from hub.store.ids import new_id
-from hub.store.models import Base, isoformat, utcnow
+from hub.store.models import Base, CleanString, CleanText, clean_json, isoformat, utcnow
 
 
 
@@ -64,18 +65,18 @@ class Message(Base):
                       # receipts look their messages up by id within a session (hub/sessions/inbound.py)
                       Index("ix_messages_session_message", "session_id", "message_id"))
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    session_id: Mapped[str] = mapped_column(String(64))
-    direction: Mapped[str] = mapped_column(String(3))
-    message_id: Mapped[str | None] = mapped_column(String(128), index=True)
-    chat_id: Mapped[str] = mapped_column(String(128))
-    sender: Mapped[str | None] = mapped_column(String(128))
-    recipient: Mapped[str | None] = mapped_column(String(128))
-    type: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[str] = mapped_column(CleanString(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(CleanString(64))
+    direction: Mapped[str] = mapped_column(CleanString(3))
+    message_id: Mapped[str | None] = mapped_column(CleanString(128), index=True)
+    chat_id: Mapped[str] = mapped_column(CleanString(128))
+    sender: Mapped[str | None] = mapped_column(CleanString(128))
+    recipient: Mapped[str | None] = mapped_column(CleanString(128))
+    type: Mapped[str] = mapped_column(CleanString(16))
+    text: Mapped[str | None] = mapped_column(CleanText)
     media: Mapped[dict | None]
-    status: Mapped[str] = mapped_column(String(16))
-    outbound_id: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(CleanString(16))
+    outbound_id: Mapped[str | None] = mapped_column(CleanString(40))
     timestamp: Mapped[datetime] = mapped_column(default=utcnow)
 
     @classmethod
@@ -85,7 +86,7 @@ class Message(Base):
         return cls(id=new_id("msg"), session_id=session_id, direction="out" if from_me else "in",
                    message_id=data.get("messageId"), chat_id=data.get("chatId") or "",
                    sender=data.get("from"), recipient=data.get("chatId") if from_me else None,
-                   type=data.get("type") or "other", text=data.get("text") or None, media=data.get("media"),
+                   type=data.get("type") or "other", text=data.get("text") or None, media=clean_json(data.get("media")),
                    status=MessageStatus.SENT if from_me else MessageStatus.RECEIVED, timestamp=parse_iso(data.get("timestamp")))
 
     @staticmethod
@@ -136,22 +137,22 @@ class Outbound(Base):
                       Index("ix_outbound_status_session_due", "status", "session_id", "next_attempt_at"))
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # send order
-    id: Mapped[str] = mapped_column(String(40), unique=True)
-    session_id: Mapped[str] = mapped_column(String(64))
-    to: Mapped[str] = mapped_column(String(128))
-    type: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str | None] = mapped_column(Text)
-    file_name: Mapped[str | None] = mapped_column(String(255))
-    mimetype: Mapped[str | None] = mapped_column(String(128))
+    id: Mapped[str] = mapped_column(CleanString(40), unique=True)
+    session_id: Mapped[str] = mapped_column(CleanString(64))
+    to: Mapped[str] = mapped_column(CleanString(128))
+    type: Mapped[str] = mapped_column(CleanString(16))
+    text: Mapped[str | None] = mapped_column(CleanText)
+    file_name: Mapped[str | None] = mapped_column(CleanString(255))
+    mimetype: Mapped[str | None] = mapped_column(CleanString(MIMETYPE_MAX_LENGTH))
     # The media bytes stay in the row until sent, so a queued send survives a restart.
     payload: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
-    status: Mapped[str] = mapped_column(String(16), default=OutboundStatus.QUEUED)
-    message_id: Mapped[str | None] = mapped_column(String(128))
-    error: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(CleanString(16), default=OutboundStatus.QUEUED)
+    message_id: Mapped[str | None] = mapped_column(CleanString(128))
+    error: Mapped[str | None] = mapped_column(CleanText)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
-    request_hash: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(CleanString(255), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(CleanString(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 
@@ -232,19 +233,19 @@ class MediaFile(Base):
 
     __tablename__ = "media_files"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    id: Mapped[str] = mapped_column(CleanString(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(CleanString(64), index=True)
     message_row_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default=MediaStatus.DOWNLOADING, index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    mimetype: Mapped[str | None] = mapped_column(String(128))
-    original_name: Mapped[str | None] = mapped_column(String(255))
-    file_name: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(CleanString(16), default=MediaStatus.DOWNLOADING, index=True)
+    kind: Mapped[str] = mapped_column(CleanString(16))
+    mimetype: Mapped[str | None] = mapped_column(CleanString(MIMETYPE_MAX_LENGTH))
+    original_name: Mapped[str | None] = mapped_column(CleanString(255))
+    file_name: Mapped[str | None] = mapped_column(CleanString(64), index=True)
     file_size: Mapped[int | None]
-    sha256: Mapped[str | None] = mapped_column(String(64))
-    error: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(CleanString(64))
+    error: Mapped[str | None] = mapped_column(CleanText)
     content: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
-    event_type: Mapped[str] = mapped_column(String(32))
+    event_type: Mapped[str] = mapped_column(CleanString(32))
     event_data: Mapped[dict | None]
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)

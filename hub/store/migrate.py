@@ -25,11 +25,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import TypeDecorator, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from hub.store.models import Base, UTCDateTime
+from hub.store.models import Base
 
 SCRIPTS = Path(__file__).with_name("migrations")
 BASELINE = "0001"  # the schema of the last release without migrations (main at 073fa58)
@@ -98,9 +98,12 @@ def include_name(name, type_, _parent_names) -> bool:
 
 
 def render_item(type_, item, _autogen_context):
-    """Revisions spell the hub's UTCDateTime as the plain DateTime it stores (no hub import in them)."""
-    if type_ == "type" and isinstance(item, UTCDateTime):
-        return "sa.DateTime()"
+    """Revisions spell the hub's column types (UTCDateTime, CleanString) as the plain types they store.
+
+    So no revision imports the hub: `sa.DateTime()`, `sa.String(length=64)`.
+    """
+    if type_ == "type" and isinstance(item, TypeDecorator):
+        return f"sa.{item.impl!r}"
     return False
 
 

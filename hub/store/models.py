@@ -38,6 +38,51 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value is not None else None
 
 
+def clean_text(value: str, limit: int | None = None) -> str:
+    """`value` as any database stores it: without NUL characters (PostgreSQL refuses them), at most `limit` long."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return value if limit is None or len(value) <= limit else value[:limit]
+
+
+def clean_json(value):
+    """JSON data with NUL characters stripped from every string in it (keys too)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {clean_json(key): clean_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [clean_json(item) for item in value]
+    return value
+
+
+class CleanString(TypeDecorator):
+    """A String(n) column that stores any text: NULs stripped, cut to n characters.
+
+    The last line of defence for every stored string: the API refuses over-long input with a
+    400 naming the field, but a value from WhatsApp must never make its message fail to be
+    stored (PostgreSQL refuses NULs and over-long values; SQLite would keep them). Lookups go
+    through it too, so a NUL in a query value is ignored instead of failing the query.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        # Every string bound to the column passes here: the common case (clean) costs one scan.
+        limit = self.impl.length
+        if value.__class__ is str and ("\x00" in value or (limit is not None and len(value) > limit)):
+            return clean_text(value, limit)
+        return value
+
+
+class CleanText(CleanString):
+    """A Text column without NULs (no length limit)."""
+
+    impl = Text
+    cache_ok = True
+
+
 _INSERTS: dict = {}  # one INSERT statement per table, built once (building one costs more than running it)
 
 
@@ -98,14 +143,14 @@ class Session(Base):
 
     __tablename__ = "sessions"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    description: Mapped[str] = mapped_column(String(500), default="")
-    engine: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default=SessionStatus.STOPPED)
-    jid: Mapped[str | None] = mapped_column(String(128))
-    phone: Mapped[str | None] = mapped_column(String(32))
-    push_name: Mapped[str | None] = mapped_column(String(128))
-    last_error: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[str] = mapped_column(CleanString(64), primary_key=True)
+    description: Mapped[str] = mapped_column(CleanString(500), default="")
+    engine: Mapped[str] = mapped_column(CleanString(16))
+    status: Mapped[str] = mapped_column(CleanString(16), default=SessionStatus.STOPPED)
+    jid: Mapped[str | None] = mapped_column(CleanString(128))
+    phone: Mapped[str | None] = mapped_column(CleanString(32))
+    push_name: Mapped[str | None] = mapped_column(CleanString(128))
+    last_error: Mapped[str | None] = mapped_column(CleanText)
     reconnect_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_retry_at: Mapped[datetime | None]
     connected_at: Mapped[datetime | None]
@@ -144,9 +189,9 @@ class Event(Base):
     __tablename__ = "events"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(String(40), unique=True)
-    type: Mapped[str] = mapped_column(String(32), index=True)
-    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    id: Mapped[str] = mapped_column(CleanString(40), unique=True)
+    type: Mapped[str] = mapped_column(CleanString(32), index=True)
+    session_id: Mapped[str | None] = mapped_column(CleanString(64), index=True)
     timestamp: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -37,3 +37,16 @@ def test_receipts_move_forward_never_back_and_only_for_this_sessions_sent_messag
     assert statuses(store) == {("shop", "out", "A"): "read", ("shop", "out", "B"): "delivered",
                                ("shop", "out", "C"): "sent", ("shop", "in", "A"): "received",
                                ("other", "out", "B"): "sent"}
+
+
+def test_nuls_are_stripped_and_long_values_cut_to_their_column_on_sqlite_too(store):
+    """The same rows on every database: SQLite would keep what PostgreSQL refuses."""
+    with store.session() as db:
+        Message.from_event("shop", {"messageId": "M\x001", "chatId": "5" * 300, "from": "51987654321@s.whatsapp.net",
+                                    "type": "text", "text": "ho\x00la", "media": {"originalName": "a\x00.pdf"}}
+                           ).insert_into(db)
+    with store.session() as db:
+        message = db.scalar(select(Message))
+        found = db.scalar(select(Message).where(Message.message_id == "M\x001"))  # looked up as it was given
+    assert (message.message_id, message.chat_id, message.text) == ("M1", "5" * 128, "hola")
+    assert message.media == {"originalName": "a.pdf"} and found is not None

@@ -62,14 +62,19 @@ def postgres():
     shutil.rmtree(directory, ignore_errors=True)
 
 
-@pytest.fixture
-def pg_url(postgres) -> str:
-    """The URL of a fresh, empty PostgreSQL database."""
+def create_database(postgres: str) -> str:
+    """The URL of a new, empty database on the cluster at `postgres`."""
     import psycopg
     name = f"hub_{os.getpid()}_{time.monotonic_ns()}"
     with psycopg.connect(postgres.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     return f"{postgres}/{name}"
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:
+    """The URL of a fresh, empty PostgreSQL database."""
+    return create_database(postgres)
 
 
 @pytest.fixture
