@@ -55,7 +55,7 @@ def test_list_filters_newest_first_or_oldest_first_after_a_seq(hub):
 
 def test_nuls_are_stripped_from_event_data_before_it_is_stored_or_published(hub):
     published = []
-    hub.bus.add_listener(published.append)
+    hub.bus.add_callback(published.append)
     envelope = hub.events.record("message-received", "shop", {"text": "ho\x00la", "media": {"names": ["a\x00"]}})
     [stored] = hub.events.list(limit=10)
     assert envelope["data"] == {"text": "hola", "media": {"names": ["a"]}} == published[0]["data"] == stored["data"]
