@@ -44,16 +44,13 @@ def create_app(config: Config | None = None) -> OpenAPI:
                   validation_error_status=400, validation_error_callback=validation_error_response)
     app.config.update(JSON_SORT_KEYS=False)
     app.json.sort_keys = False
-    if config.proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxies, x_proto=config.proxies,
-                                x_host=config.proxies)
     context = build_context(config)
     context.store.migrate()
     app.extensions["hub"] = context
     register_error_handlers(app)
     auth.init_app(app)
     app.before_request(body.check_body)  # after the key check: no body is read for 401/403/404/405
-    from hub import api, ws
+    from hub import api, socket_io, ws
     from hub.web import views
 
     api.register(app)
@@ -61,5 +58,9 @@ def create_app(config: Config | None = None) -> OpenAPI:
     app.register_blueprint(views.bp)
     app.add_url_rule("/openapi.json", "openapi_json", lambda: app.api_doc)
     app.add_url_rule("/api-docs", "api_docs", lambda: redirect("/api-docs/swagger"))
+    socket_io.install(app)
+    if config.proxies:  # outermost, so that Socket.IO sees the client's address too
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxies, x_proto=config.proxies,
+                                x_host=config.proxies)
     return app
 

@@ -83,6 +83,9 @@ def _log_format(text: str) -> str:
     return text
 
 
+# The older services' names for their token (DESIGN §9): accepted while HUB_API_KEY is unset.
+LEGACY_KEY_VARIABLES = ("API_STATIC_TOKEN", "API_KEY")
+
 # env name -> (attribute, parser, default text)
 _VARIABLES: dict[str, tuple[str, object, str]] = {
     "HUB_API_KEY": ("api_keys", _csv, ""),
@@ -106,6 +109,7 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "HUB_SEND_INTERVAL": ("send_interval", parse_duration, "0"),
     "HUB_LOG_FORMAT": ("log_format", _log_format, "json"),
     "HUB_LOG_LEVEL": ("log_level", str.upper, "INFO"),
+    "HUB_DEFAULT_SESSION": ("default_session", str.strip, ""),
     "PORT": ("port", _positive(int), "3000"),
     "HOST": ("host", str, "127.0.0.1"),
 }
@@ -137,8 +141,11 @@ class Config:
     send_interval: float = 0.0
     log_format: str = "json"
     log_level: str = "INFO"
+    default_session: str = ""
     port: int = 3000
     host: str = "127.0.0.1"
+    # Not a variable of its own: which variable the keys came from (a legacy name earns a warning).
+    api_key_source: str = "HUB_API_KEY"
 
     @classmethod
     def from_env(cls, environ: dict | None = None, dotenv_path: str = ".env") -> "Config":
@@ -152,7 +159,16 @@ class Config:
                 values[attr] = parse(text)
             except ValueError as exc:
                 raise ConfigError(f"{name}={text!r} is invalid: {exc}") from None
+        if not values["api_keys"]:
+            values.update(_legacy_keys(source))
         return cls(**values)
+
+    def startup_warnings(self) -> list[str]:
+        """Configuration the operator should hear about at start-up (never a secret's value)."""
+        if self.api_key_source == "HUB_API_KEY":
+            return []
+        return [f"API keys taken from {self.api_key_source} (the older services' name); "
+                f"set HUB_API_KEY instead: the legacy names are read only while HUB_API_KEY is unset."]
 
     @classmethod
     def for_tests(cls, directory: Path | str, **overrides) -> "Config":
@@ -195,9 +211,18 @@ class Config:
         return int(self.max_media_mb * 1024 * 1024)
 
 
+def _legacy_keys(source) -> dict:
+    """Keys from the older services' variables (API_STATIC_TOKEN, API_KEY), used when HUB_API_KEY is unset."""
+    names = [name for name in LEGACY_KEY_VARIABLES if _csv(str(source.get(name) or ""))]
+    if not names:
+        return {}
+    keys = [key for name in names for key in _csv(str(source[name]))]
+    return {"api_keys": list(dict.fromkeys(keys)), "api_key_source": " and ".join(names)}
+
+
 def documented_variables() -> list[str]:
     """The environment variable names (the README table documents each one)."""
     return list(_VARIABLES)
 
 
-assert {attr for attr, _, _ in _VARIABLES.values()} == {f.name for f in fields(Config)}
+assert {attr for attr, _, _ in _VARIABLES.values()} == {f.name for f in fields(Config)} - {"api_key_source"}

@@ -64,3 +64,8 @@ def describe_size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size} bytes"
     return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+
+
+def error_body(code: str, message: str, **extra) -> dict:
+    """The one error shape: HTTP answers (hub/api/errors.py), Socket.IO refusals and `error` events."""
+    return {"success": False, "error": code, "message": message, **extra}

@@ -15,6 +15,7 @@ from hub.context import HubContext
 from hub.delivery import worker as delivery_worker
 from hub.media import worker as media_worker
 from hub.outbound import worker as outbound_worker
+from hub.outbound.validation import default_session_warnings
 from hub.scheduler import make_scheduler
 from hub.store import checkpoint, group
 
@@ -32,6 +33,8 @@ def start(app) -> None:
     config = context.config
     log.info("hub starting: database %s, engine %s, sandbox %s", _safe_url(config.database_url),
              config.engine, config.sandbox)
+    for warning in config.startup_warnings():
+        log.warning(warning)
     scheduler = make_scheduler()
     context.scheduler = scheduler
     for module in BACKGROUND_MODULES:
@@ -49,6 +52,8 @@ def _bring_up_sessions(context: HubContext) -> None:
         restored = context.sessions.restore_all()
         log.info("sessions: %d restored, %d created from %s", len(restored), len(created),
                  context.config.sessions_config)
+        for warning in default_session_warnings(context):
+            log.warning(warning)
     except Exception:
         log.exception("restoring sessions failed")
 

@@ -1,7 +1,8 @@
 """WebSocket endpoints.
 
 /ws/session/<sessionId>[?engine=sandbox]: opening it creates the session if needed and starts it;
-the server sends {"event": "status"|"qr"|"error", "data": ...} and closes once connected.
+the server sends {"event": "status"|"qr"|"error", "data": ...} and closes once connected. An
+error's data is the message string (the older linking frontends display it as it is).
 /ws/events[?sessionId=...]: every event envelope as it is recorded (for the dashboard).
 """
 from __future__ import annotations
@@ -46,7 +47,7 @@ def session_socket(ws, session_id: str):
         context.sessions.start(session_id)
         _follow(ws, context, session_id, subscription)
     except HubError as exc:
-        send(ws, "error", {"error": exc.code, "message": exc.message})
+        send(ws, "error", exc.message)
     except ConnectionClosed:
         pass
     finally:
@@ -81,7 +82,7 @@ def _follow(ws, context, session_id: str, subscription) -> None:
         if status in SESSION_DOWN:  # a stopped session is "disconnected" to this socket's clients
             send(ws, "status", status if status != SessionStatus.STOPPED else SessionStatus.DISCONNECTED)
             if envelope["data"].get("reason"):
-                send(ws, "error", {"error": status, "message": envelope["data"]["reason"]})
+                send(ws, "error", envelope["data"]["reason"])
             if status != SessionStatus.DISCONNECTED:
                 return
 

@@ -68,3 +68,13 @@ def test_parse_duration():
     assert parse_duration("5s") == 5 and parse_duration("2h") == 7200 and parse_duration("10") == 10
     with pytest.raises(ValueError):
         parse_duration("soon")
+
+
+def test_legacy_token_names_are_keys_only_while_hub_api_key_is_unset():
+    legacy = Config.from_env({"API_STATIC_TOKEN": "bot-token", "API_KEY": "multi-key"}, dotenv_path="/nonexistent")
+    assert legacy.api_keys == ["bot-token", "multi-key"]
+    [warning] = legacy.startup_warnings()
+    assert "API_STATIC_TOKEN and API_KEY" in warning and "bot-token" not in warning and "multi-key" not in warning
+    preferred = Config.from_env({"HUB_API_KEY": "hub-key", "API_KEY": "multi-key"}, dotenv_path="/nonexistent")
+    assert preferred.api_keys == ["hub-key"] and preferred.startup_warnings() == []
+    assert Config.from_env({"API_KEY": " "}, dotenv_path="/nonexistent").api_keys == []

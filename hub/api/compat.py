@@ -14,6 +14,8 @@ from pydantic import AliasChoices, Field
 
 from hub.api.common import Model, SessionPath, blueprint, hub, ok
 from hub.api.send import MAX_TEXT, MediaBody
+from hub.delivery import endpoints
+from hub.errors import Conflict
 from hub.outbound import service
 from hub.outbound.request import MediaSpec, SendRequest
 from hub.rules import ENGINE_PATTERN, MIMETYPE_MAX_LENGTH, MIMETYPE_PATTERN, SESSION_ID_PATTERN
@@ -23,7 +25,7 @@ bp = blueprint("compat", "Route shapes of the older systems (adapters over the s
 
 STATES = {SessionStatus.CONNECTED: "CONNECTED", SessionStatus.QR: "UNPAIRED", SessionStatus.LOGGED_OUT: "UNPAIRED",
           SessionStatus.STARTING: "OPENING", SessionStatus.DISCONNECTED: "DISCONNECTED",
-          SessionStatus.STOPPED: "UNLAUNCHED"}
+          SessionStatus.STOPPED: "UNLAUNCHED", "no_sessions": "UNLAUNCHED"}
 Recipient = Field(validation_alias=AliasChoices("to", "number"), description="Phone number or JID")
 Text = Field(None, max_length=MAX_TEXT, validation_alias=AliasChoices("message", "text", "caption"))
 
@@ -43,7 +45,7 @@ class SendPdf(Model):
     session_id: str = Field(alias="sessionId", pattern=SESSION_ID_PATTERN)
     to: str | int = Recipient
     pdf_base64: str = Field(alias="pdfBase64")
-    file_name: str = Field("document.pdf", alias="fileName", max_length=255)
+    file_name: str = Field("Comprobante.pdf", alias="fileName", max_length=255)
     message: str | None = Text
 
 
@@ -126,9 +128,10 @@ def connect(path: SessionPath):
 def qr(path: SessionPath):
     """The QR as text and as a PNG data URL; `qr: null` with the status when there is none to scan."""
     view = hub().sessions.get(path.session_id)
-    if view["status"] != SessionStatus.QR or path.session_id not in hub().sessions.live:
+    try:
+        code = hub().sessions.qr(path.session_id)
+    except Conflict:
         return session_state(view, qr=None, message=f"No QR code to scan (status: {view['status']}).")
-    code = hub().sessions.qr(path.session_id)
     return session_state(view, qr=code["qr"], qrImage=segno.make(code["qr"], error="m").png_data_uri(scale=6),
                          expiresAt=code["expiresAt"])
 
@@ -138,6 +141,13 @@ def delete(path: SessionPath):
     """Stop the session and delete it with its credentials."""
     hub().sessions.delete(path.session_id)
     return ok(sessionId=path.session_id, message=f"Session {path.session_id} deleted")
+
+
+@bp.get("/whatsapp/status")
+def whatsapp_status():
+    """Overall connection state (`state` in capitals, as the shared-client callers compare it), listeners, sessions."""
+    overview = endpoints.whatsapp_status(hub())
+    return ok(**{**overview, "state": state_word(overview["state"]), "status": overview["state"]})
 
 
 @bp.get("/status/<session_id>")
@@ -154,16 +164,30 @@ def start(session_id: str, engine: str | None = None) -> dict:
     return sessions.start(session_id)
 
 
+def unknown_session(session_id: str) -> dict:
+    """The session-persistence clients poll ids that may not exist yet: 200 `connected: false`, not 404."""
+    return ok(sessionId=session_id, clientId=session_id, exists=False, status="not_found", state=STATES["stopped"],
+              connected=False, phone=None, session_exists_on_disk=False, auto_reconnecting=False,
+              message=f"Session '{session_id}' does not exist.")
+
+
+def state_word(status: str) -> str:
+    """The whatsapp-web.js-style word for a session status (CONNECTED, UNPAIRED, ...)."""
+    return STATES.get(status, status.upper())
+
+
 def session_state(view: dict, **extra) -> dict:
     """The compat session answer: native view fields plus whatsapp-web.js-style state words."""
     return ok(sessionId=view["sessionId"], clientId=view["sessionId"], status=view["status"],
-              state=STATES.get(view["status"], view["status"].upper()), connected=view["connected"],
+              state=state_word(view["status"]), connected=view["connected"],
               phone=view["phone"], **extra)
 
 
 def status_view(session_id: str) -> dict:
     """GET /api/status: reconnects a session whose credentials are on disk but which is not running."""
     sessions = hub().sessions
+    if not sessions.exists(session_id):
+        return unknown_session(session_id)
     view = sessions.get(session_id)
     on_disk = sessions.has_credentials(session_id, view["engine"])
     running = session_id in sessions.live

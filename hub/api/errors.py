@@ -8,15 +8,14 @@ from flask import Flask, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from hub.errors import HubError
+from hub.errors import HubError, error_body
 
 log = logging.getLogger(__name__)
 
 
 def error_response(status: int, code: str, message: str, **extra):
-    """The one JSON error shape."""
-    body = {"success": False, "error": code, "message": message, **extra}
-    return jsonify(body), status
+    """The one JSON error shape, as a Flask response."""
+    return jsonify(error_body(code, message, **extra)), status
 
 
 def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:

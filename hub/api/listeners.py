@@ -1,12 +1,13 @@
 """Listeners (callback URLs for all sessions or one) and the seed-compatible /api/whatsapp/status."""
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from hub.api.common import Model, blueprint, hub, ok
 from hub.delivery import endpoints
 from hub.delivery.endpoints import EndpointSpec
 from hub.rules import SESSION_ID_PATTERN
+from hub.store.delivery import EndpointKind
 
 bp = blueprint("listeners", "Callback URLs that receive signed events", url_prefix="/api/whatsapp")
 
@@ -22,23 +23,31 @@ class EndpointFields(Model):
                                  "(a failing event holds back the later ones); default false, kept when absent")
 
 
+# The shared-client callers name the URL callbackUrl, url or callback (DESIGN §8).
+CallbackUrl = Field(alias="callbackUrl", validation_alias=AliasChoices("callbackUrl", "url", "callback"),
+                    max_length=2048, description="http(s) URL to POST events to (also accepted as url or callback)")
+
+
 class ListenerBody(EndpointFields):
-    callback_url: str = Field(alias="callbackUrl", max_length=2048, description="http(s) URL to POST events to")
+    callback_url: str = CallbackUrl
     session_id: str | None = Field(None, alias="sessionId", pattern=SESSION_ID_PATTERN,
                                    description="Only this session's events (default: every session)")
 
     def spec(self) -> EndpointSpec:
-        return EndpointSpec("listener", self.callback_url, self.session_id, self.events, self.headers, self.secret,
-                            self.ordered)
+        return EndpointSpec(EndpointKind.LISTENER, self.callback_url, self.session_id, self.events, self.headers,
+                            self.secret, self.ordered)
 
 
 class UnregisterBody(Model):
-    callback_url: str = Field(alias="callbackUrl", max_length=2048)
+    callback_url: str = CallbackUrl
 
 
 @bp.post("/register-listener")
 def register_listener(body: ListenerBody):
-    """Register a callback URL; again, it updates only the fields passed. The secret is shown on creation only."""
+    """Register a callback URL; again, it updates only the fields passed. The secret is shown on creation only.
+
+    Registered without `events`, a listener gets message-received only.
+    """
     listener, created = endpoints.register(hub(), body.spec())
     return ok(listener=listener), 201 if created else 200
 
@@ -56,16 +65,10 @@ class ListenerPath(Model):
 @bp.post("/listeners/<listener_id>/rotate-secret")
 def rotate_listener_secret(path: ListenerPath):
     """Replace the listener's signing secret with a new one, shown in this answer only."""
-    return ok(listener=endpoints.rotate_secret(hub(), "listener", path.listener_id))
+    return ok(listener=endpoints.rotate_secret(hub(), (EndpointKind.LISTENER,), path.listener_id))
 
 
 @bp.get("/listeners")
 def list_listeners():
     """Every listener with its delivery health."""
-    return ok(listeners=endpoints.list_endpoints(hub(), "listener"))
-
-
-@bp.get("/status")
-def whatsapp_status():
-    """Overall connection state, number of listeners, every session."""
-    return ok(**endpoints.whatsapp_status(hub()))
+    return ok(listeners=endpoints.list_endpoints(hub(), (EndpointKind.LISTENER,)))

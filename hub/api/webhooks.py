@@ -1,4 +1,9 @@
-"""Per-session webhooks (several URLs per session, each with its own filter and secret)."""
+"""Per-session webhooks, each with its own filter and secret.
+
+Native routes (/api/sessions/<id>/webhooks) add several URLs per session. The older services'
+route POST /api/<id>/webhook *sets* the session's one compat webhook: a second POST replaces its
+URL and events (the old URL stops receiving). Listing and removing cover both kinds.
+"""
 from __future__ import annotations
 
 from pydantic import Field
@@ -7,6 +12,7 @@ from hub.api.common import Model, SessionPath, blueprint, hub, ok
 from hub.api.listeners import EndpointFields
 from hub.delivery import endpoints
 from hub.delivery.endpoints import EndpointSpec
+from hub.store.delivery import WEBHOOK_KINDS, EndpointKind
 
 bp = blueprint("webhooks", "Per-session webhooks with event filters")
 
@@ -14,8 +20,8 @@ bp = blueprint("webhooks", "Per-session webhooks with event filters")
 class WebhookBody(EndpointFields):
     url: str = Field(max_length=2048, description="http(s) URL to POST the session's events to")
 
-    def spec(self, session_id: str) -> EndpointSpec:
-        return EndpointSpec("webhook", self.url, session_id, self.events, self.headers, self.secret, self.ordered)
+    def spec(self, kind: EndpointKind, session_id: str) -> EndpointSpec:
+        return EndpointSpec(kind, self.url, session_id, self.events, self.headers, self.secret, self.ordered)
 
 
 class WebhookSelector(Model):
@@ -23,19 +29,26 @@ class WebhookSelector(Model):
     url: str | None = Field(None, max_length=2048, description="Remove only the webhook with this URL")
 
 
+@bp.post("/sessions/<session_id>/webhooks")
+def add_webhook(path: SessionPath, body: WebhookBody):
+    """Add a webhook; the same URL again updates only the fields passed. The secret is shown on creation only."""
+    return register(EndpointKind.WEBHOOK, path, body)
+
+
 @bp.post("/<session_id>/webhook")
 def set_webhook(path: SessionPath, body: WebhookBody):
-    """Add a webhook; the same URL again updates only the fields passed. The secret is shown on creation only."""
-    webhook, created = endpoints.register(hub(), body.spec(path.session_id))
-    return ok(webhook=webhook), 201 if created else 200
+    """Set the session's one compat webhook: a new URL replaces the previous one. The secret is shown on creation only."""
+    return register(EndpointKind.COMPAT_WEBHOOK, path, body)
 
 
+@bp.get("/sessions/<session_id>/webhooks")
 @bp.get("/<session_id>/webhook")
 def list_webhooks(path: SessionPath):
     """The session's webhooks with their delivery health."""
-    return ok(webhooks=endpoints.list_endpoints(hub(), "webhook", path.session_id))
+    return ok(webhooks=endpoints.list_endpoints(hub(), WEBHOOK_KINDS, path.session_id))
 
 
+@bp.delete("/sessions/<session_id>/webhooks")
 @bp.delete("/<session_id>/webhook")
 def delete_webhooks(path: SessionPath, query: WebhookSelector):
     """Remove one webhook (?id= or ?url=) or, without either, all of the session's webhooks."""
@@ -55,4 +68,10 @@ class WebhookPath(SessionPath):
 @bp.post("/<session_id>/webhook/<webhook_id>/rotate-secret")
 def rotate_webhook_secret(path: WebhookPath):
     """Replace the webhook's signing secret with a new one, shown in this answer only."""
-    return ok(webhook=endpoints.rotate_secret(hub(), "webhook", path.webhook_id, path.session_id))
+    return ok(webhook=endpoints.rotate_secret(hub(), WEBHOOK_KINDS, path.webhook_id, path.session_id))
+
+
+def register(kind: EndpointKind, path: SessionPath, body: WebhookBody):
+    """Create or update a webhook of this kind: 201 when created, 200 when updated."""
+    webhook, created = endpoints.register(hub(), body.spec(kind, path.session_id))
+    return ok(webhook=webhook), 201 if created else 200

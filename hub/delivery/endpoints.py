@@ -14,7 +14,7 @@ from hub.urlguard import validate_url
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.events import EVENT_TYPES
 from hub.store import Delivery, Endpoint, Session
-from hub.store.delivery import UNFINISHED, DeliveryStatus
+from hub.store.delivery import UNFINISHED, WEBHOOK_KINDS, DeliveryStatus, EndpointKind
 from hub.store.models import SessionStatus
 
 EVENT_FILTERS = ("all",) + EVENT_TYPES
@@ -71,14 +71,19 @@ def require_session(db: DbSession, session_id: str | None) -> None:
         raise NotFound(f"Session '{session_id}' does not exist.", code="session_not_found")
 
 
+# The filter of an endpoint registered without `events`. A shared-client bot registered without
+# events expects customers' messages only, not its own sends, receipts or QR codes (DESIGN §8).
+DEFAULT_EVENTS = {EndpointKind.LISTENER: ["message-received"]}
+
+
 @dataclass(frozen=True)
 class EndpointSpec:
     """A listener or webhook as the caller asks for it (checked by `register`)."""
 
-    kind: str  # "listener" | "webhook"
+    kind: EndpointKind
     url: str
     session_id: str | None = None  # a listener for one session only; a webhook's session
-    events: list[str] | None = None  # default: all
+    events: list[str] | None = None  # default: DEFAULT_EVENTS of the kind, else all
     headers: dict[str, str] | None = None
     secret: str | None = None  # default: generated
     # One event at a time per session, in seq order; None keeps the endpoint's setting (off for a
@@ -94,31 +99,37 @@ def register(context: HubContext, spec: EndpointSpec) -> tuple[dict, bool]:
     leaves out keeps its value.
     """
     kind, session_id = spec.kind, spec.session_id
-    url = validate_url(spec.url, context.config.block_private_urls, "callbackUrl" if kind == "listener" else "url")
+    field = "callbackUrl" if kind == EndpointKind.LISTENER else "url"
+    url = validate_url(spec.url, context.config.block_private_urls, field)
     secret = check_secret(spec.secret)
-    key = (session_id or "") if kind == "webhook" else ""
+    key = (session_id or "") if kind in WEBHOOK_KINDS else ""
     with context.store.session() as db:
         require_session(db, session_id)
+        if kind == EndpointKind.COMPAT_WEBHOOK:  # the session's one compat webhook: a new URL replaces the old one
+            _delete_endpoints(db, Endpoint.kind == kind, Endpoint.session_id == session_id, Endpoint.url != url)
         endpoint = db.scalar(select(Endpoint).where(Endpoint.kind == kind, Endpoint.session_key == key,
                                                     Endpoint.url == url))
         created = endpoint is None
         if created:
             endpoint = Endpoint(kind=kind, url=url, session_key=key, secret=secret or signing.generate_secret())
             db.add(endpoint)
-        events = endpoint.events if spec.events is None and not created else normalise_events(spec.events)
+        if spec.events is None:  # a new endpoint gets its kind's default filter; an existing one keeps its own
+            events = DEFAULT_EVENTS.get(kind, ["all"]) if created else endpoint.events
+        else:
+            events = normalise_events(spec.events)
         headers = endpoint.headers if spec.headers is None and not created else normalise_headers(spec.headers)
         endpoint.configure(events, headers, secret, session_id, spec.ordered)
         db.flush()
         return public_view(db, endpoint, reveal_secret=created), created
 
 
-def rotate_secret(context: HubContext, kind: str, endpoint_id: str, session_id: str | None = None) -> dict:
+def rotate_secret(context: HubContext, kinds: tuple[str, ...], endpoint_id: str, session_id: str | None = None) -> dict:
     """Give the endpoint a new generated secret; the answer is the only place it is shown."""
     with context.store.session() as db:
         require_session(db, session_id)
         endpoint = db.get(Endpoint, endpoint_id)
-        if endpoint is None or endpoint.kind != kind or (session_id is not None and endpoint.session_id != session_id):
-            raise NotFound(f"No {kind} '{endpoint_id}'.", code=f"{kind}_not_found")
+        if endpoint is None or endpoint.kind not in kinds or (session_id is not None and endpoint.session_id != session_id):
+            raise NotFound(f"No {kinds[0]} '{endpoint_id}'.", code=f"{kinds[0]}_not_found")
         endpoint.secret = signing.generate_secret()
         db.flush()
         return public_view(db, endpoint, reveal_secret=True)
@@ -150,11 +161,11 @@ def health_of(db: DbSession, endpoint_ids: list[str]) -> dict[str, dict]:
     return counts
 
 
-def list_endpoints(context: HubContext, kind: str, session_id: str | None = None) -> list[dict]:
-    """Endpoints of one kind (a session's webhooks when `session_id`), oldest first, with health."""
+def list_endpoints(context: HubContext, kinds: tuple[str, ...], session_id: str | None = None) -> list[dict]:
+    """Endpoints of these kinds (a session's webhooks when `session_id`), oldest first, with health."""
     with context.store.session() as db:
         require_session(db, session_id)
-        statement = select(Endpoint).where(Endpoint.kind == kind).order_by(Endpoint.created_at)
+        statement = select(Endpoint).where(Endpoint.kind.in_(kinds)).order_by(Endpoint.created_at)
         if session_id is not None:
             statement = statement.where(Endpoint.session_id == session_id)
         endpoints = list(db.scalars(statement))
@@ -165,12 +176,12 @@ def list_endpoints(context: HubContext, kind: str, session_id: str | None = None
 def unregister_listener(context: HubContext, url: str) -> int:
     """Remove the listener with this callback URL (and its deliveries); returns how many."""
     with context.store.session() as db:
-        return _delete_endpoints(db, Endpoint.kind == "listener", Endpoint.url == url.strip())
+        return _delete_endpoints(db, Endpoint.kind == EndpointKind.LISTENER, Endpoint.url == url.strip())
 
 
 def remove_webhooks(context: HubContext, session_id: str, endpoint_id: str | None = None, url: str | None = None) -> int:
     """Remove one webhook of a session (by id or URL), or all of them; returns how many."""
-    conditions = [Endpoint.kind == "webhook", Endpoint.session_id == session_id]
+    conditions = [Endpoint.kind.in_(WEBHOOK_KINDS), Endpoint.session_id == session_id]
     if endpoint_id:
         conditions.append(Endpoint.id == endpoint_id)
     if url:
@@ -182,7 +193,7 @@ def remove_webhooks(context: HubContext, session_id: str, endpoint_id: str | Non
 
 def remove_session_webhooks(db: DbSession, session_id: str) -> None:
     """SessionManager.on_delete callback: a deleted session's webhooks go with it."""
-    _delete_endpoints(db, Endpoint.kind == "webhook", Endpoint.session_id == session_id)
+    _delete_endpoints(db, Endpoint.kind.in_(WEBHOOK_KINDS), Endpoint.session_id == session_id)
 
 
 def _delete_endpoints(db: DbSession, *conditions) -> int:
@@ -216,5 +227,5 @@ def whatsapp_status(context: HubContext) -> dict:
                  "no_sessions" if not sessions else SessionStatus.DISCONNECTED)
     with context.store.session() as db:
         listeners = db.scalar(select(func.count()).select_from(Endpoint)
-                              .where(Endpoint.kind == "listener", Endpoint.enabled))
+                              .where(Endpoint.kind == EndpointKind.LISTENER, Endpoint.enabled))
     return {"connected": SessionStatus.CONNECTED in statuses, "state": state, "listeners": listeners, "sessions": sessions}

@@ -14,7 +14,7 @@ from sqlalchemy import insert, inspect, or_, select
 from sqlalchemy.orm import Session as DbSession
 
 from hub.store import Delivery, Endpoint, Event, Store
-from hub.store.delivery import lane_for
+from hub.store.delivery import WEBHOOK_KINDS, filter_accepts, lane_for
 
 TEST_EVENT = "test"  # sent by POST /api/<sessionId>/webhook/test, to that session's webhooks only
 # Endpoint columns that decide who gets what (health bookkeeping does not invalidate the cache).
@@ -26,7 +26,7 @@ def matching_endpoints(db: DbSession, event_type: str, session_id: str | None) -
     """Enabled endpoints that want this event: listeners for all sessions or this one, its webhooks."""
     statement = select(Endpoint).where(Endpoint.enabled)
     if event_type == TEST_EVENT:
-        statement = statement.where(Endpoint.kind == "webhook", Endpoint.session_id == session_id)
+        statement = statement.where(Endpoint.kind.in_(WEBHOOK_KINDS), Endpoint.session_id == session_id)
         return list(db.scalars(statement))
     statement = statement.where(or_(Endpoint.session_id.is_(None), Endpoint.session_id == session_id))
     return [endpoint for endpoint in db.scalars(statement) if endpoint.wants(event_type)]
@@ -48,10 +48,10 @@ class Target:
     def wants(self, event_type: str, session_id: str | None) -> bool:
         """Whether this endpoint gets an event of this type from this session."""
         if event_type == TEST_EVENT:
-            return self.kind == "webhook" and self.session_id == session_id
+            return self.kind in WEBHOOK_KINDS and self.session_id == session_id
         if self.session_id is not None and self.session_id != session_id:
             return False
-        return "all" in self.events or event_type in self.events
+        return filter_accepts(self.kind, self.events, event_type)
 
 
 def load_targets(db: DbSession) -> dict[str, Target]:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from sqlalchemy import bindparam, case, delete, exists, insert, select, text, union_all, update
 from sqlalchemy.orm import Session as DbSession
 
+from hub.delivery.compat import delivered_body
 from hub.delivery.fanout import HEALTH_ONLY, Target, load_targets
 from hub.delivery.policy import Decision, decide
 from hub.store import Attempt, Delivery, Endpoint, Event
@@ -214,7 +215,7 @@ def _jobs(db: DbSession, rows: list, targets: dict[str, Target], bodies: dict[st
     jobs = []
     for row in rows:
         target = targets[row.endpoint_id]
-        body = bodies.get(row.event_id) or loaded[row.event_id]
+        body = delivered_body(target.kind, target.events, bodies.get(row.event_id) or loaded[row.event_id])
         jobs.append(Job(row.id, row.endpoint_id, row.event_id, target.url, target.secret, dict(target.headers), body,
                         row.attempts, row.delivered_at, lease_until, row.session_id))
     return jobs

@@ -22,12 +22,35 @@ def validate(context: HubContext, request: SendRequest) -> ValidatedSend:
 
 
 def resolve_session(context: HubContext, session_id: str | None) -> str:
-    """The given session's id (404 if unknown) or, when none is given, the hub's only session's."""
+    """The given session (404 if unknown) or, when none is given, the default one (DESIGN §7)."""
     if session_id:
         return context.sessions.peek(session_id)["sessionId"]
+    return default_session(context)
+
+
+def default_session(context: HubContext) -> str:
+    """HUB_DEFAULT_SESSION, else the only session, else the only connected one; 400 otherwise."""
+    configured = context.config.default_session
+    if configured:
+        if not context.sessions.exists(configured):
+            raise BadRequest(f"HUB_DEFAULT_SESSION names session '{configured}', which does not exist: "
+                             f"create it, fix the setting, or give sessionId.", code="default_session_missing")
+        return configured
     sessions = context.sessions.list()
-    if len(sessions) == 1:
-        return sessions[0]["sessionId"]
     if not sessions:
         raise NotFound("The hub has no sessions yet; create one first.", code="session_not_found")
-    raise BadRequest(f"sessionId is required: the hub has {len(sessions)} sessions.", code="session_required")
+    connected = [session for session in sessions if session["connected"]]
+    for candidates in (sessions, connected):
+        if len(candidates) == 1:
+            return candidates[0]["sessionId"]
+    raise BadRequest(f"sessionId is required: the hub has {len(sessions)} sessions and {len(connected)} of "
+                     f"them connected (or set HUB_DEFAULT_SESSION).", code="session_required")
+
+
+def default_session_warnings(context: HubContext) -> list[str]:
+    """A start-up warning when HUB_DEFAULT_SESSION names a session that does not exist."""
+    configured = context.config.default_session
+    if configured and not context.sessions.exists(configured):
+        return [f"HUB_DEFAULT_SESSION={configured!r} names no existing session: sends without sessionId "
+                f"will answer 400 default_session_missing until it exists."]
+    return []

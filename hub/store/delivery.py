@@ -40,6 +40,31 @@ def lane_for(event_type: str, ordered: bool) -> int:
     return LANE_PRIORITY if event_type in PRIORITY_EVENTS else LANE_NORMAL
 
 
+# Endpoint kinds. A compat webhook is the one a session's POST /api/<id>/webhook sets (the older
+# services' semantics: one per session, a second POST replaces it); plain webhooks add up.
+class EndpointKind(StrEnum):
+    """What an endpoint is (the values the API shows)."""
+
+    LISTENER = "listener"  # POST /api/whatsapp/register-listener: every session or one
+    WEBHOOK = "webhook"  # POST /api/sessions/<id>/webhooks: several per session
+    COMPAT_WEBHOOK = "compat-webhook"  # POST /api/<id>/webhook: one per session, replaced
+
+
+WEBHOOK_KINDS = (EndpointKind.WEBHOOK, EndpointKind.COMPAT_WEBHOOK)
+
+
+def filter_accepts(kind: str, events, event_type: str) -> bool:
+    """Whether an endpoint of this kind with this event filter gets events of `event_type`.
+
+    The older services reported the API's own sends as `message-from-me`, so a compat webhook whose
+    filter covers message-from-me also gets `message-sent` (delivered under that name: see
+    hub/delivery/compat.py).
+    """
+    if "all" in events or event_type in events:
+        return True
+    return kind == EndpointKind.COMPAT_WEBHOOK and event_type == "message-sent" and "message-from-me" in events
+
+
 class Endpoint(Base):
     """Where events are POSTed: a listener (all sessions or one) or a session's webhook."""
 
@@ -47,7 +72,7 @@ class Endpoint(Base):
     __table_args__ = (UniqueConstraint("kind", "session_key", "url", name="uq_endpoint_url"),)
 
     id: Mapped[str] = mapped_column(CleanString(40), primary_key=True, default=lambda: new_id("ep"))
-    kind: Mapped[str] = mapped_column(CleanString(16))  # "listener" | "webhook"
+    kind: Mapped[str] = mapped_column(CleanString(16))  # an EndpointKind
     url: Mapped[str] = mapped_column(CleanString(2048))
     session_id: Mapped[str | None] = mapped_column(CleanString(64), index=True)
     # Webhooks are unique per (session, url), listeners per url (key ""): no NULL in the constraint.
@@ -67,7 +92,7 @@ class Endpoint(Base):
 
     def wants(self, event_type: str) -> bool:
         """Whether this endpoint's filter accepts `event_type`."""
-        return "all" in self.events or event_type in self.events
+        return filter_accepts(self.kind, self.events, event_type)
 
     def configure(self, events: list[str], headers: dict, secret: str | None,
                   session_id: str | None, ordered: bool | None = None) -> None:

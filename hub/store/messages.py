@@ -206,6 +206,8 @@ class Outbound(Base):
         data = {"outboundId": self.id, "to": self.to, "type": self.type}
         if self.message_id:
             data["messageId"] = self.message_id
+        if self.text:
+            data["text"] = self.text
         if self.status == OutboundStatus.FAILED:
             data["error"] = self.error
         return data

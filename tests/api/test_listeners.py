@@ -96,10 +96,10 @@ def test_private_urls_refused_when_blocking(tmp_path):
 def test_whatsapp_status(client, sandbox_session):
     register(client)
     status = client.get("/api/whatsapp/status").json
-    assert status["connected"] is True and status["state"] == "connected" and status["listeners"] == 1
+    assert status["connected"] is True and status["state"] == "CONNECTED" and status["listeners"] == 1
     assert [s["sessionId"] for s in status["sessions"]] == ["shop"]
 
 
 def test_whatsapp_status_without_sessions(client):
-    assert client.get("/api/whatsapp/status").json == {"success": True, "connected": False,
-                                                        "state": "no_sessions", "listeners": 0, "sessions": []}
+    assert client.get("/api/whatsapp/status").json == {"success": True, "connected": False, "state": "UNLAUNCHED",
+                                                        "status": "no_sessions", "listeners": 0, "sessions": []}

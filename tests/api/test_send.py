@@ -30,7 +30,7 @@ def test_connected_send_answers_200_with_the_whatsapp_id_and_records_it(client, 
                        "text": "Su pedido está listo", "kind": "text"}
     [event] = events(client, "message-sent")
     assert event["data"] == {"outboundId": body["id"], "messageId": body["messageId"],
-                             "to": "51987654321@s.whatsapp.net", "type": "text"}
+                             "to": "51987654321@s.whatsapp.net", "type": "text", "text": "Su pedido está listo"}
     state = client.get(f"/api/outbound/{body['id']}").get_json()["outbound"]
     assert state["status"] == "sent" and state["attempts"] == 1 and state["sentAt"]
     assert client.get(f"/api/whatsapp/send/{body['id']}").get_json()["outbound"] == state
@@ -38,7 +38,8 @@ def test_connected_send_answers_200_with_the_whatsapp_id_and_records_it(client, 
 
 def test_session_id_is_optional_when_the_hub_has_one_session(client, sandbox_session):
     assert send(client, to="51987654321", message="hola").status_code == 200
-    client.post("/api/sessions", json={"sessionId": "second", "engine": "sandbox"})
+    client.post("/api/sessions", json={"sessionId": "second", "engine": "sandbox", "start": True})
+    client.post("/api/sandbox/second/scan", json={})  # two connected sessions: which one is ambiguous
     reply = send(client, to="51987654321", message="hola")
     assert reply.status_code == 400 and reply.get_json()["error"] == "session_required"
 

@@ -1,11 +1,14 @@
-"""Per-session webhooks: several URLs, idempotent, delete by id/url/all, test event, session delete."""
+"""Per-session webhooks (native route): several URLs, idempotent, delete by id/url/all, test event, session delete.
+
+The compat route POST /api/<id>/webhook (one webhook per session, replaced) is in tests/api/test_compat.py.
+"""
 import pytest
 
 A, B = "http://127.0.0.1:4001/crm", "http://127.0.0.1:4002/crm"
 
 
 def add(client, url, **body):
-    return client.post("/api/shop/webhook", json={"url": url, **body})
+    return client.post("/api/sessions/shop/webhooks", json={"url": url, **body})
 
 
 def webhooks(client):
@@ -27,10 +30,12 @@ def test_an_ordered_webhook_shows_it(client, sandbox_session):
 
 
 def test_unknown_session_is_404_and_bad_input_400(client, sandbox_session):
+    assert client.post("/api/sessions/nope/webhooks", json={"url": A}).status_code == 404
     assert client.post("/api/nope/webhook", json={"url": A}).status_code == 404
     assert client.get("/api/nope/webhook").status_code == 404
     assert add(client, "file:///etc/passwd").status_code == 400
     assert add(client, A, events=["all", "bogus"]).status_code == 400
+    assert client.post("/api/sessions/shop/webhooks", json={"events": ["qr"]}).status_code == 400
     assert client.post("/api/shop/webhook", json={"events": ["qr"]}).status_code == 400
     assert webhooks(client) == []
 

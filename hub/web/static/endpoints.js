@@ -90,7 +90,7 @@ const eventsText = (endpoint) => (endpoint.events?.length ? endpoint.events.join
 
 async function addWebhook(values, form) {
   const body = {url: values.url, events: values.events, secret: values.secret || undefined};
-  const {webhook} = await api.post(`/api/${seg(sessionId)}/webhook`, body);
+  const {webhook} = await api.post(`/api/sessions/${seg(sessionId)}/webhooks`, body);
   form.reset();
   showSecret(byId("webhook-secret"), webhook);
   await loadSessionWebhooks();
