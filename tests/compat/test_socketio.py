@@ -2,11 +2,10 @@
 key checks at connect, `subscribe`, every event under its type name, websocket and polling."""
 from __future__ import annotations
 
-import queue
-
 import pytest
 import socketio
 
+from tests.compat.sio import Client
 from tests.integration.hubproc import API_KEY, HubProcess
 
 
@@ -16,31 +15,6 @@ def hub(tmp_path_factory):
         assert running.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox", "start": True}).status_code == 201
         assert running.post("/api/sandbox/shop/scan", json={}).status_code == 200
         yield running
-
-
-class Client:
-    """A python-socketio client that records every event it gets, in order."""
-
-    def __init__(self):
-        self.sio = socketio.Client(reconnection=False)
-        self.received: queue.Queue = queue.Queue()
-        self.refusals: list = []
-        self.sio.on("*", lambda event, data: self.received.put((event, data)))
-        self.sio.on("connect_error", self.refusals.append)
-
-    def connect(self, hub: HubProcess, transport: str = "websocket", **options) -> "Client":
-        self.sio.connect(hub.url, transports=[transport], wait_timeout=10, **options)
-        return self
-
-    def next(self, wanted: str, timeout: float = 10) -> dict:
-        """The next event named `wanted` (others are skipped)."""
-        while True:
-            event, data = self.received.get(timeout=timeout)
-            if event == wanted:
-                return data
-
-    def close(self) -> None:
-        self.sio.disconnect()
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])

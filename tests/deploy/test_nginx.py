@@ -1,6 +1,6 @@
 """The repository's nginx.conf, run by real nginx (ports and paths substituted, a self-signed
 certificate made here) in front of real gunicorn: TLS, redirect, proxy headers, WebSocket,
-media from disk, and the body limit."""
+media from disk, the body limit, and Socket.IO (WebSocket and long-polling)."""
 from __future__ import annotations
 
 import base64
@@ -20,6 +20,7 @@ import requests
 import websocket
 from requests.adapters import HTTPAdapter
 
+from tests.compat.sio import Client
 from tests.integration.hubproc import API_KEY, ROOT, HubProcess, free_port
 
 REQUIRED = os.environ.get("HUB_REQUIRE_SYSTEM_TESTS") == "1"
@@ -170,6 +171,40 @@ def test_websocket_through_the_proxy_follows_a_session_to_connected(proxy):
     finally:
         ws.close()
     assert [message["event"] for message in messages] == ["status", "qr", "status"]
+
+
+def verified_session(proxy: Proxy) -> requests.Session:
+    """A requests session that trusts the test certificate (and not REQUESTS_CA_BUNDLE instead)."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(proxy.cert)
+    return session
+
+
+def test_socket_io_through_the_proxy_over_websocket_and_polling(proxy):
+    proxy.post("/api/sessions", json={"sessionId": "sio", "engine": "sandbox", "start": True}, headers=KEY)
+    proxy.post("/api/sandbox/sio/scan", json={}, headers=KEY)
+    verified = verified_session(proxy)
+    websocket_client = Client(http_session=verified).connect(proxy, "websocket", auth={"apiKey": API_KEY})
+    # Keyless long-polling from the trusted address: the hub must see it through X-Forwarded-For.
+    trusted = verified_session(proxy)
+    trusted.mount("https://", SourceAddressAdapter(CLIENT_ADDRESS))
+    polling_client = Client(http_session=trusted).connect(proxy, "polling")
+    try:
+        for client in (websocket_client, polling_client):
+            assert client.sio.transport() in ("websocket", "polling")
+            assert client.sio.call("subscribe", {"sessionId": "sio"}, timeout=10)["success"] is True
+        assert websocket_client.sio.transport() == "websocket"
+        reply = proxy.post("/api/sandbox/sio/inbound", json={"from": "51999000111", "text": "por nginx"}, headers=KEY)
+        for client in (websocket_client, polling_client):
+            assert client.next("message-received")["data"]["messageId"] == reply.json()["messageId"]
+    finally:
+        websocket_client.close()
+        polling_client.close()
+    forged = Client(http_session=verified)
+    with pytest.raises(Exception):
+        forged.connect(proxy, "polling", headers={"X-Forwarded-For": CLIENT_ADDRESS})
+    assert forged.refusals[0]["data"]["error"] == "unauthorized"
 
 
 def test_media_is_served_from_disk_by_nginx(proxy):
