@@ -14,6 +14,7 @@ from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 from sqlalchemy import select
 
 from hub.media import storage
+from hub.media.names import original_name
 from hub.sessions import builders
 from hub.sessions.engine import Engine, EngineError
 from hub.sessions.mapping import HubEventDraft
@@ -44,16 +45,26 @@ def receive(sessions, session_id: str, draft: HubEventDraft, engine: Engine | No
 def begin(store, session_id: str, draft: HubEventDraft) -> str:
     """Commit the history row and a `downloading` media row (before any download starts)."""
     described = draft.data.get("media") or {}
+    kind = described.get("kind") or draft.data.get("type")
+    name = original_name(described.get("originalName"), kind, described.get("mimetype"),
+                         parse_timestamp(draft.data.get("timestamp")))
     with store.session() as db:
         message = Message.from_event(session_id, draft.data)
         row = MediaFile(id=new_id("med"), session_id=session_id, message_row_id=message.id,
-                        kind=described.get("kind") or draft.data.get("type"), mimetype=described.get("mimetype"),
-                        original_name=storage.display_name(described.get("originalName")), event_type=draft.type,
+                        kind=kind, mimetype=described.get("mimetype"), original_name=name, event_type=draft.type,
                         content=content_message(draft.media).SerializeToString(), event_data=draft.data)
         db.add(message)
         db.flush()  # the media row references the message row
         db.add(row)
         return row.id
+
+
+def parse_timestamp(text: str | None) -> datetime | None:
+    """The event's ISO timestamp as a datetime (None when absent or unreadable)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
 
 
 def finish(sessions, media_id: str, engine: Engine | None, refused: str | None = None) -> dict:

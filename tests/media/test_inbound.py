@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import time
 from pathlib import Path
 
@@ -22,16 +23,17 @@ def receive(client, data: bytes, mimetype: str, **media):
     return events(client, "message-received")[-1]["data"]
 
 
-@pytest.mark.parametrize("data,mimetype,filename,kind", [
-    (PNG, "image/png", None, "image"),
-    (PDF, "application/pdf", "Factura F001.pdf", "document"),
+@pytest.mark.parametrize("data,mimetype,filename,kind,shown", [
+    (PNG, "image/png", None, "image", r"IMG-\d{8}-WA\d{6}\.png"),
+    (PDF, "application/pdf", "Factura F001.pdf", "document", r"Factura F001\.pdf"),
 ])
-def test_media_is_stored_and_its_url_serves_the_same_bytes(client, hub, sandbox_session, data, mimetype, filename, kind):
+def test_media_is_stored_and_its_url_serves_the_same_bytes(client, hub, sandbox_session, data, mimetype, filename,
+                                                           kind, shown):
     event = receive(client, data, mimetype, filename=filename)
     media = event["media"]
     assert event["type"] == kind
     assert media["sha256"] == hashlib.sha256(data).hexdigest() and media["fileSize"] == len(data)
-    assert media["originalName"] == filename and media["mimetype"] == mimetype
+    assert re.fullmatch(shown, media["originalName"]) and media["mimetype"] == mimetype
     assert media["fileUrl"] == f"{hub.config.public_url}/uploads/{media['fileName']}"
     assert media["fileName"].endswith(".png" if kind == "image" else ".pdf")
     assert (Path(hub.config.uploads_dir) / media["fileName"]).read_bytes() == data
@@ -42,6 +44,22 @@ def test_media_is_stored_and_its_url_serves_the_same_bytes(client, hub, sandbox_
     assert disposition.startswith("attachment") == (kind == "document")
     [row] = client.get("/api/messages/shop").get_json()["messages"]
     assert row["media"] == media
+
+
+@pytest.mark.parametrize("sent_as, shown", [
+    ("C:\\Users\\ana\\Escritorio\\Cotización final.pdf", re.escape("Cotización final.pdf")),
+    ("/etc/passwd", "passwd"),
+    ("...", r"DOC-\d{8}-WA\d{6}\.pdf"),  # nothing left of the name: named like a nameless file
+])
+def test_the_senders_document_name_is_a_display_string(client, sandbox_session, sent_as, shown):
+    media = receive(client, PDF, "application/pdf", filename=sent_as)["media"]
+    assert re.fullmatch(shown, media["originalName"]), media["originalName"]
+
+
+def test_a_photo_without_a_name_gets_whatsapps_style_of_name(client, sandbox_session):
+    event = receive(client, PNG, "image/jpeg", filename="foto-del-pedido.jpg")
+    stamp = event["timestamp"].replace("-", "").replace(":", "")  # 20261130T093012...
+    assert event["media"]["originalName"] == f"IMG-{stamp[:8]}-WA{stamp[9:15]}.jpg"
 
 
 def test_a_failed_download_still_sends_the_event_with_media_error(client, sandbox_session):
