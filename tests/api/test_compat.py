@@ -47,7 +47,7 @@ def test_send_pdf_is_accepted_with_202_and_sent_by_the_queue(client, hub, sandbo
     assert document["filename"] == "Boleta-B001-77.pdf" and document["kind"] == "document"
     unnamed = client.post("/api/send-pdf", json={"sessionId": "shop", "to": "51987654321", "pdfBase64": PDF64})
     assert unnamed.status_code == 202 and "Comprobante.pdf" in unnamed.get_json()["message"]
-    service.drain(hub, "shop")
+    queue.drain(hub, "shop")
     assert [document["filename"] for document in sent(client)] == ["Boleta-B001-77.pdf", "Comprobante.pdf"]
     missing = client.post("/api/send-pdf", json={"sessionId": "shop", "to": "51987654321"})
     assert missing.status_code == 400 and "pdfBase64" in missing.get_json()["message"]
@@ -153,6 +153,8 @@ def test_register_listener_takes_url_or_callback_and_defaults_to_messages(client
     everything = client.post("/api/whatsapp/register-listener", json={"url": "http://127.0.0.1:3013/d",
                                                                       "events": ["all"]})
     assert everything.get_json()["listener"]["events"] == ["all"]
+    again = client.post("/api/whatsapp/register-listener", json={"url": "http://127.0.0.1:3013/d"})
+    assert again.status_code == 200 and again.get_json()["listener"]["events"] == ["all"]  # the default is for new ones
     assert client.post("/api/whatsapp/unregister-listener", json={"url": "http://127.0.0.1:3013/b"}).get_json() == {
         "success": True, "removed": 1}
     assert client.post("/api/whatsapp/unregister-listener", json={"callback": "http://127.0.0.1:3013/c"}).get_json()[
