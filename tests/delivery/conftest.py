@@ -29,7 +29,8 @@ def dispatcher(hub):
 
 
 def add_listener(hub, url, **options) -> dict:
-    """Register a listener through the service; returns its Endpoint JSON."""
+    """Register a listener for every event type (unless `events` says otherwise); its Endpoint JSON."""
+    options.setdefault("events", ["all"])
     listener, _ = endpoints.register(hub, EndpointSpec("listener", url, **options))
     return listener
 
