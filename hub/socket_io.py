@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 PATH = "socket.io"
 EVERY_SESSION = "all-sessions"  # room of the clients subscribed to every session
+EXTENSION = "hub.socket_io"  # app.extensions key of the server
 
 
 def session_room(session_id: str) -> str:
@@ -142,10 +143,17 @@ def same_site(environ: dict) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
+def disconnect_all(app) -> None:
+    """Close every Socket.IO connection (graceful shutdown: the clients reconnect to the next process)."""
+    server = app.extensions.get(EXTENSION)
+    if server is not None:
+        server.eio.disconnect()
+
+
 def install(app) -> socketio.Server:
     """Serve Socket.IO at /socket.io/ in front of the app's WSGI callable; returns the server."""
-    server = socketio.Server(async_mode=async_mode(), cors_allowed_origins="*", logger=False,
-                             engineio_logger=False)
+    server = app.extensions[EXTENSION] = socketio.Server(async_mode=async_mode(), cors_allowed_origins="*",
+                                                         logger=False, engineio_logger=False)
     gateway = Gateway(app, server, Relay(server, app.extensions["hub"].bus))
     server.on("connect", gateway.connect)
     server.on("subscribe", gateway.subscribe)

@@ -2,6 +2,8 @@
 key checks at connect, `subscribe`, every event under its type name, websocket and polling."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import socketio
 
@@ -103,3 +105,16 @@ def test_trusted_network_needs_no_key_unless_a_browser_comes_from_another_site(t
         keyed = Client().connect(trusted, headers={"Origin": "https://crm.example"}, auth={"apiKey": API_KEY})
         assert keyed.sio.connected
         keyed.close()
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_a_connected_client_does_not_hold_up_a_restart(tmp_path, transport):
+    with HubProcess(tmp_path) as running:
+        client = Client().connect(running, transport, auth={"apiKey": API_KEY})
+        client.sio.call("subscribe", timeout=10)
+        started = time.monotonic()
+        running.stop()
+        # gunicorn waits up to graceful_timeout (20 s) for open requests; Socket.IO ones are ended at once.
+        assert time.monotonic() - started < 10
+        client.sio.sleep(0.5)
+        assert not client.sio.connected
