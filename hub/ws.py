@@ -15,7 +15,9 @@ from flask import request
 from flask_sock import ConnectionClosed, Sock
 
 from hub.api.common import hub
+from hub.context import HubContext
 from hub.errors import HubError
+from hub.events import Subscription
 from hub.store.models import SESSION_DOWN, SessionStatus
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ def session_socket(ws, session_id: str):
         ws.close()
 
 
-def _follow(ws, context, session_id: str, subscription) -> None:
+def _follow(ws, context: HubContext, session_id: str, subscription: Subscription) -> None:
     """Relay QR codes and status changes until connected (or the client leaves)."""
     current = context.sessions.get(session_id)
     last_qr = None
