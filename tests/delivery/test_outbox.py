@@ -1,11 +1,25 @@
-"""Saving attempt outcomes: only under the lease they were claimed with; retries counted from the attempt's end."""
+"""Saving attempt outcomes: only under the lease they were claimed with; retries counted from the attempt's end.
+
+On SQLite and on PostgreSQL: the lease is matched by equality, so it must survive each database's
+timestamp round trip.
+"""
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from hub.config import Config
 from hub.delivery import outbox
 from hub.store import Attempt, Delivery, utcnow
 from tests.delivery.conftest import add_listener
+from tests.store.test_postgres import create_database, postgres  # noqa: F401  (a fixture)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def config(request, tmp_path):
+    if request.param == "sqlite":
+        return Config.for_tests(tmp_path)
+    return Config.for_tests(tmp_path, database_url=create_database(request.getfixturevalue("postgres")))
 
 
 def claim_one(hub, now, lease=timedelta(seconds=30)) -> outbox.Job:
