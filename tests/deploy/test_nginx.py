@@ -53,7 +53,8 @@ def render_config(directory: Path, hub: HubProcess, http_port: int, https_port: 
         "user www-data;": "user root;" if os.geteuid() == 0 else "",
         "pid /run/nginx.pid;": f"pid {directory}/nginx.pid;",
         "error_log /var/log/nginx/error.log warn;": f"error_log {directory}/error.log warn;",
-        "access_log /var/log/nginx/whatsapp-hub.access.log;": f"access_log {directory}/access.log;\n{temp_paths}",
+        "access_log /var/log/nginx/whatsapp-hub.access.log hub_paths;":
+            f"access_log {directory}/access.log hub_paths;\n{temp_paths}",
         "listen 80;": f"listen 127.0.0.1:{http_port};",
         "listen [::]:80;": "",
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
@@ -90,6 +91,7 @@ class Proxy:
 
     def __init__(self, hub: HubProcess, http_port: int, https_port: int, cert: Path):
         self.hub, self.http_port, self.https_port, self.cert = hub, http_port, https_port, cert
+        self.access_log = cert.parent / "access.log"
         self.url = f"https://127.0.0.1:{https_port}"
 
     def get(self, path: str, **kwargs) -> requests.Response:
@@ -237,5 +239,40 @@ def test_body_over_the_limit_is_refused_with_413_before_it_is_sent(proxy):
     connection.endheaders()
     response = connection.getresponse()
     assert response.status == 413
-    assert json.loads(response.read())["error"] == "payload_too_large"
+    assert json.loads(response.read())["error"] == "body_too_large"
     connection.close()
+
+
+def test_the_access_log_has_paths_without_query_strings(proxy):
+    secret = "never-log-this-key-3f9a"
+    assert proxy.get(f"/api/sessions?apiKey={secret}&limit=5").status_code == 403
+    assert proxy.get(f"/ws/events?apiKey={secret}").status_code in (400, 403)
+    plain = requests.get(f"http://127.0.0.1:{proxy.http_port}/api/health?apiKey={secret}", allow_redirects=False,
+                         timeout=5)
+    assert plain.status_code == 301
+
+    def logged():
+        text = proxy.access_log.read_text() if proxy.access_log.exists() else ""
+        return text if text.count("/api/sessions") and text.count("/api/health") else None
+    text = proxy.hub.wait_for(logged, timeout=5)
+    assert secret not in text and '"GET /api/sessions HTTP/' in text
+
+
+@pytest.mark.parametrize("extension", ["js", "html", "svg", "xml", "xhtml", "css", "bin"])
+def test_uploads_that_a_browser_could_run_are_opaque_attachments(proxy, extension):
+    from hub.media import storage
+
+    name = storage.new_file_name(None).replace(".bin", f".{extension}")
+    (proxy.hub.directory / "uploads" / name).write_bytes(b"alert(1)//<script>alert(2)</script>")
+    served = proxy.get(f"/uploads/{name}")
+    assert served.status_code == 200 and served.headers["Content-Type"] == "application/octet-stream"
+    assert served.headers["Content-Disposition"] == "attachment"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_uploaded_images_keep_their_type(proxy):
+    from hub.media import storage
+
+    image = storage.save(str(proxy.hub.directory / "uploads"), b"\x89PNG", "image/png").name
+    served = proxy.get(f"/uploads/{image}")
+    assert served.headers["Content-Type"] == "image/png" and served.headers["Content-Disposition"] == "inline"
