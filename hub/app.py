@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import redirect
 from flask_openapi3 import Info, OpenAPI
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub import auth, body, delivery
 from hub.api.common import hub  # noqa: F401 (hub/api/sandbox.py imports it from here until it moves)

@@ -3,15 +3,24 @@
 Public routes are an explicit list of Flask endpoints, never a path prefix: a prefix such as
 `/api/health` also matched `/api/healthbot/webhook`, every route of a session named `healthbot`.
 Unknown paths (no endpoint) need a key too, so nothing answers 404 vs 401 differently for a guess.
+
+WebSockets also accept a single-use `?ticket=` (hub/tickets.py) instead of the key, and refuse a
+browser whose Origin is not this hub (another site's page must not ride a user's ticket or key).
+Behind a proxy, X-Forwarded-For is honoured only from the proxies' own addresses
+(HUB_PROXY_ADDRESSES): a client that reaches the hub directly cannot claim a trusted address.
 """
 from __future__ import annotations
 
 import hmac
 import ipaddress
 
+from urllib.parse import urlsplit
+
 from flask import Flask, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub.api.errors import error_response
+from hub.tickets import TicketBook
 
 # Endpoints anyone may call: health, media files, the API docs and their assets, the dashboard
 # shell and its static files (every data call the dashboard makes needs a key).
@@ -21,6 +30,8 @@ PUBLIC_ENDPOINTS = frozenset({
     "swagger.swagger", "swagger.static", "swagger.oauth2-redirect",
     "web.index", "web.dashboard", "web.static", "static",
 })
+
+WEBSOCKET_ENDPOINTS = frozenset({"__flask_sock.events_socket", "__flask_sock.session_socket"})
 
 
 def presented_key() -> str | None:
@@ -57,10 +68,41 @@ def is_public_endpoint(endpoint: str | None) -> bool:
     return endpoint in PUBLIC_ENDPOINTS
 
 
+def origin_allowed(origin: str | None, host: str, public_url: str) -> bool:
+    """A WebSocket's Origin: none (not a browser), or the host name of this hub or of HUB_PUBLIC_URL.
+
+    Host names only: a proxy forwards `Host` without the port the browser used.
+    """
+    if origin is None:
+        return True
+    name = urlsplit(origin).hostname
+    return bool(name) and name in (urlsplit(f"//{host}").hostname, urlsplit(public_url).hostname)
+
+
+def refused_origin():
+    """403 for a WebSocket opened by another site's page (None when the Origin is fine)."""
+    config = current_app.extensions["hub"].config
+    if origin_allowed(request.headers.get("Origin"), request.host, config.public_url):
+        return None
+    return error_response(403, "origin_not_allowed", "WebSockets are accepted only from the hub's own pages.")
+
+
+def refused_ticket(ticket: str):
+    """403 unless the ticket is genuine, unexpired and unused (None: it authenticates the socket)."""
+    if current_app.extensions["ws_tickets"].redeem(ticket):
+        return None
+    return error_response(403, "invalid_ticket", "The ticket is unknown, expired or already used; "
+                                                 "get a new one from POST /api/ws-ticket.")
+
+
 def check_api_key():
-    """before_request hook: 401 without a key, 403 with a wrong one."""
+    """before_request hook: 401 without a key, 403 with a wrong one (WebSockets: Origin, then ticket or key)."""
     if request.method == "OPTIONS" or is_public_endpoint(request.endpoint):
         return None
+    if request.endpoint in WEBSOCKET_ENDPOINTS:
+        refused = refused_origin()
+        if refused is not None or "ticket" in request.args:
+            return refused or refused_ticket(request.args["ticket"])
     config = current_app.extensions["hub"].config
     if is_trusted_address(request.remote_addr, config.trusted_networks):
         return None
@@ -74,5 +116,22 @@ def check_api_key():
     return None
 
 
+class ForwardedByProxies:
+    """WSGI middleware: X-Forwarded-* headers count only when the direct peer is one of the proxies."""
+
+    def __init__(self, app, proxies: int, addresses: list):
+        self.direct, self.addresses = app, addresses
+        self.forwarded = ProxyFix(app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    def __call__(self, environ, start_response):
+        via_proxy = is_trusted_address(environ.get("REMOTE_ADDR"), self.addresses)
+        return (self.forwarded if via_proxy else self.direct)(environ, start_response)
+
+
 def init_app(app: Flask) -> None:
+    """The key check on every request, WebSocket tickets, and forwarded addresses from HUB_PROXIES."""
+    config = app.extensions["hub"].config
+    if config.proxies:
+        app.wsgi_app = ForwardedByProxies(app.wsgi_app, config.proxies, config.proxy_addresses)
+    app.extensions["ws_tickets"] = TicketBook(config.api_keys)
     app.before_request(check_api_key)

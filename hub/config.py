@@ -67,6 +67,9 @@ def _schedule(text: str) -> list[float]:
     return delays
 
 
+DEFAULT_PROXY_ADDRESSES = "127.0.0.1/32,::1/128"  # nginx on the same host
+
+
 def _networks(text: str) -> list:
     return [ipaddress.ip_network(part, strict=False) for part in _csv(text)]
 
@@ -101,6 +104,7 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "HUB_BLOCK_PRIVATE_URLS": ("block_private_urls", _bool, "false"),
     "HUB_TRUSTED_NETWORKS": ("trusted_networks", _networks, ""),
     "HUB_PROXIES": ("proxies", _non_negative(int), "0"),
+    "HUB_PROXY_ADDRESSES": ("proxy_addresses", _networks, DEFAULT_PROXY_ADDRESSES),
     "HUB_EVENT_RETENTION_DAYS": ("event_retention_days", _positive(float), "30"),
     "HUB_MEDIA_RETENTION_DAYS": ("media_retention_days", _positive(float), "30"),
     "HUB_MAX_MEDIA_MB": ("max_media_mb", _positive(float), "64"),
@@ -133,6 +137,7 @@ class Config:
     block_private_urls: bool = False
     trusted_networks: list = field(default_factory=list)
     proxies: int = 0
+    proxy_addresses: list = field(default_factory=lambda: _networks(DEFAULT_PROXY_ADDRESSES))
     event_retention_days: float = 30.0
     media_retention_days: float = 30.0
     max_media_mb: float = 64.0

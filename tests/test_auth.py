@@ -1,7 +1,13 @@
 """Public routes are an explicit endpoint list: everything else needs a key, whatever its path looks like."""
 from __future__ import annotations
 
+import ipaddress
+
+import pytest
+
+from hub.app import create_app
 from hub.auth import PUBLIC_ENDPOINTS
+from hub.config import Config
 
 AUTH = {"X-API-Key": "test-key"}
 
@@ -48,3 +54,43 @@ def test_public_endpoints_answer_without_a_key(app):
     assert raw.get("/dashboard").status_code == 200
     assert raw.get("/uploads/1700000000000_0123456789abcdef.jpg").status_code == 404
     assert raw.get("/api/no-such-thing").status_code == 401
+
+
+def test_a_forwarded_address_counts_only_from_the_proxys_own_address(tmp_path):
+    nets = [ipaddress.ip_network("10.0.0.0/8")]
+    proxied = create_app(Config.for_tests(tmp_path, trusted_networks=nets, proxies=1)).test_client()
+    spoofed = {"X-Forwarded-For": "10.1.1.1"}
+    # Reaching the hub directly (not through nginx on 127.0.0.1), a client cannot claim a trusted address.
+    assert proxied.get("/api/sessions", headers=spoofed, environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 401
+    assert proxied.get("/api/sessions", headers=spoofed, environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
+
+
+def test_proxy_addresses_are_configurable(tmp_path):
+    nets = [ipaddress.ip_network("10.0.0.0/8")]
+    config = Config.for_tests(tmp_path, trusted_networks=nets, proxies=1,
+                              proxy_addresses=[ipaddress.ip_network("172.30.57.1/32")])
+    proxied = create_app(config).test_client()
+    spoofed = {"X-Forwarded-For": "10.1.1.1"}
+    assert proxied.get("/api/sessions", headers=spoofed, environ_base={"REMOTE_ADDR": "172.30.57.1"}).status_code == 200
+    assert proxied.get("/api/sessions", headers=spoofed, environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 401
+
+
+# A WebSocket handshake as the routing sees it (a refused one never reaches the socket code).
+UPGRADE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "https://localhost.evil.example", "null"])
+def test_websockets_refuse_other_sites_pages_even_with_the_key(app, origin):
+    response = app.test_client().get("/ws/events", headers={**AUTH, **UPGRADE, "Origin": origin})
+    assert response.status_code == 403 and response.get_json()["error"] == "origin_not_allowed"
+
+
+def test_a_websocket_ticket_must_be_genuine_and_is_only_for_websockets(app):
+    raw = app.test_client()
+    assert raw.post("/api/ws-ticket").status_code == 401
+    answer = raw.post("/api/ws-ticket", headers=AUTH).get_json()
+    assert answer["expiresAt"].endswith("+00:00")
+    forged = raw.get(f"/ws/events?ticket={answer['ticket']}x", headers=UPGRADE)
+    assert forged.status_code == 403 and forged.get_json()["error"] == "invalid_ticket"
+    assert raw.get(f"/api/sessions?ticket={answer['ticket']}").status_code == 401

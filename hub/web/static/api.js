@@ -78,8 +78,10 @@ export function query(params) {
 /** A path segment from user input (session ids, delivery ids). */
 export const seg = (value) => encodeURIComponent(value);
 
-/** ws(s)://<this host>/ws/events?apiKey=... (browsers cannot set headers on a WebSocket). */
-export function eventsSocketUrl() {
+/** ws(s)://<this host>/ws/events?ticket=...: browsers cannot set headers on a WebSocket, and a
+ * single-use ticket keeps the API key out of URLs (and so out of proxy access logs). */
+export async function eventsSocketUrl() {
+  const {ticket} = await api.post("/api/ws-ticket");
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${window.location.host}/ws/events${query({apiKey: apiKey.get()})}`;
+  return `${scheme}//${window.location.host}/ws/events${query({ticket})}`;
 }

@@ -8,8 +8,22 @@ export function connectEvents(onEvent, onState) {
   let retryDelay = 1000;
   let closed = false;
 
-  function open() {
-    socket = new WebSocket(eventsSocketUrl());
+  function retryLater() {
+    onState("offline");
+    if (!closed) setTimeout(open, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 30000);
+  }
+
+  async function open() {
+    let url;
+    try {
+      url = await eventsSocketUrl();  // a fresh single-use ticket for every (re)connection
+    } catch {
+      retryLater();
+      return;
+    }
+    if (closed) return;
+    socket = new WebSocket(url);
     socket.addEventListener("open", () => {
       retryDelay = 1000;
       onState("live");
@@ -18,11 +32,7 @@ export function connectEvents(onEvent, onState) {
       const envelope = JSON.parse(message.data);
       if (envelope.type !== "ping") onEvent(envelope);
     });
-    socket.addEventListener("close", () => {
-      onState("offline");
-      if (!closed) setTimeout(open, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 30000);
-    });
+    socket.addEventListener("close", retryLater);
   }
 
   open();
