@@ -59,7 +59,6 @@ def create_app(config: Config | None = None) -> OpenAPI:
     app.add_url_rule("/api-docs", "api_docs", lambda: redirect("/api-docs/swagger"))
     socket_io.install(app)
     if config.proxies:  # outermost, so that Socket.IO sees the client's address too
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxies, x_proto=config.proxies,
-                                x_host=config.proxies)
+        app.wsgi_app = auth.ForwardedByProxies(app.wsgi_app, config.proxies, config.proxy_addresses)
     return app
 

@@ -129,9 +129,6 @@ class ForwardedByProxies:
 
 
 def init_app(app: Flask) -> None:
-    """The key check on every request, WebSocket tickets, and forwarded addresses from HUB_PROXIES."""
-    config = app.extensions["hub"].config
-    if config.proxies:
-        app.wsgi_app = ForwardedByProxies(app.wsgi_app, config.proxies, config.proxy_addresses)
-    app.extensions["ws_tickets"] = TicketBook(config.api_keys)
+    """The key check on every request, and the WebSocket tickets it accepts."""
+    app.extensions["ws_tickets"] = TicketBook(app.extensions["hub"].config.api_keys)
     app.before_request(check_api_key)

@@ -65,6 +65,7 @@ class WebhookPath(SessionPath):
     webhook_id: str = Field(max_length=40, description="A webhook's id")
 
 
+@bp.post("/sessions/<session_id>/webhooks/<webhook_id>/rotate-secret")
 @bp.post("/<session_id>/webhook/<webhook_id>/rotate-secret")
 def rotate_webhook_secret(path: WebhookPath):
     """Replace the webhook's signing secret with a new one, shown in this answer only."""

@@ -60,3 +60,9 @@ def test_rotating_a_listener_secret(client, hub):
     assert rotated["secret"] != created["secret"] and stored(hub, created["id"]).secret == rotated["secret"]
     missing = client.post("/api/whatsapp/listeners/ep_nope/rotate-secret")
     assert missing.status_code == 404 and missing.get_json()["error"] == "listener_not_found"
+
+
+def test_rotating_through_the_native_webhook_route(client, hub, sandbox_session):
+    created = client.post("/api/sessions/shop/webhooks", json={"url": URL}).get_json()["webhook"]
+    rotated = client.post(f"/api/sessions/shop/webhooks/{created['id']}/rotate-secret").get_json()["webhook"]
+    assert rotated["secret"] != created["secret"] and stored(hub, created["id"]).secret == rotated["secret"]
