@@ -99,7 +99,7 @@ def claim(db: DbSession, limit: int, per_endpoint: int, in_flight: InFlight, now
     free = {endpoint_id: per_endpoint - in_flight.endpoints[endpoint_id] for endpoint_id in targets
             if in_flight.endpoints[endpoint_id] < per_endpoint}
     if fair:
-        rows = fair_turns(_queue_candidates(db, free, per_endpoint, now), free, in_flight.queues)[:limit]
+        rows = fair_turns(_queue_candidates(db, free, now), free, in_flight.queues)[:limit]
     else:
         rows = sorted(_due(db, free, now), key=lambda row: row.next_attempt_at)[:limit]
     if not rows:
@@ -167,7 +167,7 @@ def _queues_statement(endpoints: int, dialect: str):
             .columns(next_attempt_at=UTCDateTime(), delivered_at=UTCDateTime()))
 
 
-def _queue_candidates(db: DbSession, free: dict[str, int], per_endpoint: int, now: datetime) -> list:
+def _queue_candidates(db: DbSession, free: dict[str, int], now: datetime) -> list:
     """Every queue's candidates at the endpoints with free slots: each lane's first due, each ordered head.
 
     One statement per UNION_CHUNK endpoints. Only waiting rows have a `next_attempt_at` (a claim
@@ -178,7 +178,9 @@ def _queue_candidates(db: DbSession, free: dict[str, int], per_endpoint: int, no
     dialect = "postgresql" if db.get_bind().dialect.name == "postgresql" else "sqlite"
     for start in range(0, len(endpoint_ids), UNION_CHUNK):
         chunk = endpoint_ids[start:start + UNION_CHUNK]
-        params = {"now": now, "n": per_endpoint, **{f"e{i}": endpoint_id for i, endpoint_id in enumerate(chunk)}}
+        # Each lane's first n, n the most free slots of an endpoint here (under load usually 1).
+        params = {"now": now, "n": max(free[endpoint_id] for endpoint_id in chunk),
+                  **{f"e{i}": endpoint_id for i, endpoint_id in enumerate(chunk)}}
         rows += db.execute(_queues_statement(len(chunk), dialect), params).all()
     return rows
 
