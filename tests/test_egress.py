@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 
+import gevent
 import pytest
 from geventhttpclient.connectionpool import SSLConnectionPool
 
@@ -107,6 +108,17 @@ def test_a_dripping_receiver_is_cut_at_the_webhook_timeout(transport, connects):
     assert took < 2.5 and result.latency_ms < 2500
     assert result.status_code is None and result.error.startswith("RequestTimedOut:")
     assert "HUB_WEBHOOK_TIMEOUT" in result.error
+
+
+def test_a_slow_name_lookup_counts_toward_the_webhook_timeout(monkeypatch, connects, loopback_counts_as_public):
+    def slow_dns(host, port, *args, **kwargs):  # a resolver that answers after 3 s (cooperatively, as under gevent)
+        gevent.sleep(3)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+    monkeypatch.setattr(socket, "getaddrinfo", slow_dns)
+    started = time.monotonic()
+    result = Sender(1.0, block_private=True, transport=GeventTransport(1.0, 1)).post(job("http://slow.test:9/hook"))
+    assert time.monotonic() - started < 2.5 and result.error.startswith("RequestTimedOut"), result.error
+    assert connects == []
 
 
 def test_gevent_pool_still_works_after_a_cut_mid_send(connects):

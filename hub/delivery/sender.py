@@ -54,16 +54,17 @@ class Sender:
 
     def post(self, job: Job) -> Result:
         """One signed POST; never raises for receiver or network failures."""
-        at, started = utcnow(), time.monotonic()
+        at, started, destination = utcnow(), time.monotonic(), None
         try:
-            destination = urlguard.check(job.url, self.block_private)
             with egress.deadline(self.timeout, f"no complete answer within {self.timeout:g} s (HUB_WEBHOOK_TIMEOUT)",
                                  self.transport.interrupt) as limit:
+                destination = urlguard.check(job.url, self.block_private)  # its DNS lookup counts too
                 reply = self.transport.post(destination, job.body, self.headers(job), limit)
         except HubError as exc:
             return Result(job, at, None, _elapsed(started), f"blocked: {exc.message}")
         except egress.RequestTimedOut as exc:
-            self.transport.forget(destination)
+            if destination is not None:
+                self.transport.forget(destination)
             return Result(job, at, None, _elapsed(started), _describe(exc))
         except self.transport.errors as exc:
             return Result(job, at, None, _elapsed(started), _describe(exc))
