@@ -110,10 +110,10 @@ class HubClient:
                     secret: str | None = None, headers: dict | None = None) -> dict:
         """Add (or update) a session webhook; the answer holds its full `secret`."""
         body = _without_none(url=url, events=events, secret=secret, headers=headers)
-        return self.call("POST", f"/api/{session_id}/webhook", json=body)["webhook"]
+        return self.call("POST", f"/api/sessions/{session_id}/webhooks", json=body)["webhook"]
 
     def webhooks(self, session_id: str) -> list[dict]:
-        return self.call("GET", f"/api/{session_id}/webhook")["webhooks"]
+        return self.call("GET", f"/api/sessions/{session_id}/webhooks")["webhooks"]
 
     def send(self, to: str, message: str | None = None, session_id: str | None = None,
              media: dict | None = None, idempotency_key: str | None = None) -> dict:
