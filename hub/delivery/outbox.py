@@ -18,7 +18,7 @@ from hub.delivery.compat import delivered_body
 from hub.delivery.fanout import HEALTH_ONLY, Target, load_targets
 from hub.delivery.policy import Decision, decide
 from hub.store import Attempt, Delivery, Endpoint, Event
-from hub.store.delivery import CLAIMABLE, LANE_NORMAL, LANE_PRIORITY, ORDERED_UNFINISHED_SQL, AttemptEnd, DeliveryStatus
+from hub.store.delivery import CLAIMABLE, LANE_NORMAL, LANE_PRIORITY, ORDERED_UNFINISHED_SQL, RETRYING_SQL, AttemptEnd, DeliveryStatus
 from hub.store.models import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -144,25 +144,26 @@ _FIRST_QUEUE = ("SELECT CAST(:e{i} AS VARCHAR(40)), (SELECT w.session_id FROM de
 _NEXT_QUEUE = ("SELECT q.endpoint_id, (SELECT w.session_id FROM deliveries w WHERE w.endpoint_id = q.endpoint_id "
                "AND w.next_attempt_at IS NOT NULL AND w.session_id > q.session_id ORDER BY w.session_id LIMIT 1) "
                "FROM queues q WHERE q.session_id IS NOT NULL")
-# Per queue and lane, its first due deliveries: an index range scan (SQLite has no LATERAL).
-_LANE = ("SELECT w.id FROM deliveries w WHERE w.endpoint_id = q.endpoint_id AND w.session_id = q.session_id "
-         "AND w.lane = {lane} AND w.next_attempt_at <= :now ORDER BY w.next_attempt_at, w.seq LIMIT :n")
-_LANE_FROM = {"sqlite": "queues q JOIN deliveries d ON d.id IN ({lane})",
-              "postgresql": "queues q CROSS JOIN LATERAL (SELECT * FROM deliveries WHERE id IN ({lane})) d"}
-# An ordered queue's head (the lowest seq of its unfinished deliveries), when it waits and is due.
-_HEAD = (f"SELECT {_COLUMNS} FROM queues q JOIN deliveries d ON d.id = (SELECT h.id FROM deliveries h "
-         f"WHERE h.endpoint_id = q.endpoint_id AND h.session_id = q.session_id AND {ORDERED_UNFINISHED_SQL} "
-         f"ORDER BY h.seq LIMIT 1) WHERE d.next_attempt_at <= :now")
+# Per queue and lane, its first due deliveries (an index range scan); per queue, an ordered head:
+# the lowest seq of its unfinished ordered deliveries, claimed when it waits and is due.
+_LANE = ("FROM deliveries w WHERE w.endpoint_id = q.endpoint_id AND w.session_id = q.session_id AND w.lane = {lane} "
+         "AND w.next_attempt_at <= :now ORDER BY w.next_attempt_at, w.seq LIMIT :n")
+_HEAD = (f"FROM deliveries w WHERE w.endpoint_id = q.endpoint_id AND w.session_id = q.session_id "
+         f"AND {ORDERED_UNFINISHED_SQL} ORDER BY w.seq LIMIT 1")
+# SQLite has no LATERAL: it looks the rows up by id, from a correlated subquery per queue. The
+# walk's last row per endpoint has no session: skipped before any lookup.
+_PER_QUEUE = {"sqlite": "FROM queues q JOIN deliveries d ON d.id IN (SELECT w.id {rows}) WHERE q.session_id IS NOT NULL",
+              "postgresql": "FROM queues q CROSS JOIN LATERAL (SELECT w.* {rows}) d WHERE q.session_id IS NOT NULL"}
 
 
 @lru_cache(maxsize=2 * UNION_CHUNK)
 def _queues_statement(endpoints: int, dialect: str):
     """The fair claim's read for `endpoints` endpoints; binds now, n (rows per lane), e<i> (endpoint ids)."""
     seeds = " UNION ALL ".join(_FIRST_QUEUE.format(i=i) for i in range(endpoints))
-    lanes = [f"SELECT {_COLUMNS} FROM " + _LANE_FROM[dialect].format(lane=_LANE.format(lane=lane))
-             for lane in (LANE_PRIORITY, LANE_NORMAL)]
+    per_queue = [_PER_QUEUE[dialect].format(rows=_LANE.format(lane=lane)) for lane in (LANE_PRIORITY, LANE_NORMAL)]
+    per_queue.append(_PER_QUEUE[dialect].format(rows=_HEAD) + " AND d.next_attempt_at <= :now")
     sql = (f"WITH RECURSIVE queues(endpoint_id, session_id) AS ({seeds} UNION ALL {_NEXT_QUEUE}) "
-           + " UNION ALL ".join([*lanes, _HEAD]))
+           + " UNION ALL ".join(f"SELECT {_COLUMNS} {rows}" for rows in per_queue))
     return (text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
             .columns(next_attempt_at=UTCDateTime(), delivered_at=UTCDateTime()))
 
@@ -233,8 +234,8 @@ def event_bodies(db: DbSession, event_ids: set[str]) -> dict[str, bytes]:
 
 
 def next_due(db: DbSession, now: datetime) -> datetime | None:
-    """When the next delivery that is not due yet falls due (an index lookup)."""
-    return db.scalar(select(Delivery.next_attempt_at).where(Delivery.next_attempt_at > now)
+    """When the next retry falls due (ix_deliveries_retry; other waiting deliveries are due at once)."""
+    return db.scalar(select(Delivery.next_attempt_at).where(text(RETRYING_SQL), Delivery.next_attempt_at > now)
                      .order_by(Delivery.next_attempt_at).limit(1))
 
 

@@ -143,6 +143,7 @@ class AttemptEnd:
 
 
 _DELIVERING = text(f"status = '{DeliveryStatus.DELIVERING}'")
+RETRYING_SQL = f"status = '{DeliveryStatus.RETRYING}'"  # as written in the query that uses the index below
 _WAITING = text("next_attempt_at IS NOT NULL")
 # Ordered deliveries not finished yet (the claim's head lookup repeats it, so SQLite uses the index).
 ORDERED_UNFINISHED_SQL = f"lane = {LANE_ORDERED} AND status IN ({', '.join(repr(str(s)) for s in UNFINISHED)})"
@@ -161,6 +162,10 @@ class Delivery(Base):
                       Index("ix_deliveries_ordered", "endpoint_id", "session_id", "seq",
                             sqlite_where=text(ORDERED_UNFINISHED_SQL), postgresql_where=text(ORDERED_UNFINISHED_SQL)),
                       # the lease sweep; partial, so only claimed (in-flight) deliveries are in it
+                      # when the next retry falls due (only a failed attempt schedules one in the future);
+                      # partial, so that no claim scan can pick it over ix_deliveries_queue
+                      Index("ix_deliveries_retry", "next_attempt_at", sqlite_where=text(RETRYING_SQL),
+                            postgresql_where=text(RETRYING_SQL)),
                       Index("ix_deliveries_lease", "lease_until", sqlite_where=_DELIVERING,
                             postgresql_where=_DELIVERING))
 
@@ -176,7 +181,7 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(CleanString(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Set only while the delivery waits for an attempt: the dispatcher's due scan reads this index.
-    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow, index=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
     last_status_code: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(CleanText)
