@@ -15,7 +15,7 @@ from hub.errors import BodyTooLarge, InvalidJson
 JSON_LIMIT = 1024 * 1024  # bodies without media
 # Routes whose body may carry a file as base64 (4/3 of the file) next to its other fields.
 MEDIA_ENDPOINTS = frozenset({"send.send", "compat.send_document", "compat.send_pdf", "compat.send_media",
-                             "sandbox.inbound", "sandbox.status"})
+                             "sandbox.inbound"})
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 

@@ -105,3 +105,10 @@ def test_a_body_answered_with_an_error_is_freed_without_waiting_for_the_garbage_
         tracemalloc.stop()
         gc.enable()
     assert kept < 200_000, f"{kept} bytes still held after the request (the body is 900 kB)"
+
+
+def test_every_media_sized_endpoint_exists(app):
+    """A renamed send route would silently fall back to the 1 MB limit: each name must be a real route."""
+    from hub.body import MEDIA_ENDPOINTS
+
+    assert MEDIA_ENDPOINTS <= {rule.endpoint for rule in app.url_map.iter_rules()}
