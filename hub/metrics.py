@@ -87,10 +87,11 @@ def delivery_queues_families(db) -> list:
     Only queues with waiting deliveries get a series (they come and go with a flood), so the
     label set stays as small as the backlog's spread; read from the claim's index of waiting rows.
     """
+    labels = ["endpoint", "session"]
     waiting = GaugeMetricFamily("hub_delivery_queue_waiting", "Deliveries waiting (due or to retry) per "
-                                "endpoint and session; only queues with waiting deliveries.", labels=["endpoint", "session"])
+                                "endpoint and session; only queues with waiting deliveries.", labels=labels)
     age = GaugeMetricFamily("hub_delivery_queue_oldest_age_seconds", "Age of the oldest waiting delivery per "
-                            "endpoint and session; only queues with waiting deliveries.", labels=["endpoint", "session"])
+                            "endpoint and session; only queues with waiting deliveries.", labels=labels)
     rows = db.execute(select(Delivery.endpoint_id, Delivery.session_id, func.count(), func.min(Delivery.created_at))
                       .where(Delivery.next_attempt_at.is_not(None)).group_by(Delivery.endpoint_id, Delivery.session_id))
     now = utcnow()

@@ -37,7 +37,10 @@ def add_webhook(path: SessionPath, body: WebhookBody):
 
 @bp.post("/<session_id>/webhook")
 def set_webhook(path: SessionPath, body: WebhookBody):
-    """Set the session's one compat webhook: a new URL replaces the previous one. The secret is shown on creation only."""
+    """Set the session's one compat webhook: a new URL replaces the previous one.
+
+    The secret is shown on creation only.
+    """
     return register(EndpointKind.COMPAT_WEBHOOK, path, body)
 
 

@@ -81,13 +81,15 @@ def replay_one(context: HubContext, delivery_id: str) -> dict:
     return result
 
 
-def replay_bulk(context: HubContext, endpoint_id: str, since: datetime, until: datetime, status: str | None = None) -> dict:
+def replay_bulk(context: HubContext, endpoint_id: str, since: datetime, until: datetime,
+                status: str | None = None) -> dict:
     """Replay an endpoint's deliveries created in [since, until) (optionally of one status)."""
     if until <= since:
         raise BadRequest("until must be later than since.", code="invalid_range")
     if status == DeliveryStatus.DELIVERING:
         raise BadRequest("Deliveries being sent cannot be replayed.", code="invalid_status")
-    statement = _filtered(status, endpoint_id, since=since, until=until).where(Delivery.status != DeliveryStatus.DELIVERING)
+    statement = _filtered(status, endpoint_id, since=since, until=until)
+    statement = statement.where(Delivery.status != DeliveryStatus.DELIVERING)
     with context.store.session() as db:
         _require_enabled(db, endpoint_id)
         ids = db.scalars(statement.with_only_columns(Delivery.id).order_by(Delivery.created_at)

@@ -128,7 +128,8 @@ def rotate_secret(context: HubContext, kinds: tuple[str, ...], endpoint_id: str,
     with context.store.session() as db:
         require_session(db, session_id)
         endpoint = db.get(Endpoint, endpoint_id)
-        if endpoint is None or endpoint.kind not in kinds or (session_id is not None and endpoint.session_id != session_id):
+        other_session = session_id is not None and endpoint is not None and endpoint.session_id != session_id
+        if endpoint is None or endpoint.kind not in kinds or other_session:
             raise NotFound(f"No {kinds[0]} '{endpoint_id}'.", code=f"{kinds[0]}_not_found")
         endpoint.secret = signing.generate_secret()
         db.flush()
@@ -179,7 +180,8 @@ def unregister_listener(context: HubContext, url: str) -> int:
         return _delete_endpoints(db, Endpoint.kind == EndpointKind.LISTENER, Endpoint.url == url.strip())
 
 
-def remove_webhooks(context: HubContext, session_id: str, endpoint_id: str | None = None, url: str | None = None) -> int:
+def remove_webhooks(context: HubContext, session_id: str, endpoint_id: str | None = None,
+                    url: str | None = None) -> int:
     """Remove one webhook of a session (by id or URL), or all of them; returns how many."""
     conditions = [Endpoint.kind.in_(WEBHOOK_KINDS), Endpoint.session_id == session_id]
     if endpoint_id:
@@ -228,4 +230,5 @@ def whatsapp_status(context: HubContext) -> dict:
     with context.store.session() as db:
         listeners = db.scalar(select(func.count()).select_from(Endpoint)
                               .where(Endpoint.kind == EndpointKind.LISTENER, Endpoint.enabled))
-    return {"connected": SessionStatus.CONNECTED in statuses, "state": state, "listeners": listeners, "sessions": sessions}
+    return {"connected": SessionStatus.CONNECTED in statuses, "state": state, "listeners": listeners,
+            "sessions": sessions}

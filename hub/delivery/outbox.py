@@ -18,7 +18,8 @@ from hub.delivery.compat import delivered_body
 from hub.delivery.fanout import HEALTH_ONLY, Target, load_targets
 from hub.delivery.policy import Decision, decide
 from hub.store import Attempt, Delivery, Endpoint, Event
-from hub.store.delivery import CLAIMABLE, LANE_NORMAL, LANE_PRIORITY, ORDERED_UNFINISHED_SQL, RETRYING_SQL, AttemptEnd, DeliveryStatus
+from hub.store.delivery import (CLAIMABLE, LANE_NORMAL, LANE_PRIORITY, ORDERED_UNFINISHED_SQL, RETRYING_SQL, AttemptEnd,
+                                DeliveryStatus)
 from hub.store.models import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,8 @@ _HEAD = (f"FROM deliveries w WHERE w.endpoint_id = q.endpoint_id AND w.session_i
          f"AND {ORDERED_UNFINISHED_SQL} ORDER BY w.seq LIMIT 1")
 # SQLite has no LATERAL: it looks the rows up by id, from a correlated subquery per queue. The
 # walk's last row per endpoint has no session: skipped before any lookup.
-_PER_QUEUE = {"sqlite": "FROM queues q JOIN deliveries d ON d.id IN (SELECT w.id {rows}) WHERE q.session_id IS NOT NULL",
+_PER_QUEUE = {"sqlite": "FROM queues q JOIN deliveries d ON d.id IN (SELECT w.id {rows}) "
+                        "WHERE q.session_id IS NOT NULL",
               "postgresql": "FROM queues q CROSS JOIN LATERAL (SELECT w.* {rows}) d WHERE q.session_id IS NOT NULL"}
 
 
@@ -260,11 +262,13 @@ def save_results(db: DbSession, results: list[Result], schedule: list[float]) ->
             decision = Decision(DeliveryStatus.DEAD)
         end = AttemptEnd(decision.status, job.attempts + 1, result.ended_at, result.status_code, result.error,
                          retry_in=decision.delay, delivered_at=job.delivered_at)
-        changes.append({"delivery_id": job.delivery_id, "claimed_lease": job.lease_until, **Delivery.after_attempt(end)})
+        changes.append({"delivery_id": job.delivery_id, "claimed_lease": job.lease_until,
+                        **Delivery.after_attempt(end)})
         attempts.append({"delivery_id": job.delivery_id, "at": result.at, "status_code": result.status_code,
                          "success": decision.status == DeliveryStatus.DELIVERED, "latency_ms": result.latency_ms,
                          "error": result.error, "response": result.response})
-        health[endpoint_id] = Endpoint.health_after(health[endpoint_id], decision.status == DeliveryStatus.DELIVERED, result.at)
+        delivered = decision.status == DeliveryStatus.DELIVERED
+        health[endpoint_id] = Endpoint.health_after(health[endpoint_id], delivered, result.at)
         if decision.disable and enabled[endpoint_id]:
             gone.setdefault(endpoint_id, result.at)
     if changes:  # three executemany statements for the whole batch
@@ -304,8 +308,8 @@ def release_leases(db: DbSession, now: datetime, expired_only: bool = True) -> i
     statement = update(Delivery).where(Delivery.status == DeliveryStatus.DELIVERING)
     if expired_only:
         statement = statement.where(Delivery.lease_until < now)
-    result = db.execute(statement.values(status=case((Delivery.attempts == 0, DeliveryStatus.PENDING), else_=DeliveryStatus.RETRYING),
-                                         lease_until=None, next_attempt_at=now)
+    status = case((Delivery.attempts == 0, DeliveryStatus.PENDING), else_=DeliveryStatus.RETRYING)
+    result = db.execute(statement.values(status=status, lease_until=None, next_attempt_at=now)
                         .execution_options(synchronize_session=False))
     return result.rowcount
 

@@ -62,7 +62,8 @@ def new_row(validated: ValidatedSend, request: SendRequest) -> Outbound:
                     request_hash=request.fingerprint() if request.idempotency_key else None)
 
 
-def engine_for_now(context: HubContext, db, validated: ValidatedSend, session_status: str, queued_ahead: dict) -> Engine | None:
+def engine_for_now(context: HubContext, db, validated: ValidatedSend, session_status: str,
+                   queued_ahead: dict) -> Engine | None:
     """The engine to send with right away, or None: offline, messages queued ahead, or paced."""
     live = context.sessions.live.get(validated.session_id)
     if live is None or session_status != SessionStatus.CONNECTED:

@@ -67,7 +67,8 @@ def expire(context: HubContext) -> int:
     """Give up on queued messages older than HUB_OUTBOUND_MAX_AGE (message-failed); returns how many."""
     cutoff = utcnow() - timedelta(seconds=context.config.outbound_max_age)
     with context.store.session() as db:
-        rows = list(db.scalars(select(Outbound).where(Outbound.status == OutboundStatus.QUEUED, Outbound.created_at < cutoff)))
+        old = select(Outbound).where(Outbound.status == OutboundStatus.QUEUED, Outbound.created_at < cutoff)
+        rows = list(db.scalars(old))
         for row in rows:
             row.mark_failed(f"not sent within HUB_OUTBOUND_MAX_AGE ({context.config.outbound_max_age:g} s)"
                             + (f"; last error: {row.error}" if row.error else ""))
@@ -78,5 +79,6 @@ def expire(context: HubContext) -> int:
 def requeue_interrupted(context: HubContext) -> int:
     """At start-up: sends cut short by a stop or crash go back to the queue (sent again: at-least-once)."""
     with context.store.session() as db:
-        result = db.execute(update(Outbound).where(Outbound.status == OutboundStatus.SENDING).values(status=OutboundStatus.QUEUED))
+        interrupted = update(Outbound).where(Outbound.status == OutboundStatus.SENDING)
+        result = db.execute(interrupted.values(status=OutboundStatus.QUEUED))
         return result.rowcount

@@ -57,7 +57,8 @@ def save_outcomes(db, outcomes: list[tuple]) -> list[None]:
     context = outcomes[0][0]  # one store, one context
     rows = [row for _, row in outcomes]
     Outbound.save_states(db, rows)  # the claimed rows are ours alone: no need to read them back
-    insert_values(db, Message.__table__, [history_values(context, row) for row in rows if row.status == OutboundStatus.SENT])
+    sent = [row for row in rows if row.status == OutboundStatus.SENT]
+    insert_values(db, Message.__table__, [history_values(context, row) for row in sent])
     record_outcomes(context, [row for row in rows if row.status in FINAL_STATUSES])
     return [None] * len(outcomes)
 

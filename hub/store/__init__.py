@@ -4,4 +4,5 @@ from hub.store.models import Base, Event, Session, utcnow
 from hub.store.delivery import Attempt, Delivery, Endpoint
 from hub.store.messages import MediaFile, Message, Outbound
 
-__all__ = ["Store", "Base", "Event", "Session", "utcnow", "Message", "Outbound", "MediaFile", "Endpoint", "Delivery", "Attempt"]
+__all__ = ["Store", "Base", "Event", "Session", "utcnow", "Message", "Outbound", "MediaFile", "Endpoint", "Delivery",
+           "Attempt"]

@@ -87,7 +87,8 @@ class Message(Base):
                    message_id=data.get("messageId"), chat_id=data.get("chatId") or "",
                    sender=data.get("from"), recipient=data.get("chatId") if from_me else None,
                    type=data.get("type") or "other", text=data.get("text") or None, media=clean_json(data.get("media")),
-                   status=MessageStatus.SENT if from_me else MessageStatus.RECEIVED, timestamp=parse_iso(data.get("timestamp")))
+                   status=MessageStatus.SENT if from_me else MessageStatus.RECEIVED,
+                   timestamp=parse_iso(data.get("timestamp")))
 
     @staticmethod
     def outbound_values(outbound: "Outbound", sender: str | None) -> dict:

@@ -23,7 +23,8 @@ def index():
 def dashboard():
     """The single-page dashboard; it asks for the API key itself (nothing secret is rendered)."""
     config = hub().config
-    return render_template("dashboard.html", event_types=EVENT_TYPES, delivery_statuses=[status.value for status in DeliveryStatus],
+    statuses = [status.value for status in DeliveryStatus]
+    return render_template("dashboard.html", event_types=EVENT_TYPES, delivery_statuses=statuses,
                            sandbox_enabled=config.sandbox, default_engine=config.engine)
 
 

@@ -31,7 +31,8 @@ def upgrade() -> None:
     op.execute("UPDATE deliveries SET lane = 0 WHERE event_type IN ('session-status', 'qr')")
     op.execute("UPDATE deliveries SET session_id = '' WHERE session_id IS NULL")
     op.drop_index("ix_deliveries_due", table_name="deliveries")
-    op.create_index("ix_deliveries_queue", "deliveries", ["endpoint_id", "session_id", "lane", "next_attempt_at", "seq"],
+    op.create_index("ix_deliveries_queue", "deliveries",
+                    ["endpoint_id", "session_id", "lane", "next_attempt_at", "seq"],
                     sqlite_where=WAITING, postgresql_where=WAITING)
     op.create_index("ix_deliveries_ordered", "deliveries", ["endpoint_id", "session_id", "seq"],
                     sqlite_where=ORDERED_UNFINISHED, postgresql_where=ORDERED_UNFINISHED)
