@@ -151,9 +151,9 @@ _LANE = ("FROM deliveries w WHERE w.endpoint_id = q.endpoint_id AND w.session_id
          "AND w.next_attempt_at <= :now ORDER BY w.next_attempt_at, w.seq LIMIT :n")
 _HEAD = (f"FROM deliveries w WHERE w.endpoint_id = q.endpoint_id AND w.session_id = q.session_id "
          f"AND {ORDERED_UNFINISHED_SQL} ORDER BY w.seq LIMIT 1")
-# SQLite has no LATERAL: it looks the rows up by id, from a correlated subquery per queue. The
+# SQLite has no LATERAL: it looks the rows up by rowid, from a correlated subquery per queue. The
 # walk's last row per endpoint has no session: skipped before any lookup.
-_PER_QUEUE = {"sqlite": "FROM queues q JOIN deliveries d ON d.id IN (SELECT w.id {rows}) "
+_PER_QUEUE = {"sqlite": "FROM queues q JOIN deliveries d ON d.rowid IN (SELECT w.rowid {rows}) "
                         "WHERE q.session_id IS NOT NULL",
               "postgresql": "FROM queues q CROSS JOIN LATERAL (SELECT w.* {rows}) d WHERE q.session_id IS NOT NULL"}
 
