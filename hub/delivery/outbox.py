@@ -6,10 +6,12 @@ connection only briefly.
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, case, delete, exists, insert, select, text, union_all, update
 from sqlalchemy.orm import Session as DbSession
@@ -20,7 +22,6 @@ from hub.delivery.policy import Decision, decide
 from hub.store import Attempt, Delivery, Endpoint, Event
 from hub.store.delivery import (CLAIMABLE, LANE_NORMAL, LANE_PRIORITY, ORDERED_UNFINISHED_SQL, RETRYING_SQL, AttemptEnd,
                                 DeliveryStatus)
-from hub.store.models import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -158,19 +159,45 @@ _PER_QUEUE = {"sqlite": "FROM queues q JOIN deliveries d ON d.rowid IN (SELECT w
               "postgresql": "FROM queues q CROSS JOIN LATERAL (SELECT w.* {rows}) d WHERE q.session_id IS NOT NULL"}
 
 
+class Candidate(NamedTuple):
+    """A waiting delivery the fair claim may lease (a row of the statement below)."""
+
+    id: str
+    endpoint_id: str
+    session_id: str
+    lane: int
+    next_attempt_at: datetime
+    seq: int | None
+    event_id: str
+    attempts: int
+    delivered_at: datetime | None
+
+
 @lru_cache(maxsize=2 * UNION_CHUNK)
-def _queues_statement(endpoints: int, dialect: str):
-    """The fair claim's read for `endpoints` endpoints; binds now, n (rows per lane), e<i> (endpoint ids)."""
+def _queues_sql(endpoints: int, dialect: str) -> str:
+    """The fair claim's read for `endpoints` endpoints; binds now, n (rows per lane), e<i> (endpoint ids).
+
+    Plain SQL run on the driver: it runs once per dispatcher round, and SQLAlchemy's statement
+    handling cost more than SQLite's execution of it (0.08 against 0.02 ms).
+    """
     seeds = " UNION ALL ".join(_FIRST_QUEUE.format(i=i) for i in range(endpoints))
     per_queue = [_PER_QUEUE[dialect].format(rows=_LANE.format(lane=lane)) for lane in (LANE_PRIORITY, LANE_NORMAL)]
     per_queue.append(_PER_QUEUE[dialect].format(rows=_HEAD) + " AND d.next_attempt_at <= :now")
     sql = (f"WITH RECURSIVE queues(endpoint_id, session_id) AS ({seeds} UNION ALL {_NEXT_QUEUE}) "
            + " UNION ALL ".join(f"SELECT {_COLUMNS} {rows}" for rows in per_queue))
-    return (text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
-            .columns(next_attempt_at=UTCDateTime(), delivered_at=UTCDateTime()))
+    return re.sub(r":(\w+)", r"%(\1)s", sql) if dialect == "postgresql" else sql
 
 
-def _queue_candidates(db: DbSession, free: dict[str, int], now: datetime) -> list:
+def _stored_time(value) -> datetime | None:
+    """A UTCDateTime column as the driver returns it (SQLite: text) -> aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc)
+
+
+def _queue_candidates(db: DbSession, free: dict[str, int], now: datetime) -> list[Candidate]:
     """Every queue's candidates at the endpoints with free slots: each lane's first due, each ordered head.
 
     One statement per UNION_CHUNK endpoints. Only waiting rows have a `next_attempt_at` (a claim
@@ -178,13 +205,18 @@ def _queue_candidates(db: DbSession, free: dict[str, int], now: datetime) -> lis
     per queue, never a queue's whole backlog, whatever the size of the delivery log.
     """
     endpoint_ids, rows = list(free), []
-    dialect = "postgresql" if db.get_bind().dialect.name == "postgresql" else "sqlite"
+    connection = db.connection()
+    dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
+    stored_now = now.astimezone(timezone.utc).replace(tzinfo=None)  # as UTCDateTime stores it
+    if dialect == "sqlite":
+        stored_now = stored_now.strftime("%Y-%m-%d %H:%M:%S.%f")
     for start in range(0, len(endpoint_ids), UNION_CHUNK):
         chunk = endpoint_ids[start:start + UNION_CHUNK]
         # Each lane's first n, n the most free slots of an endpoint here (under load usually 1).
-        params = {"now": now, "n": max(free[endpoint_id] for endpoint_id in chunk),
+        params = {"now": stored_now, "n": max(free[endpoint_id] for endpoint_id in chunk),
                   **{f"e{i}": endpoint_id for i, endpoint_id in enumerate(chunk)}}
-        rows += db.execute(_queues_statement(len(chunk), dialect), params).all()
+        for row in connection.exec_driver_sql(_queues_sql(len(chunk), dialect), params):
+            rows.append(Candidate(*row[:4], _stored_time(row[4]), row[5], row[6], row[7], _stored_time(row[8])))
     return rows
 
 
