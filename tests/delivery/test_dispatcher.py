@@ -86,8 +86,8 @@ def test_expired_lease_is_claimed_again(hub, sandbox_session):
         assert len(jobs) == 1
         assert outbox.claim(db, 10, 4, outbox.InFlight(), utcnow(), timedelta(seconds=30)) == []
         assert outbox.release_leases(db, utcnow()) == 1
-        assert [job.delivery_id for job in outbox.claim(db, 10, 4, outbox.InFlight(), utcnow(), timedelta(seconds=30))] \
-            == [jobs[0].delivery_id]
+        again = outbox.claim(db, 10, 4, outbox.InFlight(), utcnow(), timedelta(seconds=30))
+        assert [job.delivery_id for job in again] == [jobs[0].delivery_id]
 
 
 def test_retry_after_is_recorded_as_next_attempt(hub, sandbox_session, dispatcher):
