@@ -75,7 +75,8 @@ def baseline(total: int, concurrency: int, urls: list[str]) -> dict:
     headers = {"content-type": "application/json", "webhook-id": "evt_x"}
     return {"urllib3": run(lambda url: pool.request("POST", url, body=BODY, headers=headers, redirect=False)),
             "requests": run(lambda url: session.post(url, data=BODY, headers=headers, allow_redirects=False)),
-            "geventhttpclient": run(lambda url: clients[url].request("POST", "/hook", body=BODY, headers=headers).read())}
+            "geventhttpclient": run(lambda url: clients[url].request("POST", "/hook", body=BODY,
+                                                                     headers=headers).read())}
 
 
 # -- receivers -------------------------------------------------------------------------------
@@ -169,7 +170,8 @@ def event_times(hub) -> dict[str, float]:
     """Every message-received event's record time (epoch seconds) by id."""
     times, after = {}, 0
     while True:
-        events = hub.get("/api/events", params={"type": "message-received", "afterSeq": after, "limit": 500}).json()["events"]
+        params = {"type": "message-received", "afterSeq": after, "limit": 500}
+        events = hub.get("/api/events", params=params).json()["events"]
         if not events:
             return times
         for event in events:
@@ -254,7 +256,8 @@ def drain_cost(hub, nginx, port: int, endpoint_id: str, since, until) -> tuple[f
 
     The CPU figure hardly moves with what else runs on the machine; the rate does, a lot.
     """
-    cpu, count = worker_cpu(hub), hub.get("/api/deliveries", params={"endpointId": endpoint_id, "limit": 1}).json()["total"]
+    cpu = worker_cpu(hub)
+    count = hub.get("/api/deliveries", params={"endpointId": endpoint_id, "limit": 1}).json()["total"]
     rate = drain_rate(hub, nginx, [port], [endpoint_id], since, until)
     return rate, (worker_cpu(hub) - cpu) * 1000 / count * 1000
 
@@ -312,7 +315,8 @@ def flood_case(directory: Path, rounds: int, seconds: float) -> None:
             print(f"flood round {n + 1} {claim:>8} claim: A flooded with {run['flooded']} messages; B inject->receipt "
                   f"quiet p50 {percentile(run['quiet'], 50):.0f} ms p95 {percentile(run['quiet'], 95):.0f} ms, during "
                   f"A's flood p50 {fmt(run['busy'], 50)} p95 {fmt(run['busy'], 95)}"
-                  f"{f' ({lost} probes lost)' if (lost := run['lost']) else ''}; drain {run['drain']:.0f} deliveries/s, "
+                  f"{f' ({lost} probes lost)' if (lost := run['lost']) else ''}; "
+                  f"drain {run['drain']:.0f} deliveries/s, "
                   f"worker CPU {run['cpu']:.0f} ms per 1,000",
                   flush=True)
     fair, old = (statistics.mean(run["drain"] for run in runs[claim]) for claim in ("fair", "previous"))
@@ -356,8 +360,9 @@ def main() -> None:
         hub.start()
         assert hub.post("/api/sessions", json={"sessionId": "bench", "engine": "sandbox", "start": True}).ok
         assert hub.post("/api/sandbox/bench/scan", json={}).ok
-        ids = [hub.post("/api/whatsapp/register-listener", json={"callbackUrl": nginx.url(port), "events": ["message-received"]}
-                        ).json()["listener"]["id"] for port in ports]
+        ids = [hub.post("/api/whatsapp/register-listener",
+                        json={"callbackUrl": nginx.url(port), "events": ["message-received"]}).json()["listener"]["id"]
+               for port in ports]
 
         # 1. live fan-out latency
         since = datetime.now(timezone.utc) - timedelta(seconds=1)

@@ -25,7 +25,8 @@ def test_missing_key_401_wrong_key_403(app):
     raw = app.test_client()
     error_shape(raw.get("/api/sessions"), 401, "unauthorized")
     error_shape(raw.get("/api/sessions", headers={"X-API-Key": "wrong"}), 403, "forbidden")
-    error_shape(raw.post("/api/sessions", json={"sessionId": "x"}, headers={"Authorization": "Bearer no"}), 403, "forbidden")
+    wrong_bearer = {"Authorization": "Bearer no"}
+    error_shape(raw.post("/api/sessions", json={"sessionId": "x"}, headers=wrong_bearer), 403, "forbidden")
 
 
 def test_health_and_docs_are_public(app):

@@ -181,7 +181,8 @@ def test_compat_webhook_post_replaces_the_previous_one(client, sandbox_session):
 
 def sessions_named(client, *names):
     for name in names:
-        assert client.post("/api/sessions", json={"sessionId": name, "engine": "sandbox", "start": True}).status_code == 201
+        created = client.post("/api/sessions", json={"sessionId": name, "engine": "sandbox", "start": True})
+        assert created.status_code == 201
 
 
 def test_send_without_session_picks_the_only_connected_one(client, sandbox_session):

@@ -77,7 +77,8 @@ def test_own_secret_is_kept(client):
 
 def test_unregister(client):
     register(client)
-    assert client.post("/api/whatsapp/unregister-listener", json={"callbackUrl": URL}).json == {"success": True, "removed": 1}
+    removed = client.post("/api/whatsapp/unregister-listener", json={"callbackUrl": URL})
+    assert removed.json == {"success": True, "removed": 1}
     assert client.post("/api/whatsapp/unregister-listener", json={"callbackUrl": URL}).json["removed"] == 0
     assert client.post("/api/whatsapp/unregister-listener", json={}).status_code == 400
     assert listeners(client) == []

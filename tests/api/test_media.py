@@ -11,7 +11,8 @@ from hub.media import storage
 @pytest.mark.parametrize("extension", ["js", "mjs", "html", "xhtml", "svg", "xml", "css", "bin", "es"])
 def test_active_and_unknown_types_are_opaque_attachments(client, hub, extension):
     name = storage.save(hub.config.uploads_dir, b"alert(document.domain)//<svg onload=alert(1)>", None).name
-    name = (Path(hub.config.uploads_dir) / name).rename(Path(hub.config.uploads_dir) / name.replace(".bin", f".{extension}")).name
+    uploads = Path(hub.config.uploads_dir)
+    name = (uploads / name).rename(uploads / name.replace(".bin", f".{extension}")).name
     served = client.raw.get(f"/uploads/{name}")
     assert served.status_code == 200
     assert served.headers["Content-Type"] == "application/octet-stream"

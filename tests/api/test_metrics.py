@@ -59,7 +59,8 @@ def test_queue_depth_and_oldest_age_per_endpoint_and_session(client, hub, sandbo
     endpoint = listener["listener"]["id"]
     before = {key for key in scrape(client) if key[0].startswith("hub_delivery_queue_")}
     for n in range(3):
-        assert client.post("/api/sandbox/shop/inbound", json={"from": "51999000111", "text": f"m{n}"}).status_code == 200
+        inbound = client.post("/api/sandbox/shop/inbound", json={"from": "51999000111", "text": f"m{n}"})
+        assert inbound.status_code == 200
     samples = scrape(client)  # no dispatcher runs in this test: they all wait
     assert value(samples, "hub_delivery_queue_waiting", endpoint=endpoint, session="shop") == 3
     assert value(samples, "hub_delivery_queue_oldest_age_seconds", endpoint=endpoint, session="shop") > 0
@@ -88,12 +89,14 @@ def test_a_missing_table_drops_its_series_not_the_scrape(client, hub):
     assert value(samples, "hub_outbound_queue_depth") == 0
 
 
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==")
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/"
+                       "PchI7wAAAABJRU5ErkJggg==")
 
 
 def test_live_hub_counts_deliveries_latency_and_media(tmp_path):
     with Receiver() as receiver, HubProcess(tmp_path) as hub:
-        assert hub.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox", "start": True}).status_code == 201
+        assert hub.post("/api/sessions",
+                        json={"sessionId": "shop", "engine": "sandbox", "start": True}).status_code == 201
         hub.post("/api/sandbox/shop/scan", json={})
         listener = hub.post("/api/whatsapp/register-listener", json={"callbackUrl": receiver.url}).json()["listener"]
         hub.post("/api/sandbox/shop/inbound", json={"from": "51999000111", "text": "hola"})

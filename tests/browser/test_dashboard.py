@@ -169,7 +169,8 @@ def test_operator_links_a_session_and_follows_its_deliveries(browser, hub, tmp_p
     # Health and chart of the endpoints.
     page.click("a[data-view=endpoints]")
     expect(page.locator("#endpoint-rows")).to_contain_text(receiver.url)
-    page.wait_for_function("() => document.querySelectorAll('#chart rect.delivered[height]:not([height=\"0\"])').length > 0")
+    page.wait_for_function("() => document.querySelectorAll("
+                           "'#chart rect.delivered[height]:not([height=\"0\"])').length > 0")
     screenshot(page, "desktop-endpoints")
 
     check_phone_layout(page)

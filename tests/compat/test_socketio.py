@@ -14,7 +14,8 @@ from tests.integration.hubproc import API_KEY, HubProcess
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     with HubProcess(tmp_path_factory.mktemp("hub")) as running:
-        assert running.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox", "start": True}).status_code == 201
+        assert running.post("/api/sessions",
+                            json={"sessionId": "shop", "engine": "sandbox", "start": True}).status_code == 201
         assert running.post("/api/sandbox/shop/scan", json={}).status_code == 200
         yield running
 
@@ -27,7 +28,8 @@ def test_subscribed_client_gets_each_event_under_its_type_name(hub, transport):
         reply = hub.post("/api/sandbox/shop/inbound", json={"from": "51987654321", "text": f"hola por {transport}"})
         event = client.next("message-received")
         assert event["type"] == "message-received" and event["sessionId"] == "shop"
-        assert event["data"]["messageId"] == reply.json()["messageId"] and event["data"]["text"] == f"hola por {transport}"
+        assert event["data"]["messageId"] == reply.json()["messageId"]
+        assert event["data"]["text"] == f"hola por {transport}"
         assert event["id"].startswith("evt_") and isinstance(event["seq"], int)
         hub.post("/api/whatsapp/send", json={"sessionId": "shop", "to": "51987654321", "message": "gracias"})
         assert client.next("message-sent")["data"]["to"] == "51987654321@s.whatsapp.net"

@@ -13,7 +13,8 @@ FAST_RETRIES = {"HUB_RETRY_SCHEDULE": "1s,1s", "HUB_WEBHOOK_TIMEOUT": "3"}
 
 def connected_session(hub: HubProcess, session_id: str = "shop") -> str:
     """Create a sandbox session and scan its QR."""
-    assert hub.post("/api/sessions", json={"sessionId": session_id, "engine": "sandbox", "start": True}).status_code == 201
+    created = hub.post("/api/sessions", json={"sessionId": session_id, "engine": "sandbox", "start": True})
+    assert created.status_code == 201
     assert hub.post(f"/api/sandbox/{session_id}/scan", json={}).status_code == 200
     return session_id
 

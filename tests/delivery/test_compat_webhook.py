@@ -17,7 +17,8 @@ def test_second_post_moves_the_webhook_and_the_old_url_stops_receiving(client, s
         assert client.post("/api/shop/webhook", json={"url": old.url}).status_code == 201
         client.post("/api/sandbox/shop/inbound", json={"from": "51987654321", "text": "uno"})
         wait_until(lambda: old.events())
-        assert client.post("/api/shop/webhook", json={"url": new.url, "events": ["message-received"]}).status_code == 201
+        replaced = client.post("/api/shop/webhook", json={"url": new.url, "events": ["message-received"]})
+        assert replaced.status_code == 201
         client.post("/api/sandbox/shop/inbound", json={"from": "51987654321", "text": "dos"})
         wait_until(lambda: new.events())
         assert [e["data"]["text"] for e in new.events()] == ["dos"]
@@ -34,7 +35,8 @@ def test_api_sends_reach_a_compat_webhook_as_message_from_me(client, hub, sandbo
         by_type = {event["type"]: event for event in crm.events()}
         assert set(by_type) == {"message-from-me", "message-received"}
         assert by_type["message-from-me"]["data"] == {
-            "messageId": answer["messageId"], "chatId": "51987654321@s.whatsapp.net", "to": "51987654321@s.whatsapp.net",
+            "messageId": answer["messageId"], "chatId": "51987654321@s.whatsapp.net",
+            "to": "51987654321@s.whatsapp.net",
             "fromMe": True, "isGroup": False, "type": "text", "text": "Su pedido está listo",
             "timestamp": by_type["message-from-me"]["timestamp"], "source": "api", "outboundId": answer["id"]}
         assert native.events() == []  # a native webhook's message-from-me means the phone's own messages only

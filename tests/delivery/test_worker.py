@@ -47,7 +47,8 @@ def test_start_reclaims_the_previous_process_claims_and_stop_ends_the_loop(hub, 
     worker.start(hub, scheduler)
     try:
         assert {job.id for job in scheduler.get_jobs()} == {"delivery-sweep", "event-retention"}
-        assert count(hub, Delivery, Delivery.status == "delivering", Delivery.lease_until > utcnow() + timedelta(minutes=5)) == 0
+        later = utcnow() + timedelta(minutes=5)
+        assert count(hub, Delivery, Delivery.status == "delivering", Delivery.lease_until > later) == 0
     finally:
         worker.stop(hub)
     assert hub.dispatcher is None
@@ -59,7 +60,8 @@ def test_sweep_releases_only_expired_leases(hub, sandbox_session):
     hub.events.record("message-received", sandbox_session, {"text": "hola"})
     with hub.store.session() as db:
         first, second = db.scalars(select(Delivery.id)).all()
-        db.execute(update(Delivery).where(Delivery.id == first).values(status="delivering", lease_until=utcnow() - timedelta(seconds=1)))
-        db.execute(update(Delivery).where(Delivery.id == second).values(status="delivering", lease_until=utcnow() + timedelta(minutes=1)))
+        claimed = update(Delivery).values(status="delivering")
+        db.execute(claimed.where(Delivery.id == first).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.execute(claimed.where(Delivery.id == second).values(lease_until=utcnow() + timedelta(minutes=1)))
     assert worker.sweep_leases(hub) == 1
     assert count(hub, Delivery, Delivery.status == "delivering") == 1

@@ -216,7 +216,8 @@ def test_media_is_served_from_disk_by_nginx(proxy):
     media = {"base64": base64.b64encode(document).decode(), "mimetype": "application/pdf", "filename": "factura.pdf"}
     reply = proxy.post("/api/sandbox/media/inbound", json={"from": "51999000111", "media": media}, headers=KEY)
     assert reply.status_code == 200, reply.text
-    [event] = proxy.get("/api/events", params={"type": "message-received", "sessionId": "media"}, headers=KEY).json()["events"]
+    received = proxy.get("/api/events", params={"type": "message-received", "sessionId": "media"}, headers=KEY)
+    [event] = received.json()["events"]
     file_url = event["data"]["media"]["fileUrl"]
     assert file_url.startswith(proxy.url + "/uploads/")
 

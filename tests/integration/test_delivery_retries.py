@@ -20,7 +20,8 @@ def test_failing_receiver_gets_it_after_recovery_and_410_disables(tmp_path):
         assert [a["statusCode"] for a in log] == [503, 503, 204]
         assert log[0]["response"] == "maintenance" and log[0]["latencyMs"] >= 0
 
-        [listener] = [l for l in hub.get("/api/whatsapp/listeners").json()["listeners"] if l["id"] == gone_listener["id"]]
+        listeners = hub.get("/api/whatsapp/listeners").json()["listeners"]
+        [listener] = [item for item in listeners if item["id"] == gone_listener["id"]]
         assert listener["enabled"] is False and "410" in listener["disabledReason"]
         inbound(hub, "after 410")
         hub.wait_for(lambda: len(texts(flaky)) == 4)

@@ -44,7 +44,8 @@ def test_websocket_creates_session_shows_qr_and_closes_once_connected(tmp_path):
         again = ws_messages(hub, "tienda", lambda qr: None)
         assert again == [{"event": "status", "data": "already_connected"}]
 
-        reply = hub.post("/api/sandbox/tienda/inbound", json={"from": "+51 999 111 222", "text": "hola", "pushName": "Ana"})
+        reply = hub.post("/api/sandbox/tienda/inbound",
+                         json={"from": "+51 999 111 222", "text": "hola", "pushName": "Ana"})
         assert reply.status_code == 200, reply.text
         message_id = reply.json()["messageId"]
         events = hub.get("/api/events", params={"type": "message-received"}).json()["events"]
@@ -57,9 +58,11 @@ def test_websocket_creates_session_shows_qr_and_closes_once_connected(tmp_path):
 def test_restart_restores_linked_session_connected(tmp_path):
     hub = HubProcess(tmp_path)
     with hub:
-        assert hub.post("/api/sessions", json={"sessionId": "s1", "engine": "sandbox", "start": True}).status_code == 201
+        assert hub.post("/api/sessions",
+                        json={"sessionId": "s1", "engine": "sandbox", "start": True}).status_code == 201
         assert hub.post("/api/sandbox/s1/scan", json={}).status_code == 200
-        assert hub.post("/api/sessions", json={"sessionId": "unlinked", "engine": "sandbox", "start": True}).status_code == 201
+        assert hub.post("/api/sessions",
+                        json={"sessionId": "unlinked", "engine": "sandbox", "start": True}).status_code == 201
     with hub:
         status = hub.wait_for(lambda: hub.get("/api/sessions/s1").json()["session"]["status"] == "connected")
         assert status
@@ -77,4 +80,5 @@ def test_health_and_docs_are_public_api_needs_key(tmp_path):
         assert "paths" in requests.get(hub.url + "/openapi.json").json()
         assert requests.get(hub.url + "/api/sessions").status_code == 401
         assert requests.get(hub.url + "/api/sessions", headers={"Authorization": "Bearer nope"}).status_code == 403
-        assert requests.get(hub.url + "/api/sessions", headers={"Authorization": f"Bearer {API_KEY}"}).status_code == 200
+        authorized = {"Authorization": f"Bearer {API_KEY}"}
+        assert requests.get(hub.url + "/api/sessions", headers=authorized).status_code == 200

@@ -52,7 +52,8 @@ def test_fifty_sessions_started_concurrently_retry_without_hurting_the_worker(tm
         for round_number in range(3):
             if round_number:  # stop every session at once, then start them all again at once
                 assert {r.status_code for r in in_parallel(lambda s: hub.post(f"/api/sessions/{s}/stop"), ids)} == {200}
-                assert {r.status_code for r in in_parallel(lambda s: hub.post(f"/api/sessions/{s}/connect"), ids)} == {200}
+                connected = in_parallel(lambda s: hub.post(f"/api/sessions/{s}/connect"), ids)
+                assert {r.status_code for r in connected} == {200}
             hub.wait_for(lambda: all_retrying_on_dns(hub, ids), timeout=30, interval=0.2)
             latencies = health_latencies(hub)  # while the 50 sessions keep retrying
             assert max(latencies) < 0.1, latencies
@@ -86,7 +87,8 @@ def test_restore_reconnects_linked_stores_at_start_up_and_isolates_a_corrupt_one
     with hub:  # restart: nobody calls connect; restore dials the linked ones by itself
         restored = hub.wait_for(lambda: all_retrying_on_dns(hub, linked), timeout=20)
         assert all(view["reconnect"]["attempts"] >= 1 for view in restored.values())
-        broken = hub.wait_for(lambda: (v := hub.get("/api/sessions/broken").json()["session"])["status"] == "logged_out" and v)
+        broken = hub.wait_for(
+            lambda: (v := hub.get("/api/sessions/broken").json()["session"])["status"] == "logged_out" and v)
         assert broken["lastError"].startswith("store_unreadable:")
         assert (sessions_dir / "broken" / "whatsapp.db").exists()
         unlinked = hub.get("/api/sessions/unlinked").json()["session"]

@@ -23,7 +23,8 @@ def send(hub: HubProcess, text: str, **extra):
 
 
 def connected_session(hub: HubProcess, session_id: str = "s") -> None:
-    assert hub.post("/api/sessions", json={"sessionId": session_id, "engine": "sandbox", "start": True}).status_code == 201
+    created = hub.post("/api/sessions", json={"sessionId": session_id, "engine": "sandbox", "start": True})
+    assert created.status_code == 201
     assert hub.post(f"/api/sandbox/{session_id}/scan", json={}).status_code == 200
 
 
@@ -74,7 +75,8 @@ def test_inbound_media_is_served_publicly_with_the_same_bytes(tmp_path):
             assert hub.post("/api/sandbox/s/inbound", json={"from": "51987654321", "media": media}).status_code == 200
             event = hub.get("/api/events", params={"type": "message-received"}).json()["events"][0]
             served = requests.get(event["data"]["media"]["fileUrl"], timeout=5)
-            assert served.status_code == 200 and hashlib.sha256(served.content).hexdigest() == event["data"]["media"]["sha256"]
+            assert served.status_code == 200
+            assert hashlib.sha256(served.content).hexdigest() == event["data"]["media"]["sha256"]
             assert served.headers["X-Content-Type-Options"] == "nosniff"
         failed = {"base64": base64.b64encode(PNG).decode(), "mimetype": "image/png", "failDownload": True}
         hub.post("/api/sandbox/s/inbound", json={"from": "51987654321", "media": failed})

@@ -15,7 +15,8 @@ from tests.integration.hubproc import API_KEY, ROOT, HubProcess, free_port
 def live_hub(tmp_path_factory):
     hub = HubProcess(tmp_path_factory.mktemp("hub"), HUB_RETRY_SCHEDULE="1s,1s,1s")
     with hub:
-        assert hub.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox", "start": True}).status_code == 201
+        assert hub.post("/api/sessions",
+                        json={"sessionId": "shop", "engine": "sandbox", "start": True}).status_code == 201
         assert hub.post("/api/sandbox/shop/scan", json={}).status_code == 200
         yield hub
 

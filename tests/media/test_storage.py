@@ -25,7 +25,8 @@ def test_names_are_collision_free_and_match_what_is_served(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["../hub.db", "..", ".", "hub.db", "/etc/passwd", "..%2Fhub.db",
-                                  "1795344671827_f6452e3f4e3bb930.pdf/../../hub.db", ".1795344671827_f6452e3f4e3bb930.pdf.part"])
+                                  "1795344671827_f6452e3f4e3bb930.pdf/../../hub.db",
+                                  ".1795344671827_f6452e3f4e3bb930.pdf.part"])
 def test_only_generated_names_directly_in_uploads_are_found(tmp_path, name):
     (tmp_path / "hub.db").write_bytes(b"secret")
     assert storage.stored_path(str(tmp_path / "uploads"), name) is None

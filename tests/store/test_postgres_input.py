@@ -31,7 +31,8 @@ def hub(postgres, tmp_path_factory):  # noqa: F811
 def receiver(hub):
     """A listener for every event, registered on the hub (and removed after the test)."""
     with Receiver() as receiver:
-        assert hub.post("/api/whatsapp/register-listener", json={"callbackUrl": receiver.url, "events": ["all"]}).status_code in (200, 201)
+        registered = hub.post("/api/whatsapp/register-listener", json={"callbackUrl": receiver.url, "events": ["all"]})
+        assert registered.status_code in (200, 201)
         yield receiver
         hub.post("/api/whatsapp/unregister-listener", json={"callbackUrl": receiver.url})
 
