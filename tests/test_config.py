@@ -59,7 +59,8 @@ def test_api_key_generated_once_saved_beside_database_mode_600(tmp_path, capsys)
 
 
 def test_every_variable_is_documented_in_the_readme():
-    readme = open(os.path.join(ROOT, "README.md")).read()
+    with open(os.path.join(ROOT, "README.md")) as file:
+        readme = file.read()
     for name in documented_variables():
         assert f"`{name}`" in readme or name in ("PORT", "HOST") and "`PORT` / `HOST`" in readme, name
 

@@ -121,7 +121,7 @@ class GroupCommit:
             raise
         self.batches += 1
         self.writes += len(batch)
-        for write, result in zip(batch, results):
+        for write, result in zip(batch, results, strict=True):
             write.finish(result)
 
 

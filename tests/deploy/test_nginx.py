@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import socketio
 import websocket
 from requests.adapters import HTTPAdapter
 
@@ -204,7 +205,7 @@ def test_socket_io_through_the_proxy_over_websocket_and_polling(proxy):
         websocket_client.close()
         polling_client.close()
     forged = Client(http_session=verified)
-    with pytest.raises(Exception):
+    with pytest.raises(socketio.exceptions.ConnectionError):
         forged.connect(proxy, "polling", headers={"X-Forwarded-For": CLIENT_ADDRESS})
     assert forged.refusals[0]["data"]["error"] == "unauthorized"
 

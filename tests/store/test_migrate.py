@@ -134,7 +134,7 @@ def test_two_processes_upgrading_one_fresh_database_at_once_both_start(database_
                                   env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for _ in range(2)]
     results = [process.communicate(timeout=60) for process in processes]
-    for process, (out, err) in zip(processes, results):
+    for process, (out, err) in zip(processes, results, strict=True):
         assert process.returncode == 0, err
         assert out.strip() == migrate.head_revision()
 
