@@ -13,6 +13,7 @@ from hub.delivery.fanout import Targets
 from hub.events import EventBus, EventLog
 from hub.metrics import HubMetrics
 from hub.outbound.pacing import Pacer
+from hub.media import downloads
 from hub.sessions.manager import SessionManager
 from hub.store import Store
 
@@ -31,6 +32,7 @@ def build_context(config: Config) -> HubContext:
     sessions = SessionManager(config, store, events)
     targets = Targets(store)
     delivery.install(events, sessions, targets)
+    downloads.install(sessions)
     return HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions, targets=targets,
                       pacer=Pacer(config.send_interval), metrics=HubMetrics(store))
 

@@ -99,6 +99,7 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "HUB_SESSIONS_CONFIG": ("sessions_config", str, "sessions.config.json"),
     "HUB_ENGINE": ("engine", _engine, "neonize"),
     "HUB_SANDBOX": ("sandbox", _bool, "true"),
+    "HUB_SANDBOX_QR_SECONDS": ("sandbox_qr_seconds", _positive(float), "60"),
     "HUB_WEBHOOK_TIMEOUT": ("webhook_timeout", _positive(float), "10"),
     "HUB_RETRY_SCHEDULE": ("retry_schedule", _schedule, "5s,5m,30m,2h,5h,10h,14h,20h,24h"),
     "HUB_BLOCK_PRIVATE_URLS": ("block_private_urls", _bool, "false"),
@@ -131,6 +132,7 @@ class Config:
     sessions_config: str = "sessions.config.json"
     engine: str = "neonize"
     sandbox: bool = True
+    sandbox_qr_seconds: float = 60.0
     webhook_timeout: float = 10.0
     retry_schedule: list[float] = field(
         default_factory=lambda: _schedule("5s,5m,30m,2h,5h,10h,14h,20h,24h"))

@@ -36,6 +36,10 @@ def blueprint(name: str, description: str, url_prefix: str = "/api") -> APIBluep
                         abp_security=SECURITY)
 
 
+# Seconds a call that starts a session waits for its first outcome (a QR, connected, or why not).
+START_SETTLE = 5.0
+
+
 class Model(BaseModel):
     """Request models ignore unknown fields (older clients send extras) and never coerce types."""
 

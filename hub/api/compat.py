@@ -12,7 +12,7 @@ from __future__ import annotations
 import segno
 from pydantic import AliasChoices, Field
 
-from hub.api.common import Model, SessionPath, blueprint, hub, ok
+from hub.api.common import START_SETTLE, Model, SessionPath, blueprint, hub, ok
 from hub.api.send import MAX_TEXT, MediaBody
 from hub.delivery import endpoints
 from hub.errors import Conflict
@@ -161,7 +161,7 @@ def start(session_id: str, engine: str | None = None) -> dict:
     sessions = hub().sessions
     if not sessions.exists(session_id):
         sessions.create(session_id, engine=engine)
-    return sessions.start(session_id)
+    return sessions.start(session_id, settle=START_SETTLE)
 
 
 def unknown_session(session_id: str) -> dict:
@@ -192,7 +192,7 @@ def status_view(session_id: str) -> dict:
     on_disk = sessions.has_credentials(session_id, view["engine"])
     running = session_id in sessions.live
     if on_disk and not running:
-        view = sessions.start(session_id)
+        view = sessions.start(session_id, settle=START_SETTLE)
     reconnecting = (on_disk and not running) or (running and view["status"] == SessionStatus.DISCONNECTED)
     return session_state(view, session_exists_on_disk=on_disk, auto_reconnecting=reconnecting,
                          lastError=view["lastError"], reconnect=view["reconnect"])

@@ -1,16 +1,22 @@
-"""The sandbox phone: scan the QR, receive a message, be logged out remotely (sandbox sessions only)."""
+"""The simulated WhatsApp's phone side (sandbox sessions only): scan, messages in, logout, faults."""
 from __future__ import annotations
 
+import time
+
+import gevent
 from pydantic import Field
 
-from hub.api.common import Model, SessionPath, blueprint, ok
-from hub.app import hub
+from hub.api.common import Model, SessionPath, blueprint, hub, ok
 from hub.errors import BadRequest, Conflict, Forbidden
+from hub.media import downloads
 from hub.media.payload import decode_base64, media_kind
+from hub.sandbox.phone import InboundSpec, Phone
+from hub.rules import MIMETYPE_PATTERN
 from hub.sessions.jids import normalise_jid
-from hub.sessions.sandbox import SandboxEngine
+from hub.store.models import SessionStatus
 
-bp = blueprint("sandbox", "Simulated phone for sandbox sessions")
+bp = blueprint("sandbox", "Simulated WhatsApp for sandbox sessions (the phone side)")
+SETTLE_WAIT = 10.0  # seconds a phone action waits for the session to reach the status it causes
 
 
 class ScanBody(Model):
@@ -19,7 +25,7 @@ class ScanBody(Model):
 
 class InboundMedia(Model):
     base64: str = Field(description="File content, base64 (a data URL is accepted too)")
-    mimetype: str = Field(pattern=r"^[\w.+-]+/[\w.+-]+$")
+    mimetype: str = Field(pattern=MIMETYPE_PATTERN)
     filename: str | None = Field(None, max_length=255)
     kind: str | None = Field(None, pattern="^(image|video|audio|document|sticker)$")
     fail_download: bool = Field(False, alias="failDownload",
@@ -33,58 +39,96 @@ class InboundBody(Model):
     media: InboundMedia | None = None
     from_me: bool = Field(False, alias="fromMe", description="Sent from the phone itself")
     chat_id: str | None = Field(None, alias="chatId", description="Group JID for a group message")
+    wait: bool = Field(True, description="Answer once the session stored it (false: once WhatsApp holds it)")
 
 
-def sandbox_engine(session_id: str) -> SandboxEngine:
-    """The live sandbox engine of a session: 404 unknown, 409 not sandbox / not running."""
+class BanBody(Model):
+    seconds: int = Field(3600, ge=1, le=30 * 86400, description="How long the temporary ban lasts")
+
+
+def phone_of(session_id: str) -> Phone:
+    """The simulated phone side for a sandbox session: 404 unknown, 409 not a sandbox session."""
     context = hub()
     if not context.config.sandbox:
         raise Forbidden("The sandbox is disabled on this hub; set HUB_SANDBOX=true to enable it.",
                         code="sandbox_disabled")
-    live = context.sessions.live.get(session_id)
-    if live is not None and live.engine.name == "sandbox":
-        return live.engine  # the hot path (every inbound message): no database read
-    session = context.sessions.get(session_id)
+    session = context.sessions.peek(session_id)
     if session["engine"] != "sandbox":
         raise Conflict(f"Session '{session_id}' runs on the {session['engine']} engine, not the sandbox.",
                        code="not_sandbox")
-    raise Conflict(f"Sandbox session '{session_id}' is not running; connect it first.",
-                   code="session_not_running")
+    return context.sessions.simulator().phone
+
+
+def settled(session_id: str, statuses: tuple[str, ...]) -> dict:
+    """The session's view once it reached one of `statuses` (or after SETTLE_WAIT seconds)."""
+    deadline = time.monotonic() + SETTLE_WAIT
+    while (view := hub().sessions.get(session_id))["status"] not in statuses and time.monotonic() < deadline:
+        gevent.sleep(0.02)
+    return view
 
 
 @bp.post("/sandbox/<session_id>/scan")
 def scan(path: SessionPath, body: ScanBody):
-    """The QR is scanned: the session links and connects."""
-    device = sandbox_engine(path.session_id).scan(body.phone)
-    return ok(jid=device, session=hub().sessions.get(path.session_id))
+    """The QR is scanned: the session links and connects (answers once it is connected)."""
+    jid = phone_of(path.session_id).scan(path.session_id, body.phone)
+    return ok(jid=jid, session=settled(path.session_id, (SessionStatus.CONNECTED,)))
 
 
 @bp.post("/sandbox/<session_id>/inbound")
 def inbound(path: SessionPath, body: InboundBody):
-    """A message arrives; answers once its event is stored."""
-    engine = sandbox_engine(path.session_id)
-    sender = normalise_jid(body.sender, "from")
-    chat = normalise_jid(body.chat_id, "chatId") if body.chat_id else None
-    media = None
+    """A message arrives; answers once its event is stored (202 when the session has not taken it yet)."""
+    phone = phone_of(path.session_id)
+    spec = InboundSpec(sender=normalise_jid(body.sender, "from"), text=body.text, push_name=body.push_name,
+                       from_me=body.from_me, wait=body.wait,
+                       chat=normalise_jid(body.chat_id, "chatId") if body.chat_id else None)
     if body.media:
-        media = {"data": decode_base64(body.media.base64, hub().config.max_media_bytes),
-                 "mimetype": body.media.mimetype, "filename": body.media.filename,
-                 "kind": body.media.kind or media_kind(body.media.mimetype),
-                 "failDownload": body.media.fail_download}
+        spec.media = {"data": decode_base64(body.media.base64, hub().config.max_media_bytes),
+                      "mimetype": body.media.mimetype, "filename": body.media.filename,
+                      "kind": body.media.kind or media_kind(body.media.mimetype),
+                      "failDownload": body.media.fail_download}
     elif not body.text:
         raise BadRequest("Give text or media (or both).", code="empty_message")
-    message_id = engine.inbound(sender, body.text, body.push_name, media, body.from_me, chat)
-    return ok(messageId=message_id)
+    message_id, stored = phone.inbound(path.session_id, spec)
+    if stored and spec.media:
+        stored = downloads.wait_recorded(path.session_id, message_id, hub().config.media_timeout + 5)
+    return ok(messageId=message_id, stored=stored), 200 if stored or not body.wait else 202
 
 
 @bp.post("/sandbox/<session_id>/logout")
 def remote_logout(path: SessionPath):
     """WhatsApp removes the device: credentials are deleted, a new QR is needed."""
-    sandbox_engine(path.session_id).remote_logout()
-    return ok(session=hub().sessions.get(path.session_id))
+    phone_of(path.session_id).remote_logout(path.session_id)
+    return ok(session=settled(path.session_id, (SessionStatus.LOGGED_OUT,)))
+
+
+@bp.post("/sandbox/<session_id>/stream-replaced")
+def stream_replaced(path: SessionPath):
+    """Another client connected with the session's keys: WhatsApp drops this one (no reconnect)."""
+    phone_of(path.session_id).stream_replaced(path.session_id)
+    return ok(session=settled(path.session_id, (SessionStatus.DISCONNECTED,)))
+
+
+@bp.post("/sandbox/<session_id>/ban")
+def ban(path: SessionPath, body: BanBody):
+    """A temporary ban: the session is disconnected until it expires (every reconnect is refused)."""
+    phone_of(path.session_id).ban(path.session_id, body.seconds)
+    return ok(session=settled(path.session_id, (SessionStatus.DISCONNECTED,)))
+
+
+@bp.post("/sandbox/<session_id>/unencodable-receipt")
+def unencodable_receipt(path: SessionPath):
+    """A receipt goneonize 0.5.2 cannot encode (server-error): its event loop ends; the hub must redial."""
+    phone_of(path.session_id).unencodable_receipt(path.session_id)
+    return ok()
 
 
 @bp.get("/sandbox/<session_id>/sent")
 def sent(path: SessionPath):
-    """What the sandbox phone has "sent", oldest first."""
-    return ok(messages=sandbox_engine(path.session_id).sent_messages())
+    """What the session sent, as its recipients received it, oldest first."""
+    return ok(messages=phone_of(path.session_id).sent(path.session_id))
+
+
+@bp.get("/sandbox/<session_id>/acknowledged")
+def acknowledged(path: SessionPath):
+    """Ids of the inbound messages the session acknowledged to the simulated WhatsApp, oldest first."""
+    return ok(messageIds=phone_of(path.session_id).acked_ids(path.session_id))

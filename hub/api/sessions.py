@@ -8,7 +8,7 @@ import segno
 from flask import Response
 from pydantic import Field
 
-from hub.api.common import Model, SessionPath, blueprint, hub, ok
+from hub.api.common import START_SETTLE, Model, SessionPath, blueprint, hub, ok
 from hub.errors import BadRequest
 from hub.rules import ENGINE_PATTERN, SESSION_ID_PATTERN
 
@@ -37,7 +37,7 @@ def create_session(body: CreateSession):
     manager = hub().sessions
     session = manager.create(body.session_id, body.description, body.engine)
     if body.start:
-        session = manager.start(body.session_id)
+        session = manager.start(body.session_id, settle=START_SETTLE)
     return ok(session=session), 201
 
 
@@ -63,7 +63,7 @@ def delete_session(path: SessionPath):
 @bp.post("/sessions/<session_id>/connect")
 def connect_session(path: SessionPath):
     """Start connecting (shows a QR when the session is not linked yet)."""
-    return ok(session=hub().sessions.start(path.session_id))
+    return ok(session=hub().sessions.start(path.session_id, settle=START_SETTLE))
 
 
 @bp.post("/sessions/<session_id>/stop")

@@ -2,13 +2,17 @@
 
 The message (history row + a `downloading` media row holding what a retry needs) is committed
 before the download starts, so a restart mid-download loses nothing: `retry_interrupted` picks
-those rows up again. A failed download never stops the event: it goes out with `media.error`.
+those rows up again. The engine acknowledges the message to WhatsApp once that commit is done;
+the download runs in its own greenlet, so later messages never wait behind it. A failed
+download never stops the event: it goes out with `media.error`.
 """
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
+
+import gevent
+from gevent.event import Event as GreenEvent
 
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 from sqlalchemy import select
@@ -36,10 +40,30 @@ def content_message(media) -> E.Message:
     raise ValueError(f"no Message field holds a {media.DESCRIPTOR.name}")
 
 
-def receive(sessions, session_id: str, draft: HubEventDraft, engine: Engine | None) -> dict:
-    """Record the message, download its media, record the event; returns the event envelope."""
+_recorded: dict[tuple[str, str], GreenEvent] = {}  # (session, message id) -> set once its event is recorded
+
+
+def install(sessions) -> None:
+    """Make the session manager hand media messages to `receive` (sessions never import media)."""
+    sessions.media_handler = receive
+
+
+def receive(sessions, session_id: str, draft: HubEventDraft) -> None:
+    """Commit the message now; download its media and record its event in a greenlet of its own."""
+    from hub.sessions.inbound import already_stored
+
+    with sessions.store.session() as db:
+        if already_stored(db, session_id, draft.data.get("messageId")):
+            return  # WhatsApp delivered it again; the first delivery's download (or its retry) finishes it
     media_id = begin(sessions.store, session_id, draft)
-    return finish(sessions, media_id, engine)
+    _recorded.setdefault((session_id, draft.data.get("messageId") or ""), GreenEvent())
+    gevent.spawn(finish, sessions, media_id, sessions.connected_engine(session_id))
+
+
+def wait_recorded(session_id: str, message_id: str, timeout: float) -> bool:
+    """Until the event of a media message is recorded (True), or `timeout` seconds passed."""
+    waiter = _recorded.get((session_id, message_id))
+    return waiter is None or waiter.wait(timeout)
 
 
 def begin(store, session_id: str, draft: HubEventDraft) -> str:
@@ -84,7 +108,11 @@ def finish(sessions, media_id: str, engine: Engine | None, refused: str | None =
         db.get(Message, row.message_row_id).media = data["media"]
         session = db.get(Session, row.session_id)
         sandbox = session is not None and session.engine == "sandbox"
-        return sessions.events.record(event_type, row.session_id, data, sandbox=sandbox)
+        envelope = sessions.events.record(event_type, row.session_id, data, sandbox=sandbox)
+    waiter = _recorded.pop((row.session_id, data.get("messageId") or ""), None)
+    if waiter is not None:
+        waiter.set()
+    return envelope
 
 
 def rebuild_event(row: MediaFile):
@@ -122,24 +150,11 @@ def media_mimetype(event) -> str | None:
 
 
 def call_with_timeout(call, timeout: float):
-    """`call()` in its own thread (a greenlet under gevent); EngineError when it takes too long."""
-    outcome: dict = {}
-    done = threading.Event()
-
-    def run():
-        try:
-            outcome["value"] = call()
-        except BaseException as exc:  # handed to the caller below
-            outcome["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="media-download", daemon=True).start()
-    if not done.wait(timeout):
-        raise EngineError(f"the download took longer than {timeout:g} s (HUB_MEDIA_TIMEOUT)")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    """`call()` with a deadline for the whole call; EngineError when it takes too long."""
+    try:
+        return gevent.with_timeout(timeout, call)
+    except gevent.Timeout:
+        raise EngineError(f"the download took longer than {timeout:g} s (HUB_MEDIA_TIMEOUT)") from None
 
 
 def retry_interrupted(sessions, started_before: datetime) -> int:
@@ -177,7 +192,6 @@ def _give_up_reason(sessions, row: MediaFile) -> str | None:
 
 
 def _connected_engine(sessions, session_id: str) -> Engine | None:
-    live = sessions.live.get(session_id)
-    if live is None or not sessions.exists(session_id) or sessions.get(session_id)["status"] != SessionStatus.CONNECTED:
+    if not sessions.exists(session_id):
         return None
-    return live.engine
+    return sessions.connected_engine(session_id)

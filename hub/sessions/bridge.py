@@ -1,29 +1,44 @@
 """The bridge between neonize (Go behind ctypes) and the gevent worker.
 
-Every rule here answers a hazard measured in notes/neonize-gevent.md:
+Every rule here answers a hazard measured on this stack (docs/architecture.md, "The engine
+boundary"):
 
 - The Go side keeps its per-client maps without a lock, so the calls that create or stop a
   client (`Neonize`, `Stop`, `StopAll`) are serialised against every other call by a
   readers-writer `Gate` built from *real* locks (gevent's would not block native threads).
-- `Neonize` (inside `connect()`) blocks for the session's whole life, so each session dials in
-  its own native thread (`SessionSlot.dialer`), and other blocking calls go through one bounded
-  native pool (`Bridge.call`): a Flask view blocks only its own greenlet, never the hub.
+- `Neonize` (inside `connect()`) blocks for the session's whole life, and for a device that
+  was never linked it may never return at all (goneonize's `FetchMe` ignores `Stop`; a `Stop`
+  during the QR phase leaves whatsmeow's QR channel open). So every dial gets a NEW native
+  thread (`Dial`); a dial that can no longer end is abandoned and counted, never reused.
+- Other blocking calls go through bounded native pools, one per kind (`Pools`: sends,
+  downloads, control), each call with a deadline: a stuck call is abandoned (counted) and its
+  pool grows by one, so a few stuck downloads never block sends, pairing or logouts.
 - Go calls back on native threads. A callback only copies its data and hands it to the gevent
   hub (`Bridge.to_hub`, `loop.run_callback_threadsafe`); there a per-session `Inbox` delivers it,
   in order, from an ordinary greenlet (sinks do database work: never in a hub callback).
+- neonize's media helpers run ffmpeg/ffprobe through `subprocess.Popen` and python-magic's lock
+  on the calling (native) thread; under `monkey.patch_all()` both are gevent objects that fail
+  or deadlock there. `install_native_safety` routes those subprocesses to the hub and gives
+  python-magic real locks.
 """
 from __future__ import annotations
 
 import ctypes
+import io
 import logging
-import threading
+import subprocess
 from collections import deque
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
+from types import SimpleNamespace
 
 import gevent
 from gevent.monkey import get_original
 from gevent.threadpool import ThreadPool
+
+from hub.sandbox import native
+from hub.sessions.engine import EngineError
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +46,9 @@ _allocate_lock = get_original("_thread", "allocate_lock")
 # How long a starting `Neonize` call keeps other calls out. Its map writes happen before the
 # dial and took 2-8 ms here; the dial itself can hang for 60 s, so the gate cannot wait for it.
 START_GRACE = 0.25
-CALL_THREADS = 8  # send / upload / download / pair / logout / stop run here
-DIALER_IDLE = 5.0  # seconds an idle per-session dial thread lives before it exits
+POOL_SIZES = {"send": 8, "download": 4, "control": 4}
+CALL_DEADLINES = {"send": 120.0, "download": 60.0, "control": 30.0}  # seconds; media sends convert first
+SUBPROCESS_DEADLINE = 120.0
 GO_LOG_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
                  "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 
@@ -86,7 +102,7 @@ class WriterHold:
 
 
 class GatedLibrary:
-    """Stands in for neonize's CDLL: every exported function passes through the Gate."""
+    """Stands in for a library object (neonize's CDLL or the simulator): every call passes the Gate."""
 
     WRITERS = frozenset({"Stop", "StopAll"})
 
@@ -169,38 +185,67 @@ class Inbox:
                               getattr(function, "__name__", function), extra={"sessionId": self.session_id})
 
 
+@dataclass
 class SessionSlot:
-    """What outlives an engine for one session id: its neonize client and its dial thread.
+    """What outlives an engine for one session id: its neonize client (and which library it talks to).
 
-    Reusing them means two dials of the same session can never overlap, and Go never calls a
-    ctypes callback whose Python object was collected.
+    Reusing the client means Go never calls a ctypes callback whose Python object was collected.
     """
 
-    def __init__(self, client):
-        self.client = client
-        self.dialer = ThreadPool(1, idle_task_timeout=DIALER_IDLE)
+    client: object
+    library: object | None
+
+
+class Pools:
+    """Bounded native pools per kind of call, each call with a deadline (see the module docstring)."""
+
+    def __init__(self, sizes: dict[str, int] = POOL_SIZES, deadlines: dict[str, float] = CALL_DEADLINES):
+        self.pools = {kind: ThreadPool(size) for kind, size in sizes.items()}
+        self.deadlines = dict(deadlines)
+        self.abandoned = {kind: 0 for kind in sizes}
+
+    def call(self, kind: str, function, *args, **kwargs):
+        """Run `function` in the `kind` pool; EngineError when it outlives its deadline."""
+        pool = self.pools[kind]
+        result = pool.spawn(function, *args, **kwargs)
+        try:
+            return result.get(timeout=self.deadlines[kind])
+        except gevent.Timeout:
+            self.abandoned[kind] += 1
+            pool.maxsize += 1  # the stuck thread keeps its slot; the pool keeps its capacity
+            name = getattr(function, "__name__", "call")
+            raise EngineError(f"{name} did not finish within {self.deadlines[kind]:.0f} s; abandoned") from None
+
+    def threads(self) -> dict[str, int]:
+        return {kind: pool.size for kind, pool in self.pools.items()}
 
 
 class Bridge:
-    """Process-wide: the gate, the call pool, the hand-off to the hub, the clients."""
+    """Process-wide: the gate, the pools, the hand-off to the hub, the clients."""
 
     def __init__(self):
         import neonize.client as neonize_client
 
         self.hub = gevent.get_hub()
         self.gate = Gate()
-        self.calls = ThreadPool(CALL_THREADS)
+        self.pools = Pools()
         self.slots: dict[str, SessionSlot] = {}
+        self.abandoned_dials = 0
+        self.dials = 0
         self._neonize = neonize_client
         self._install(neonize_client)
+        install_native_safety(self)
 
     def _install(self, neonize_client) -> None:
         # Go reads its minimum log level from this logger at connect() time.
         logging.getLogger("neonize.utils.log").setLevel(logging.WARNING)
         neonize_client.log_whatsmeow = self._forward_go_log
-        neonize_client.gocode = GatedLibrary(neonize_client.gocode, self.gate, self._later)
+        neonize_client.gocode = self.gated(neonize_client.gocode)
         neonize_client.Thread = InlineThread
         neonize_client.ThreadEvent = get_original("threading", "Event")
+
+    def gated(self, library) -> GatedLibrary:
+        return GatedLibrary(library, self.gate, self._later)
 
     # -- threads -> hub ----------------------------------------------------------------
     def to_hub(self, function, *args) -> None:
@@ -209,7 +254,7 @@ class Bridge:
 
     def in_hub(self, function, *args) -> None:
         """Call now when already on the hub's thread, else hand it over."""
-        if threading.get_ident() == self.hub.thread_ident:
+        if native.get_ident() == self.hub.thread_ident:
             function(*args)
         else:
             self.to_hub(function, *args)
@@ -217,25 +262,43 @@ class Bridge:
     def _later(self, seconds: float, function) -> None:
         self.to_hub(gevent.spawn_later, seconds, function)
 
-    def call(self, function, *args, **kwargs):
-        """Run a blocking neonize call in the native pool; blocks only the calling greenlet."""
-        return self.calls.spawn(function, *args, **kwargs).get()
+    def call(self, function, *args, kind: str = "control", **kwargs):
+        """Run a blocking neonize call in its native pool; blocks only the calling greenlet."""
+        return self.pools.call(kind, function, *args, **kwargs)
+
+    def dial(self, function, *args) -> None:
+        """Run a dial (`Neonize`, blocking for the connection's life) on a new native thread."""
+        self.dials += 1
+        native.go(function, *args)
+
+    def abandon_dial(self) -> None:
+        """A dial thread that can never return (its QR phase ended unpaired): counted, never reused."""
+        self.abandoned_dials += 1
 
     # -- clients -------------------------------------------------------------------------
-    def slot(self, session_id: str, store_path: str) -> SessionSlot:
-        """The session's client and dial thread, created on first use."""
+    def slot(self, session_id: str, store_path: str, library=None) -> SessionSlot:
+        """The session's client, created on first use; `library` replaces Go (the simulator)."""
         slot = self.slots.get(session_id)
-        if slot is None:
+        if slot is None or slot.library is not library:
             client = self._neonize.NewClient(store_path, uuid=session_id)
             # Its finaliser would call Stop from whatever thread collects it, past the gate.
             client._stop_finalizer.detach()
-            slot = self.slots[session_id] = SessionSlot(client)
+            if library is not None:
+                use_library(client, self.gated(library))
+            slot = self.slots[session_id] = SessionSlot(client, library)
         return slot
 
     def _forward_go_log(self, address: int, size: int) -> None:
         """Go's log callback (native thread): copy the bytes, log them from the hub."""
         if address and size > 0:
             self.to_hub(_log_go_entry, ctypes.string_at(address, size))
+
+
+def use_library(client, library) -> None:
+    """Route every call of a neonize client (and of its contact/chat-settings stores) to `library`."""
+    client._NewClient__client = library
+    client.contact._ContactStore__client = library
+    client.chat_settings._ChatSettingsStore__client = library
 
 
 def _log_go_entry(data: bytes) -> None:
@@ -246,6 +309,74 @@ def _log_go_entry(data: bytes) -> None:
     logging.getLogger(f"whatsmeow.{entry.Name.replace('/', '.')}").log(level, "%s", entry.Message)
 
 
+# -- neonize's media helpers on native threads ----------------------------------------------
+class HubSubprocess:
+    """The `subprocess` neonize's ffmpeg helper sees: each process runs from the hub's thread.
+
+    A `Popen` under gevent's patches needs the default loop's child watcher, which only the hub's
+    thread has; from a native pool thread it raises TypeError. So the process is run by a greenlet
+    (gevent.subprocess) while the calling native thread waits on a real lock.
+    """
+
+    PIPE = subprocess.PIPE
+    DEVNULL = subprocess.DEVNULL
+    STDOUT = subprocess.STDOUT
+
+    def __init__(self, hub):
+        self._hub = hub
+
+    def Popen(self, command, stdout=None, stderr=None, stdin=None, **_ignored):  # noqa: N802 (subprocess's name)
+        done = native.call_on_hub(self._hub, _run_process, list(command))
+        return FinishedProcess(done.returncode, done.stdout or b"", done.stderr or b"")
+
+
+@dataclass
+class FinishedProcess:
+    """What neonize's FFmpeg.call reads from a Popen: stdout, stderr, wait(), returncode."""
+
+    returncode: int
+    out: bytes
+    err: bytes
+
+    def __post_init__(self):
+        self.stdout, self.stderr = io.BytesIO(self.out), io.BytesIO(self.err)
+
+    def wait(self, timeout=None) -> int:
+        return self.returncode
+
+
+def run_process(command: list[str], data: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run a process to completion from any thread (the hub's thread runs it; see HubSubprocess)."""
+    return native.call_on_hub(get().hub, _run_process, command, data)
+
+
+def _run_process(command: list[str], data: bytes | None = None):
+    import gevent.subprocess
+
+    try:
+        return gevent.subprocess.run(command, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     stdin=None if data is not None else subprocess.DEVNULL,
+                                     timeout=SUBPROCESS_DEADLINE)
+    except FileNotFoundError as exc:
+        return subprocess.CompletedProcess(command, 127, b"", str(exc).encode())
+    except gevent.subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(command, 124, b"", b"timed out")
+
+
+def install_native_safety(bridge: Bridge) -> None:
+    """Make neonize's media helpers safe on native threads (see the module docstring)."""
+    import magic
+    import neonize.utils.ffmpeg as neonize_ffmpeg
+
+    from hub.media import converter
+
+    converter.put_on_path()
+    neonize_ffmpeg.subprocess = HubSubprocess(bridge.hub)
+    magic.threading = SimpleNamespace(Lock=_allocate_lock)  # Magic() instances made from now on
+    for instance in list(magic._instances.values()):
+        instance.lock = _allocate_lock()
+
+
 _bridge: Bridge | None = None
 
 
@@ -254,4 +385,9 @@ def get() -> Bridge:
     global _bridge
     if _bridge is None:
         _bridge = Bridge()
+    return _bridge
+
+
+def peek() -> Bridge | None:
+    """The bridge if one was built (metrics must not load the Go library just to read counters)."""
     return _bridge

@@ -1,8 +1,8 @@
 """The engine interface every session runs on, and what an engine reports back.
 
 An engine speaks neonize: it hands real neonize protobuf events (MessageEv, ReceiptEv,
-ConnectedEv, LoggedOutEv, ...) to its sink, which maps them into hub events. The sandbox
-engine builds those protobufs itself; the neonize engine gets them from whatsmeow.
+ConnectedEv, LoggedOutEv, ...) to its sink, which maps them into hub events. There is one
+implementation, `NeonizeEngine`; a sandbox session runs it over the simulated WhatsApp.
 """
 from __future__ import annotations
 
@@ -20,7 +20,15 @@ class NotConnected(Conflict):
 
 
 class EngineError(Exception):
-    """An engine call failed (send, download, pair); the message says why."""
+    """An engine call failed (send, download, pair); the message says why.
+
+    `permanent`: the same call would fail again (a media file the helpers cannot process), so a
+    send fails at once instead of waiting for its retries.
+    """
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass
@@ -31,7 +39,8 @@ class OutgoingMessage:
     media: bytes | None = None
     mimetype: str | None = None
     filename: str | None = None
-    kind: str = "text"  # text, image, video, audio, document, sticker
+    kind: str = "text"  # text, image, video, audio, voice, document, sticker
+    voice: bool = False  # audio sent as a voice note (push-to-talk)
 
 
 @dataclass
@@ -46,8 +55,8 @@ class EngineSink(Protocol):
     def on_event(self, session_id: str, event) -> None:
         """A neonize protobuf event arrived (messages, receipts, lifecycle)."""
 
-    def on_qr(self, session_id: str, code: str) -> None:
-        """A new QR code to scan."""
+    def on_qr(self, session_id: str, code: str, lifetime: float) -> None:
+        """A new QR code to scan, valid for `lifetime` seconds."""
 
     def on_connect_failed(self, session_id: str, reason: str) -> None:
         """Dialling WhatsApp failed (network, DNS, ...); the manager schedules a reconnect."""

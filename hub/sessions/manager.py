@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import gevent
 from sqlalchemy import select
 
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
@@ -26,14 +27,15 @@ from hub.events import EventLog
 from hub.sessions import inbound
 from hub.sessions.engine import Engine, EngineError, NotConnected
 from hub.sessions.mapping import HubEventDraft, StatusChange, connect_failure, map_event
-from hub.sessions.sandbox import SandboxEngine
 from hub.store import Session, Store, utcnow
 from hub.store.models import isoformat
 
 log = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-QR_LIFETIME = timedelta(seconds=60)
+# While whatsmeow reconnects by itself (its dial is alive), the hub only watches: after this long
+# without a connection it takes over (stops that client and redials).
+WHATSMEOW_RECONNECT_WATCHDOG = 600.0
 RUNNING = ("starting", "qr", "connected", "disconnected")
 DOWN = ("disconnected", "logged_out", "stopped")
 
@@ -74,6 +76,7 @@ class SessionManager:
         self.live: dict[str, LiveSession] = {}
         self._lock = threading.RLock()
         self.on_delete: list = []  # callbacks(db, session_id), e.g. remove its webhooks
+        self.media_handler = None  # (manager, session_id, draft): media messages (hub.media.downloads.install)
         self.backoff_base, self.backoff_cap = 2.0, 300.0  # reconnect delays, seconds
         # Session views by id. Only this manager writes session rows, so it drops a view whenever it
         # changes one; every send and sandbox message reads the view, and this saves the query.
@@ -110,6 +113,22 @@ class SessionManager:
     def exists(self, session_id: str) -> bool:
         with self.store.session() as db:
             return db.get(Session, session_id) is not None
+
+    def is_running(self, session_id: str) -> bool:
+        """Whether the session has a live engine in this process (starting, qr, connected or retrying)."""
+        return session_id in self.live
+
+    def engine_name(self, session_id: str) -> str | None:
+        """`neonize` or `sandbox` for a running session, else None."""
+        live = self.live.get(session_id)
+        return live.engine.name if live else None
+
+    def connected_engine(self, session_id: str) -> Engine | None:
+        """The engine to send with right now, or None when the session is not connected."""
+        live = self.live.get(session_id)
+        if live is None or self.peek(session_id)["status"] != "connected":
+            return None
+        return live.engine
 
     def engine_of(self, session_id: str) -> Engine:
         """The live engine; NotConnected when the session is not running."""
@@ -162,17 +181,18 @@ class SessionManager:
             raise Forbidden("Sandbox sessions are disabled on this hub; set HUB_SANDBOX=true to enable them.",
                             code="sandbox_disabled")
 
-    def start(self, session_id: str, retry: bool = False) -> dict:
+    def start(self, session_id: str, retry: bool = False, settle: float = 0.0) -> dict:
         """Connect the session (idempotent while it is running). Returns its view.
 
         A `retry` (the reconnect timer) leaves the status at `disconnected` while it dials, so
-        the session keeps showing why it is down and when the next try is.
+        the session keeps showing why it is down and when the next try is. `settle`: wait up to
+        that many seconds for the dial's first outcome (a QR, connected, or why it failed).
         """
         with self._lock:
             view = self.get(session_id)
             live = self.live.get(session_id)
             if live is not None and view["status"] in ("starting", "qr", "connected"):
-                return view
+                return self.settled(session_id, settle)
             if live is None:
                 live = self.live[session_id] = LiveSession(self._new_engine(session_id, view["engine"]))
             live.cancel_reconnect()
@@ -183,7 +203,14 @@ class SessionManager:
         except Exception as exc:  # a dial that fails at once is reported like any failed dial
             log.warning("session %s failed to start: %s", session_id, exc, extra={"sessionId": session_id})
             self.on_connect_failed(session_id, f"{type(exc).__name__}: {exc}")
-        return self.get(session_id)
+        return self.settled(session_id, settle)
+
+    def settled(self, session_id: str, timeout: float) -> dict:
+        """The session's view once it has left `starting` (or after `timeout` seconds)."""
+        deadline = time.monotonic() + timeout
+        while (view := self.get(session_id))["status"] == "starting" and time.monotonic() < deadline:
+            gevent.sleep(0.02)
+        return view
 
     def restart(self, session_id: str) -> dict:
         """Reconnect now: drop the live engine (if any) and start again; credentials stay."""
@@ -272,6 +299,8 @@ class SessionManager:
             session_id = view["sessionId"]
             if view["engine"] == "sandbox" and not self.config.sandbox:
                 continue
+            if session_id in self.live:
+                continue  # created (and started) from sessions.config.json a moment ago
             if self.has_credentials(session_id, view["engine"]):
                 self.start(session_id)
                 restored.append(session_id)
@@ -280,7 +309,7 @@ class SessionManager:
         return restored
 
     def create_from_file(self, path: str) -> list[str]:
-        """Create (and start) the sessions listed in sessions.config.json that do not exist yet."""
+        """Create the sessions listed in sessions.config.json that do not exist yet, and start all of them."""
         file = Path(path)
         if not file.exists():
             return []
@@ -290,11 +319,10 @@ class SessionManager:
         for entry in entries:
             entry = {"sessionId": entry} if isinstance(entry, str) else entry
             session_id = entry.get("sessionId") or entry.get("id")
-            if self.exists(session_id):
-                continue
-            self.create(session_id, entry.get("description", ""), entry.get("engine"))
-            self.start(session_id)
-            created.append(session_id)
+            if not self.exists(session_id):
+                self.create(session_id, entry.get("description", ""), entry.get("engine"))
+                created.append(session_id)
+            self.start(session_id)  # every boot: connected when linked, else showing a QR
         return created
 
     # -- the engines' sink -----------------------------------------------------------------
@@ -309,14 +337,13 @@ class SessionManager:
         except Exception:
             log.exception("session %s: handling %s failed", session_id, type(event).__name__,
                           extra={"sessionId": session_id})
-            if _is_api_call():
-                raise
 
-    def on_qr(self, session_id: str, code: str) -> None:
+    def on_qr(self, session_id: str, code: str, lifetime: float = 60.0) -> None:
+        """A new QR code, valid for `lifetime` seconds (WhatsApp: 60 s for the first, 20 s for each later one)."""
         live = self.live.get(session_id)
         if live is None:
             return
-        live.qr, live.qr_expires_at = code, utcnow() + QR_LIFETIME
+        live.qr, live.qr_expires_at = code, utcnow() + timedelta(seconds=lifetime)
         self._set_status(session_id, StatusChange("qr"))
         self.events.record("qr", session_id, {"qr": code, "expiresAt": isoformat(live.qr_expires_at)},
                            sandbox=live.engine.name == "sandbox")
@@ -327,7 +354,13 @@ class SessionManager:
 
     # -- internals -------------------------------------------------------------------------
     def _apply(self, session_id: str, change: StatusChange) -> None:
-        retrying = change.status == "disconnected" and change.reconnect and session_id in self.live
+        live = self.live.get(session_id)
+        if change.status == "disconnected" and change.reconnect and live and live.engine.reconnects_itself():
+            self._set_status(session_id, StatusChange("disconnected", reason=f"{change.reason}; whatsmeow is "
+                                                      "reconnecting", reconnect=False))
+            self._schedule_reconnect(session_id, WHATSMEOW_RECONNECT_WATCHDOG)  # one owner: ours only if it gives up
+            return
+        retrying = change.status == "disconnected" and change.reconnect and live is not None
         if change.status in DOWN and not retrying:
             self._let_go(session_id, forget=change.status == "logged_out" and change.forget_credentials)
         delay = self._set_status(session_id, change, retrying)
@@ -410,17 +443,19 @@ class SessionManager:
         return row
 
     def _new_engine(self, session_id: str, engine: str) -> Engine:
-        return self._engine_class(engine)(session_id, self.store_dir(session_id), self, self.config)
-
-    @staticmethod
-    def _engine_class(engine: str) -> type[Engine]:
-        if engine == "sandbox":
-            return SandboxEngine
+        """A NeonizeEngine; a sandbox session's talks to the simulated WhatsApp instead of Go."""
         try:
             from hub.sessions.neonize_engine import NeonizeEngine
         except ImportError as exc:
             raise Unavailable(f"The neonize engine cannot be loaded: {exc}", code="engine_unavailable")
-        return NeonizeEngine
+        library = self.simulator().library if engine == "sandbox" else None
+        return NeonizeEngine(session_id, self.store_dir(session_id), self, self.config, library=library)
+
+    def simulator(self):
+        """The simulated WhatsApp of this hub's database (sandbox sessions)."""
+        from hub import sandbox
+
+        return sandbox.simulator(self.store, self.config.sandbox_qr_seconds)
 
     @staticmethod
     def _quietly(call, session_id: str) -> None:
@@ -429,10 +464,3 @@ class SessionManager:
         except Exception:
             log.exception("session %s: %s failed", session_id, getattr(call, "__name__", "call"),
                           extra={"sessionId": session_id})
-
-
-def _is_api_call() -> bool:
-    """Inside a request (sandbox routes), errors go back to the caller instead of the log only."""
-    from flask import has_request_context
-
-    return has_request_context()

@@ -1,13 +1,20 @@
-"""The real WhatsApp engine: one neonize (whatsmeow) client per session, bridged into gevent.
+"""The WhatsApp engine: one neonize (whatsmeow) client per session, bridged into gevent.
 
-Imported lazily by the SessionManager, so neonize's Go library only ever loads inside the
-worker. Every call into Go goes through `hub.sessions.bridge` (see its docstring for why).
-The client's store is `HUB_SESSIONS_DIR/<sessionId>/whatsapp.db` (SQLite, written by whatsmeow).
+A real session's client talks to neonize's Go library; a sandbox session's client talks to
+the simulated WhatsApp (`hub.sandbox`) through the same calls, so both run this code. Every call
+into the library goes through `hub.sessions.bridge` (see its docstring for why). The client's
+store is `HUB_SESSIONS_DIR/<sessionId>/whatsapp.db` (SQLite, written by whatsmeow or the simulator).
+
+Ownership of reconnects (one owner at a time): while a dial is alive (its `Neonize` call has not
+returned), whatsmeow reconnects by itself after `Disconnected`, so the hub only shows the status
+and keeps a watchdog; once the dial ends (an error, the event loop returning) the hub stops that
+client and redials with backoff.
 """
 from __future__ import annotations
 
 import ctypes
 import logging
+import mimetypes
 import sqlite3
 from contextlib import closing
 
@@ -20,6 +27,7 @@ from neonize.utils.enum import ClientName
 from neonize.utils.jid import build_jid
 
 from hub.errors import Conflict
+from hub.sandbox import native
 from hub.sessions import bridge
 from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
 
@@ -33,28 +41,37 @@ FORWARDED_EVENTS = (ev.MessageEv, ev.ReceiptEv, ev.PairStatusEv, ev.ConnectedEv,
                     ev.ClientOutdatedEv, ev.KeepAliveTimeoutEv, ev.KeepAliveRestoredEv,
                     ev.UndecryptableMessageEv, ev.HistorySyncEv, ev.OfflineSyncPreviewEv,
                     ev.OfflineSyncCompletedEv)
+# Events stored before the callback returns: whatsmeow acknowledges a message once it did.
+STORED_BEFORE_ACK = (ev.MessageEv, ev.UndecryptableMessageEv, ev.ReceiptEv)
 # Events after which the websocket is down until someone dials again.
 DOWN_EVENTS = (ev.DisconnectedEv, ev.LoggedOutEv, ev.StreamReplacedEv, ev.TemporaryBanEv,
                ev.ClientOutdatedEv, ev.ConnectFailureEv)
 QR_TIMEOUT_REASON = "qr_timeout: nobody scanned the QR code in time; connect again for a new one"
+QR_LIFETIMES = (60.0, 20.0)  # WhatsApp's first code, then each later one
+ABANDON_CHECK = 5.0  # seconds after a Stop before a dial thread that has not returned counts as abandoned
 _getaddrinfo = get_original("socket", "getaddrinfo")
 
 
 class NeonizeEngine(Engine):
-    """A session on real WhatsApp. Methods block at most their own greenlet."""
+    """A session on WhatsApp (or on the simulated WhatsApp). Methods block at most their own greenlet."""
 
-    name = "neonize"
-
-    def __init__(self, session_id, store_dir, sink, config):
+    def __init__(self, session_id, store_dir, sink, config, library=None):
         super().__init__(session_id, store_dir, sink, config)
         self.bridge = bridge.get()
+        self.library = library  # None: neonize's Go library; else the simulated one
+        self.name = "neonize" if library is None else "sandbox"
+        first = getattr(config, "sandbox_qr_seconds", 60.0) if library is not None else QR_LIFETIMES[0]
+        self.qr_lifetimes = (first, first / 3) if library is not None else QR_LIFETIMES
         self.inbox = bridge.Inbox(self.bridge, session_id)
         self.run = 0  # which dial is current; results of older ones are ignored
+        self.running_dials: set[int] = set()  # dials whose thread has not returned yet
+        self.dialled = False
         self.dialling = False
         self.failed_dials = 0
         self.connected = False
         self.waiting_for_scan = False
         self.stopped = False
+        self.qr_codes = 0
 
     # -- the store ---------------------------------------------------------------------
     @property
@@ -75,9 +92,13 @@ class NeonizeEngine(Engine):
         for path in self.store_dir.glob(STORE_FILE + "*"):  # the database and its -wal/-shm
             path.unlink(missing_ok=True)
 
+    def reconnects_itself(self) -> bool:
+        """Whether whatsmeow owns the reconnect right now (the dial is alive)."""
+        return self.dialling
+
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
-        """Dial in the session's own native thread; results arrive through the sink."""
+        """Dial in a new native thread; results arrive through the sink."""
         self.stopped = False
         self.bridge.in_hub(gevent.spawn, self._redial)
 
@@ -85,16 +106,19 @@ class NeonizeEngine(Engine):
         if self.stopped:
             return  # stop() came before this greenlet ran
         slot = self.prepare()
-        if self.dialling:  # a live dial (whatsmeow may be retrying on its own): replace it
-            self.bridge.call(slot.client.stop)
+        if self.dialled:  # the previous dial's client may still be connected in Go: one connection only
+            self._stop_client(slot)
         self.run += 1
-        self.dialling, self.connected, self.waiting_for_scan = True, False, False
-        slot.dialer.spawn(self._dial, slot.client, self.run, self.failed_dials > 0)
+        self.dialled = self.dialling = True
+        self.connected = self.waiting_for_scan = False
+        self.qr_codes = 0
+        self.running_dials.add(self.run)
+        self.bridge.dial(self._dial, slot.client, self.run, self.failed_dials > 0 and self.library is None)
 
     def prepare(self) -> bridge.SessionSlot:
         """The session's client (created once) with this engine's handlers registered."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        slot = self.bridge.slot(self.session_id, str(self.store_file))
+        slot = self.bridge.slot(self.session_id, str(self.store_file), self.library)
         self._register_handlers(slot.client)
         return slot
 
@@ -112,11 +136,14 @@ class NeonizeEngine(Engine):
         self.inbox.post(self._dial_ended, run, error)
 
     def _dial_ended(self, run: int, error: str) -> None:
+        self.running_dials.discard(run)
         if run != self.run:
             return  # an older dial we replaced on purpose
         self.dialling = self.connected = self.waiting_for_scan = False
         if self.stopped:
             return
+        # The event loop may have ended while whatsmeow's socket stays up: stop that client first.
+        self._stop_client(self.bridge.slots.get(self.session_id))
         self.failed_dials += 1
         log.info("session %s: dial ended: %s", self.session_id, error or "closed",
                  extra={"sessionId": self.session_id})
@@ -124,18 +151,33 @@ class NeonizeEngine(Engine):
 
     def stop(self) -> None:
         self.stopped = True
-        self.connected = self.waiting_for_scan = False
-        slot = self.bridge.slots.get(self.session_id)
-        if slot is not None:
-            # Stop is safe for a client Go does not know; it also drops a failed dial's entries.
+        self.connected = self.waiting_for_scan = self.dialling = False
+        self._stop_client(self.bridge.slots.get(self.session_id))
+        self._watch_abandoned(self.run)
+        self.run += 1  # whatever the stopped dial still reports is ignored
+
+    def _stop_client(self, slot) -> None:
+        if slot is not None:  # Stop is safe for a client Go does not know; it also drops a failed dial's entries
             self.bridge.call(slot.client.stop)
+
+    def _watch_abandoned(self, run: int) -> None:
+        """A dial thread still inside Go a while after its Stop can never return: count it, never reuse it."""
+        if run in self.running_dials:
+            gevent.spawn_later(ABANDON_CHECK, self._check_abandoned, run)
+
+    def _check_abandoned(self, run: int) -> None:
+        if run in self.running_dials:
+            self.running_dials.discard(run)
+            self.bridge.abandon_dial()
+            log.warning("session %s: a dial thread did not return after Stop; abandoned", self.session_id,
+                        extra={"sessionId": self.session_id})
 
     def logout(self) -> None:
         """Unlink the device at WhatsApp when connected, then forget it here either way."""
         if self.connected:
             try:
                 self.bridge.call(self._client().logout)
-            except NeonizeError as exc:
+            except (NeonizeError, EngineError) as exc:
                 log.warning("session %s: logout at WhatsApp failed: %s", self.session_id, exc,
                             extra={"sessionId": self.session_id})
         self.stop()
@@ -150,33 +192,52 @@ class NeonizeEngine(Engine):
         client._NewClient__onLoginStatus = self._on_go_login_status
 
     def _on_go_event(self, _client, event) -> None:
-        self.inbox.post(self._deliver, self.run, event)
+        if not isinstance(event, STORED_BEFORE_ACK) or native.get_ident() == self.bridge.hub.thread_ident:
+            self.inbox.post(self._deliver, self.run, event, None)
+            return
+        stored = native.Signal()  # whatsmeow acknowledges when this callback returns: store first
+        self.inbox.post(self._deliver, self.run, event, stored)
+        stored.wait()
 
     def _on_go_qr(self, _client, code: bytes) -> None:
-        self.inbox.post(self._deliver_qr, self.run, code.decode())
+        lifetime = self.qr_lifetimes[0 if self.qr_codes == 0 else 1]
+        self.qr_codes += 1
+        self.inbox.post(self._deliver_qr, self.run, code.decode(), lifetime)
 
     def _on_go_login_status(self, _uuid, status) -> None:
-        if status and ctypes.string_at(status) == b"timeout":
-            self.inbox.post(self._deliver_failure, self.run, QR_TIMEOUT_REASON)
+        text = ctypes.string_at(status).decode() if status else ""
+        if text != "success":  # the QR phase ended unpaired: this dial's thread never returns
+            self.inbox.post(self._qr_phase_ended, self.run, text)
 
     # -- ... delivered in order from the session's greenlet -----------------------------
-    def _deliver(self, run: int, event) -> None:
-        if run != self.run:
-            return
-        if isinstance(event, ev.ConnectedEv):
-            self.connected, self.waiting_for_scan, self.failed_dials = True, False, 0
-        elif isinstance(event, DOWN_EVENTS):
-            self.connected = False
-        self.sink.on_event(self.session_id, event)
+    def _deliver(self, run: int, event, stored) -> None:
+        try:
+            if run != self.run:
+                return
+            if isinstance(event, ev.ConnectedEv):
+                self.connected, self.waiting_for_scan, self.failed_dials = True, False, 0
+            elif isinstance(event, DOWN_EVENTS):
+                self.connected = False
+            self.sink.on_event(self.session_id, event)
+        finally:
+            if stored is not None:
+                stored.set()
 
-    def _deliver_qr(self, run: int, code: str) -> None:
+    def _deliver_qr(self, run: int, code: str, lifetime: float) -> None:
         if run == self.run and not self.stopped:
             self.waiting_for_scan = True
-            self.sink.on_qr(self.session_id, code)
+            self.sink.on_qr(self.session_id, code, lifetime)
 
-    def _deliver_failure(self, run: int, reason: str) -> None:
-        if run == self.run and not self.stopped:
-            self.sink.on_connect_failed(self.session_id, reason)
+    def _qr_phase_ended(self, run: int, status: str) -> None:
+        if run != self.run or self.stopped:
+            return
+        self.dialling = self.waiting_for_scan = False
+        self._stop_client(self.bridge.slots.get(self.session_id))
+        self._watch_abandoned(run)
+        self.run += 1
+        reason = QR_TIMEOUT_REASON if status == "timeout" else \
+            f"qr_failed: WhatsApp ended the QR phase ({status or 'no status'}); connect again for a new one"
+        self.sink.on_connect_failed(self.session_id, reason)
 
     # -- calls -------------------------------------------------------------------------
     def _client(self):
@@ -189,14 +250,18 @@ class NeonizeEngine(Engine):
         user, _, server = to_jid.partition("@")
         target = build_jid(user, server or "s.whatsapp.net")
         try:
-            response = self.bridge.call(_send, client, target, message)
+            response = self.bridge.call(_send, client, target, message, kind="send")
         except NeonizeError as exc:
             raise EngineError(str(exc)) from exc
+        except EngineError:
+            raise
+        except Exception as exc:  # a media helper failed: the same file will fail again
+            raise EngineError(f"{type(exc).__name__}: {exc}", permanent=True) from exc
         return SendResult(message_id=response.ID, timestamp=float(response.Timestamp))
 
     def download_media(self, event) -> bytes:
         try:
-            return self.bridge.call(self._client().download_any, event.Message)
+            return self.bridge.call(self._client().download_any, event.Message, kind="download")
         except NotConnected as exc:
             raise EngineError(exc.message) from exc
         except NeonizeError as exc:
@@ -213,7 +278,7 @@ class NeonizeEngine(Engine):
 
 
 def _send(client, target, message: OutgoingMessage):
-    """The neonize call for one outgoing message (runs in the call pool)."""
+    """The neonize call for one outgoing message (runs in the send pool)."""
     caption = message.text or None
     if message.kind == "text" or message.media is None:
         return client.send_message(target, Message(conversation=message.text or ""))
@@ -221,12 +286,30 @@ def _send(client, target, message: OutgoingMessage):
         return client.send_image(target, message.media, caption=caption)
     if message.kind == "video":
         return client.send_video(target, message.media, caption=caption)
-    if message.kind == "audio":
-        return client.send_audio(target, message.media)
+    if message.kind in ("audio", "voice"):
+        return _send_audio(client, target, message)
     if message.kind == "sticker":
         return client.send_sticker(target, message.media)
-    return client.send_document(target, message.media, caption=caption, filename=message.filename,
-                                mimetype=message.mimetype, title=message.filename)
+    filename = message.filename or _default_filename(message.mimetype)
+    return client.send_document(target, message.media, caption=caption, filename=filename,
+                                mimetype=message.mimetype, title=filename)
+
+
+def _send_audio(client, target, message: OutgoingMessage):
+    """Audio, or a voice note (`voice`: WhatsApp plays only ogg/opus as one, so convert when needed)."""
+    from hub.media import converter
+
+    voice = message.kind == "voice" or message.voice
+    data = message.media
+    if voice and not converter.is_ogg_opus(data):
+        data = converter.to_voice_note(data)
+    return client.send_audio(target, data, ptt=bool(voice))
+
+
+def _default_filename(mimetype: str | None) -> str:
+    """`document.pdf`-style name for a document sent without one (WhatsApp shows it to the customer)."""
+    extension = mimetypes.guess_extension((mimetype or "").split(";")[0].strip()) or ".bin"
+    return f"document{extension}"
 
 
 def _dns_failure() -> str | None:

@@ -10,8 +10,9 @@ from hub.store import Outbound
 from tests.receivers import _Server  # loopback server with TCP_NODELAY
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a730000001649444154789c633c"
+                    "2127c7c0c0c0c4c0c0c0c0c000000d0401087d71ca660000000049454e44ae426082"
+                    "")  # a real 2x2 PNG: neonize builds the thumbnail with PIL
 
 
 def sent(client, session_id: str = "shop") -> list[dict]:

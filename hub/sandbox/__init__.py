@@ -1,0 +1,35 @@
+"""The simulated WhatsApp (DESIGN §4): goneonize's functions over a network kept in the hub's database.
+
+`library.Goneonize` stands in for neonize's Go library under a real `NewClient`; `network.Network`
+is the servers; `phone.Phone` is the phone side the `/api/sandbox` routes drive. One simulator
+per store, built on first use inside the worker (`simulator()`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Simulator:
+    network: object
+    library: object
+    phone: object
+
+
+_simulators: dict[int, Simulator] = {}
+
+
+def simulator(store, qr_seconds: float = 60.0) -> Simulator:
+    """The simulated WhatsApp over `store`'s database (one per store, built on first use)."""
+    import gevent
+
+    from hub.sandbox.library import Goneonize
+    from hub.sandbox.network import Network
+    from hub.sandbox.phone import Phone
+
+    found = _simulators.get(id(store))
+    if found is None or found.network.store is not store:
+        network = Network(store)
+        library = Goneonize(network, gevent.get_hub(), qr_seconds)
+        found = _simulators[id(store)] = Simulator(network, library, Phone(library, network))
+    return found

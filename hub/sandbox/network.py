@@ -1,0 +1,221 @@
+"""The simulated WhatsApp servers: devices, their message queues, media blobs, what was sent.
+
+Everything here runs on the gevent hub's thread (the simulated library reaches it with
+`native.call_on_hub`), because the state lives in the hub's database. A message for a device
+is stored before it is handed to the device's connection and stays queued until the device
+acknowledges it, which it does only after its event callback returned (DESIGN §4); whatever
+is unacknowledged is delivered again when the device connects.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import zlib
+
+import gevent
+from gevent.event import Event as GreenEvent
+from sqlalchemy import delete, select, update
+
+from hub.sandbox import storefile
+from hub.sandbox.models import SandboxDevice, SandboxMedia, SandboxQueued, SandboxSent
+from hub.sessions.mapping import content_of, jid_str
+
+log = logging.getLogger(__name__)
+
+MESSAGE_CODE = 17  # neonize's number for MessageEv
+RECEIPT_CODE = 18
+MEDIA_HOST = "https://mmg.whatsapp.net"
+
+
+def phone_of(session_id: str) -> str:
+    """The number a sandbox session gets when its QR is scanned without one (stable per id)."""
+    return f"5199{zlib.crc32(session_id.encode()) % 10**7:07d}"
+
+
+def lid_of(phone: str) -> str:
+    """The simulated LID of a number (WhatsApp's are opaque ~15-digit ids)."""
+    return f"{10**14 + zlib.crc32(b'lid:' + phone.encode()) * 7919 % 9 * 10**13 + int(phone) % 10**13}"
+
+
+class Network:
+    """One simulated WhatsApp shared by every sandbox session of this hub (hub thread only)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.online: dict[str, object] = {}  # device JID -> its live Connection in this process
+        self._acked: dict[int, GreenEvent] = {}
+        self.counters = {"double_connections": 0, "acked": 0, "redelivered": 0}
+
+    # -- devices -----------------------------------------------------------------------
+    def link(self, client: str, store_path: str, phone: str, push_name: str) -> dict:
+        """A QR scan: a new linked device of `phone`, written to the client's store (its credentials)."""
+        with self.store.session() as db:
+            taken = db.scalars(select(SandboxDevice.jid).where(SandboxDevice.phone == phone)).all()
+            jid = f"{phone}:{len(taken) + 2}@s.whatsapp.net"  # device 0 is the phone itself
+            db.add(SandboxDevice(jid=jid, phone=phone, lid=f"{lid_of(phone)}@lid", client=client,
+                                 push_name=push_name))
+        storefile.write_device(store_path, jid, f"{lid_of(phone)}@lid", push_name)
+        return self.device(jid)
+
+    def unlink(self, jid: str, store_path: str | None) -> None:
+        """The device is removed (logout from either side): its queue and credentials go too."""
+        with self.store.session() as db:
+            db.execute(delete(SandboxQueued).where(SandboxQueued.device == jid))
+            db.execute(delete(SandboxDevice).where(SandboxDevice.jid == jid))
+        if store_path:
+            storefile.forget_device(store_path)
+
+    def device(self, jid: str) -> dict | None:
+        with self.store.session() as db:
+            row = db.get(SandboxDevice, jid)
+            return _device_view(row) if row else None
+
+    def device_of_client(self, client: str) -> dict | None:
+        """The newest device linked through the neonize client `client` (a session id)."""
+        with self.store.session() as db:
+            row = db.scalars(select(SandboxDevice).where(SandboxDevice.client == client)
+                             .order_by(SandboxDevice.linked_at.desc()).limit(1)).first()
+            return _device_view(row) if row else None
+
+    def devices_of(self, user: str) -> list[dict]:
+        """The linked devices of a number (or of its LID)."""
+        with self.store.session() as db:
+            rows = db.scalars(select(SandboxDevice).where(
+                (SandboxDevice.phone == user) | (SandboxDevice.lid == f"{user}@lid"))).all()
+            return [_device_view(row) for row in rows]
+
+    # -- connections -------------------------------------------------------------------
+    def attach(self, connection) -> None:
+        """A device connects: an older connection of it is replaced (WhatsApp's stream:error conflict)."""
+        older = self.online.get(connection.device)
+        if older is not None and older is not connection:
+            self.counters["double_connections"] += 1
+            log.warning("sandbox: device %s connected twice; replacing the older stream", connection.device)
+            with self.store.session() as db:
+                db.execute(update(SandboxDevice).where(SandboxDevice.jid == connection.device)
+                           .values(double_connections=SandboxDevice.double_connections + 1))
+            older.replaced()
+        self.online[connection.device] = connection
+        for seq, code, payload in self.pending(connection.device):
+            connection.deliver(code, payload, seq)
+
+    def detach(self, connection) -> None:
+        if connection.device and self.online.get(connection.device) is connection:
+            del self.online[connection.device]
+
+    def pending(self, device: str) -> list[tuple[int, int, bytes]]:
+        """The device's unacknowledged messages, oldest first (delivered again on every connect)."""
+        with self.store.session() as db:
+            rows = db.execute(select(SandboxQueued.seq, SandboxQueued.code, SandboxQueued.payload)
+                              .where(SandboxQueued.device == device, SandboxQueued.acked.is_(False))
+                              .order_by(SandboxQueued.seq)).all()
+        self.counters["redelivered"] += len(rows)
+        return [tuple(row) for row in rows]
+
+    # -- messages ----------------------------------------------------------------------
+    def enqueue(self, device: str, code: int, message_id: str, payload: bytes, origin: str | None = None) -> int:
+        """Store a message for `device` (durably), then hand it to its connection if it is online."""
+        def write(db) -> int:
+            row = SandboxQueued(device=device, code=code, message_id=message_id, payload=payload, origin=origin)
+            db.add(row)
+            db.flush()
+            return row.seq
+        seq = self.store.writes.run(write)
+        self._acked[seq] = GreenEvent()
+        connection = self.online.get(device)
+        if connection is not None:
+            connection.deliver(code, payload, seq)
+        return seq
+
+    def ack(self, seq: int) -> None:
+        """The device's callback returned: the message is no longer redelivered."""
+        def write(db):
+            db.execute(update(SandboxQueued).where(SandboxQueued.seq == seq).values(acked=True))
+            return db.execute(select(SandboxQueued.origin, SandboxQueued.device, SandboxQueued.message_id)
+                              .where(SandboxQueued.seq == seq)).first()
+        row = self.store.writes.run(write)
+        self.counters["acked"] += 1
+        waiter = self._acked.pop(seq, None)
+        if waiter is not None:
+            waiter.set()
+        if row is not None and row.origin:
+            self.receipt(row.origin, row.device, [row.message_id], "delivered")
+
+    def wait_acked(self, seq: int, timeout: float) -> bool:
+        """Until the device acknowledged message `seq` (True) or `timeout` passed (False)."""
+        waiter = self._acked.get(seq)
+        return waiter is None or waiter.wait(timeout)
+
+    def acked_ids(self, device: str) -> list[str]:
+        """The ids of every message the device acknowledged (what the hub must have stored)."""
+        with self.store.session() as db:
+            return list(db.scalars(select(SandboxQueued.message_id).where(
+                SandboxQueued.device == device, SandboxQueued.acked.is_(True)).order_by(SandboxQueued.seq)))
+
+    def receipt(self, device: str, from_device: str, message_ids: list[str], kind: str) -> None:
+        """A delivered/read receipt for `device`'s messages, from the phone of `from_device`."""
+        from hub.sessions import builders  # noqa: PLC0415  (builders import neonize; keep this module light)
+
+        connection = self.online.get(device)
+        if connection is not None:
+            chat = from_device.split(":")[0].split("@")[0] + "@s.whatsapp.net"
+            event = builders.receipt_event(message_ids, chat, kind)
+            connection.deliver(RECEIPT_CODE, event.SerializeToString(), None)
+
+    def record_sent(self, client: str, to: str, message_id: str, message, payload: bytes) -> None:
+        """What the recipient's phone received from `client` (GET /api/sandbox/<id>/sent)."""
+        summary = summarize(message, to, message_id)
+
+        def write(db):
+            db.add(SandboxSent(client=client, message_id=message_id, to=to, summary=summary, payload=payload))
+        self.store.writes.run(write)
+
+    def sent(self, client: str) -> list[dict]:
+        with self.store.session() as db:
+            rows = db.scalars(select(SandboxSent.summary).where(SandboxSent.client == client)
+                              .order_by(SandboxSent.seq)).all()
+            return list(rows)
+
+    # -- media -------------------------------------------------------------------------
+    def put_media(self, data: bytes) -> str:
+        """Store an uploaded blob; its direct path."""
+        path = f"/v/t62.7118-24/{os.urandom(16).hex()}.enc"
+
+        def write(db):
+            db.add(SandboxMedia(direct_path=path, data=data))
+        self.store.writes.run(write)
+        return path
+
+    def get_media(self, direct_path: str) -> bytes | None:
+        with self.store.session() as db:
+            row = db.get(SandboxMedia, direct_path)
+            return row.data if row else None
+
+    def spawn(self, function, *args) -> None:
+        """Run network work later in its own greenlet (receipts after a send, say)."""
+        gevent.spawn(function, *args)
+
+
+def summarize(message, to: str, message_id: str) -> dict:
+    """The phone side's record of a received message (kind, text, file facts, flags)."""
+    kind, text, extra, media = content_of(message)
+    summary = {"messageId": message_id, "to": to, "kind": kind, "text": text or None, **extra}
+    if media is not None:
+        summary.update(filename=getattr(media, "fileName", "") or None, mimetype=media.mimetype or None,
+                       size=media.fileLength or None, sha256=media.fileSHA256.hex() or None,
+                       directPath=media.directPath or None)
+    return summary
+
+
+def _device_view(row: SandboxDevice) -> dict:
+    return {"jid": row.jid, "phone": row.phone, "lid": row.lid, "client": row.client,
+            "pushName": row.push_name, "phoneJid": f"{row.phone}@s.whatsapp.net"}
+
+
+def file_hashes(data: bytes, media_key: bytes) -> tuple[bytes, bytes]:
+    """(fileSHA256, fileEncSHA256) as WhatsApp reports them for an upload."""
+    return hashlib.sha256(data).digest(), hashlib.sha256(media_key + data).digest()
+
+
+__all__ = ["Network", "phone_of", "lid_of", "jid_str", "MESSAGE_CODE", "RECEIPT_CODE"]
