@@ -1,7 +1,13 @@
 """Shared fixtures: a temp-dir config and app per test, an authenticated client, a connected sandbox session."""
 from __future__ import annotations
 
-import pytest
+from gevent import monkey
+
+# The engine's callbacks reach the hub through the gevent loop, as in the worker: a test that waits
+# with time.sleep must let that loop run (only time is patched; sockets and threads stay real).
+monkey.patch_time()
+
+import pytest  # noqa: E402
 
 from hub.app import create_app
 from hub.config import Config

@@ -23,7 +23,7 @@ def accept(context: HubContext, request: SendRequest) -> tuple[dict, int]:
         return answer(earlier)
     validated = validate(context, request)
     row, engine = store(context, validated, request)
-    if row.status == OutboundStatus.SENDING:
+    if row.status == OutboundStatus.SENDING and engine is not None:  # else: a raced key's row, being sent
         row = send_claimed(context, row, engine)
     else:
         wake_worker(context, validated.session_id)

@@ -263,7 +263,13 @@ class Bridge:
         self.to_hub(gevent.spawn_later, seconds, function)
 
     def call(self, function, *args, kind: str = "control", **kwargs):
-        """Run a blocking neonize call in its native pool; blocks only the calling greenlet."""
+        """Run a blocking neonize call in its native pool; blocks only the calling greenlet.
+
+        A caller that is not on the hub's thread (a plain thread outside the worker) is already
+        off the hub: it makes the call itself.
+        """
+        if native.get_ident() != self.hub.thread_ident:
+            return function(*args, **kwargs)
         return self.pools.call(kind, function, *args, **kwargs)
 
     def dial(self, function, *args) -> None:

@@ -8,16 +8,25 @@ from contextlib import closing
 from pathlib import Path
 
 import gevent
+from gevent.threadpool import ThreadPool
 from neonize.events import EVENT_TO_INT
 
 from hub.sessions.manager import LiveSession
 
 
+_GO_THREAD = ThreadPool(1)  # Go calls back on its own OS thread, never on the gevent hub's
+
+
 def go_delivers(client, event) -> None:
-    """Serialize `event` into a C buffer and call the handler table as Go's callback would."""
+    """Serialize `event` into a C buffer and call the handler table from a native thread, as Go does.
+
+    The call returns when the handler returned (for messages: once the hub stored them), while this
+    greenlet waits cooperatively so the hub can run.
+    """
     raw = event.SerializeToString()
     buffer = ctypes.create_string_buffer(raw, len(raw))
-    client.event.execute(client.uuid, ctypes.addressof(buffer), len(raw), EVENT_TO_INT[type(event)])
+    _GO_THREAD.spawn(client.event.execute, client.uuid, ctypes.addressof(buffer), len(raw),
+                     EVENT_TO_INT[type(event)]).get()
 
 
 def go_shows_qr(client, code: bytes) -> None:

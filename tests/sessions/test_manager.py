@@ -47,7 +47,7 @@ def test_restore_starts_sessions_with_credentials_only(config, client):
     client.post("/api/sessions", json={"sessionId": "waiting", "engine": "sandbox", "start": True})
     fresh = create_app(config).extensions["hub"]  # a new process on the same files
     assert fresh.sessions.restore_all() == ["linked"]
-    assert fresh.sessions.get("linked")["status"] == "connected"
+    assert fresh.sessions.settled("linked", 10)["status"] == "connected"  # the dial runs in its own thread
     assert fresh.sessions.get("waiting")["status"] == "stopped"
     fresh.sessions.stop_all()
 
@@ -58,7 +58,7 @@ def test_session_views_are_cached_but_follow_every_change(hub):
     view = hub.sessions.get("cached")
     view["status"] = "edited by a caller"
     assert hub.sessions.get("cached")["status"] == "stopped"
-    hub.sessions.start("cached")
+    hub.sessions.start("cached", settle=5)
     assert hub.sessions.get("cached")["status"] == "qr"
     hub.sessions.delete("cached")
     with pytest.raises(NotFound):
