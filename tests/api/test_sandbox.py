@@ -73,12 +73,10 @@ def test_inbound_on_disconnected_or_non_sandbox_session(client):
     assert response.status_code == 409 and response.get_json()["error"] == "not_sandbox"
 
 
-def test_remote_logout_deletes_credentials(client, sandbox_session, config):
-    from pathlib import Path
-
+def test_remote_logout_deletes_credentials(client, sandbox_session, hub):
     session = client.post("/api/sandbox/shop/logout").get_json()["session"]
     assert session["status"] == "logged_out" and "logged_out" in session["lastError"]
-    assert not Path(config.sessions_dir, "shop", "sandbox.json").exists()
+    assert not hub.sessions.has_credentials("shop")
     assert events(client, "session-status")[0]["data"]["reason"].startswith("logged_out")
 
 
