@@ -150,6 +150,38 @@ class GroupCommitCollector:
                                   value=self.writes.writes)
 
 
+class EngineCollector:
+    """The engine bridge's threads and the simulated WhatsApp's counters (nothing until an engine ran)."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def collect(self):
+        from hub import sandbox
+        from hub.sessions import bridge
+
+        engine = bridge.peek()
+        if engine is not None:
+            yield CounterMetricFamily("hub_engine_dials", "Dials started (each in a new native thread).",
+                                      value=engine.dials)
+            yield CounterMetricFamily("hub_engine_abandoned_dials", "Dial threads that could not return after "
+                                      "their Stop (goneonize's QR phase); never reused.", value=engine.abandoned_dials)
+            yield _labelled("hub_engine_pool_threads", "Native threads of each engine call pool.", "pool",
+                            engine.pools.threads(), GaugeMetricFamily)
+            yield _labelled("hub_engine_calls_abandoned", "Engine calls abandoned at their deadline, by pool.",
+                            "pool", engine.pools.abandoned, CounterMetricFamily)
+        simulated = sandbox.existing(self.store)
+        if simulated is not None:
+            yield from simulated.network.metric_families(simulated.library)
+
+
+def _labelled(name: str, documentation: str, label: str, values: dict, family):
+    metric = family(name, documentation, labels=[label])
+    for key, value in values.items():
+        metric.add_metric([key], value)
+    return metric
+
+
 class HubMetrics:
     """The metrics of one hub, in its own registry (tests run several hubs in one process)."""
 
@@ -167,6 +199,7 @@ class HubMetrics:
         self._lock = threading.Lock()
         self.registry.register(DatabaseCollector(store))
         self.registry.register(GroupCommitCollector(store))
+        self.registry.register(EngineCollector(store))
         ProcessCollector(registry=self.registry)
 
     def count_event(self, envelope: dict) -> None:

@@ -6,6 +6,7 @@ import time
 from sqlalchemy import func, select, text
 
 from hub.api.common import blueprint, hub
+from hub.media import converter
 from hub.store import Session
 
 bp = blueprint("health", "Liveness and readiness")
@@ -15,9 +16,9 @@ STARTED = time.time()
 
 @bp.get("/health", security=[])
 def health():
-    """Liveness: the process answers and the database is reachable."""
+    """Liveness: the process answers, the database is reachable; what the engine can send."""
     with hub().store.session() as db:
         db.execute(text("SELECT 1"))
         counts = dict(db.execute(select(Session.status, func.count()).group_by(Session.status)).all())
     return {"success": True, "status": "ok", "uptimeSeconds": round(time.time() - STARTED, 1),
-            "sessions": counts}
+            "sessions": counts, "capabilities": converter.capabilities()}

@@ -22,6 +22,8 @@ class MediaBody(Model):
     mimetype: str | None = Field(None, pattern=MIMETYPE_PATTERN, max_length=MIMETYPE_MAX_LENGTH,
                                  description="Default: from the data URL, the download, or the file name")
     caption: str | None = Field(None, max_length=MAX_TEXT)
+    voice: bool = Field(False, description="Send audio as a voice note (converted to ogg/opus when needed)")
+    sticker: bool = Field(False, description="Send an image as a sticker (converted to webp); image/webp is one")
 
     def spec(self) -> MediaSpec:
         return MediaSpec(**self.model_dump())

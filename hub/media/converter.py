@@ -8,6 +8,7 @@ package's folder when needed.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -43,11 +44,12 @@ def available() -> bool:
     return bool(shutil.which("ffmpeg") and shutil.which("ffprobe"))
 
 
+@functools.lru_cache(maxsize=1)
 def capabilities() -> dict:
-    """What the engine can send, for /api/health."""
+    """What the engine can send, for /api/health (looked up once: PATH does not change under a running hub)."""
     ffmpeg = available() or put_on_path()
     return {"text": True, "image": True, "document": True, "audio": ffmpeg, "video": ffmpeg,
-            "voice": ffmpeg, "sticker": ffmpeg, "ffmpeg": shutil.which("ffmpeg") if ffmpeg else None}
+            "voice": ffmpeg, "sticker": ffmpeg, "ffmpeg": ffmpeg}
 
 
 def is_ogg_opus(data: bytes) -> bool:

@@ -27,10 +27,11 @@ class Attachment:
     data: bytes
     mimetype: str
     filename: str | None = None
+    sent_as: str | None = None  # voice, sticker: how it goes out when not just by its mimetype
 
     @property
     def kind(self) -> str:
-        return media_kind(self.mimetype)
+        return self.sent_as or media_kind(self.mimetype)
 
 
 def media_kind(mimetype: str) -> str:

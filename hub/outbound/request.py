@@ -18,6 +18,8 @@ class MediaSpec:
     filename: str | None = None
     mimetype: str | None = None
     caption: str | None = None
+    voice: bool = False  # a voice note (converted to ogg/opus when it is not)
+    sticker: bool = False  # a sticker (converted to webp when it is not)
 
 
 @dataclass

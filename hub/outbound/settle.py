@@ -44,6 +44,8 @@ def settle(context: HubContext, row: Outbound, result: SendResult | None, error:
         row.mark_sent(result.message_id)
     elif isinstance(error, NotConnected):
         row.requeue(str(error))
+    elif getattr(error, "permanent", False):  # the same file would fail the same way on every retry
+        row.mark_failed(str(error))
     elif row.attempts >= MAX_ATTEMPTS:
         row.mark_failed(f"{error} (after {row.attempts} attempts)")
     else:

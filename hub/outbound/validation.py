@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from hub.context import HubContext
 from hub.errors import BadRequest, NotFound
+from hub.media import inspect
 from hub.outbound.fetch import fetch_media
 from hub.outbound.request import SendRequest, ValidatedSend
 from hub.sessions.jids import normalise_jid
@@ -18,6 +19,8 @@ def validate(context: HubContext, request: SendRequest) -> ValidatedSend:
     if request.media is None and not (text and text.strip()):
         raise BadRequest("Give a message text or media (or both).", code="empty_message")
     attachment = fetch_media(context.config, request.media) if request.media else None
+    if attachment is not None:
+        attachment = inspect.sendable(attachment, request.media.voice, request.media.sticker)
     return ValidatedSend(session_id, to, text, attachment)
 
 

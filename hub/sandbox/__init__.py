@@ -33,3 +33,9 @@ def simulator(store, qr_seconds: float = 60.0) -> Simulator:
         library = Goneonize(network, gevent.get_hub(), qr_seconds)
         found = _simulators[id(store)] = Simulator(network, library, Phone(library, network))
     return found
+
+
+def existing(store) -> Simulator | None:
+    """The simulator of `store` if one was built (metrics never build one)."""
+    found = _simulators.get(id(store))
+    return found if found is not None and found.network.store is store else None

@@ -192,6 +192,22 @@ class Network:
             row = db.get(SandboxMedia, direct_path)
             return row.data if row else None
 
+    def metric_families(self, library) -> list:
+        """/metrics: what the simulated servers saw (double connections must stay 0)."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        return [CounterMetricFamily("hub_sandbox_double_connections", "Times a simulated device was connected "
+                                    "twice at once (the hub must stop a client before dialling again).",
+                                    value=self.counters["double_connections"]),
+                CounterMetricFamily("hub_sandbox_acknowledged", "Messages sandbox sessions acknowledged.",
+                                    value=self.counters["acked"]),
+                CounterMetricFamily("hub_sandbox_redelivered", "Unacknowledged messages delivered again at a "
+                                    "connect.", value=self.counters["redelivered"]),
+                GaugeMetricFamily("hub_sandbox_stuck_dial_threads", "Simulated Neonize calls that can never "
+                                  "return (as goneonize's would not).", value=library.stuck_threads),
+                CounterMetricFamily("hub_sandbox_nil_client_calls", "Calls for a client the simulated library does "
+                                    "not know (goneonize would crash).", value=library.nil_client_calls)]
+
     def spawn(self, function, *args) -> None:
         """Run network work later in its own greenlet (receipts after a send, say)."""
         gevent.spawn(function, *args)
