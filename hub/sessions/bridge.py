@@ -360,9 +360,9 @@ def _run_process(command: list[str], data: bytes | None = None):
     import gevent.subprocess
 
     try:
-        return gevent.subprocess.run(command, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=None if data is not None else subprocess.DEVNULL,
-                                     timeout=SUBPROCESS_DEADLINE)
+        feed = {"input": data} if data is not None else {"stdin": subprocess.DEVNULL}
+        return gevent.subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     timeout=SUBPROCESS_DEADLINE, **feed)
     except FileNotFoundError as exc:
         return subprocess.CompletedProcess(command, 127, b"", str(exc).encode())
     except gevent.subprocess.TimeoutExpired:

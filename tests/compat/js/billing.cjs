@@ -30,6 +30,8 @@ run(async () => {
   const pdf = expectStatus(await http.post("/api/send-pdf", {sessionId: "facturacion", to: "51987654321", pdfBase64: PDF}), 202);
   assert.equal(pdf.success, true);
   assert.match(pdf.message, /Comprobante\.pdf/);
+  // send-pdf queues; a send right behind a queued one is queued too (202): the billing run waits for it.
+  await waitFor(async () => (await phone(http).sent("facturacion")).length >= 1);
   const text = expectStatus(await http.post("/api/send/facturacion", {to: "51987654321", message: "Gracias por su compra"}), 200);
   const document = expectStatus(await http.post("/api/send-document/facturacion", {
     to: "51987654321", documentData: `data:application/pdf;base64,${PDF}`, filename: "F001-881.pdf",

@@ -5,7 +5,7 @@
 "use strict";
 const {api, phone, expectStatus, run, assert} = require("./lib.cjs");
 
-const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgAAACAAAB4iG8MwAAAABJRU5ErkJggg==";
+const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGM8ISfHwMDAxMDAwMDAAAANBAEIfXHKZgAAAABJRU5ErkJggg==";  // a real 2x2 PNG (the hub reads images before queueing them)
 
 run(async () => {
   const http = api({Authorization: `Bearer ${process.env.API_STATIC_TOKEN}`});
