@@ -1,7 +1,13 @@
 """gunicorn entry point: gevent monkey-patching first, then the app, then its background work."""
+import os
+import sys
+
 from gevent import monkey
 
 monkey.patch_all()
+# Go calls back on native threads and waits for the hub (a message is acknowledged once stored):
+# each hand-over waits for the GIL, which a busy hub thread yields only every switch interval.
+sys.setswitchinterval(float(os.environ.get("HUB_GIL_SWITCH_SECONDS", "0.0005")))
 
 from hub import logs  # noqa: E402  (after patching, on purpose)
 from hub.app import create_app  # noqa: E402

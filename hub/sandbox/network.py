@@ -15,10 +15,11 @@ import zlib
 
 import gevent
 from gevent.event import Event as GreenEvent
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from hub.sandbox import storefile
 from hub.sandbox.models import SandboxDevice, SandboxMedia, SandboxQueued, SandboxSent
+from hub.store.models import utcnow
 from hub.sessions.mapping import content_of, jid_str
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,13 @@ def lid_of(phone: str) -> str:
     return f"{10**14 + zlib.crc32(b'lid:' + phone.encode()) * 7919 % 9 * 10**13 + int(phone) % 10**13}"
 
 
+# Built once: the per-message statements (building one costs more than running it).
+ENQUEUE = insert(SandboxQueued).returning(SandboxQueued.seq)
+ACK = update(SandboxQueued).where(SandboxQueued.seq == bindparam("queued")).values(acked=True)
+ORIGIN = select(SandboxQueued.origin, SandboxQueued.device, SandboxQueued.message_id).where(
+    SandboxQueued.seq == bindparam("queued"))
+
+
 class Network:
     """One simulated WhatsApp shared by every sandbox session of this hub (hub thread only)."""
 
@@ -45,6 +53,8 @@ class Network:
         self.store = store
         self.online: dict[str, object] = {}  # device JID -> its live Connection in this process
         self._acked: dict[int, GreenEvent] = {}
+        self._in_flight: dict[int, tuple] = {}  # seq -> (origin, device, message id) until acknowledged
+        self._devices: dict[str, dict] = {}  # device JID -> view (devices change only through link/unlink)
         self.counters = {"double_connections": 0, "acked": 0, "redelivered": 0}
 
     # -- devices -----------------------------------------------------------------------
@@ -60,6 +70,7 @@ class Network:
 
     def unlink(self, jid: str, store_path: str | None) -> None:
         """The device is removed (logout from either side): its queue and credentials go too."""
+        self._devices.pop(jid, None)
         with self.store.session() as db:
             db.execute(delete(SandboxQueued).where(SandboxQueued.device == jid))
             db.execute(delete(SandboxDevice).where(SandboxDevice.jid == jid))
@@ -67,9 +78,14 @@ class Network:
             storefile.forget_device(store_path)
 
     def device(self, jid: str) -> dict | None:
-        with self.store.session() as db:
-            row = db.get(SandboxDevice, jid)
-            return _device_view(row) if row else None
+        view = self._devices.get(jid)
+        if view is None:
+            with self.store.session() as db:
+                row = db.get(SandboxDevice, jid)
+                view = _device_view(row) if row else None
+            if view is not None:
+                self._devices[jid] = view
+        return view
 
     def device_of_client(self, client: str) -> dict | None:
         """The newest device linked through the neonize client `client` (a session id)."""
@@ -117,12 +133,12 @@ class Network:
     def enqueue(self, device: str, code: int, message_id: str, payload: bytes, origin: str | None = None) -> int:
         """Store a message for `device` (durably), then hand it to its connection if it is online."""
         def write(db) -> int:
-            row = SandboxQueued(device=device, code=code, message_id=message_id, payload=payload, origin=origin)
-            db.add(row)
-            db.flush()
-            return row.seq
+            return db.connection().execute(ENQUEUE, {"device": device, "code": code, "message_id": message_id,
+                                                     "payload": payload, "origin": origin, "acked": False,
+                                                     "deliveries": 0, "created_at": utcnow()}).scalar_one()
         seq = self.store.writes.run(write)
         self._acked[seq] = GreenEvent()
+        self._in_flight[seq] = (origin, device, message_id)
         connection = self.online.get(device)
         if connection is not None:
             connection.deliver(code, payload, seq)
@@ -130,17 +146,18 @@ class Network:
 
     def ack(self, seq: int) -> None:
         """The device's callback returned: the message is no longer redelivered."""
+        known = self._in_flight.pop(seq, None)
+
         def write(db):
-            db.execute(update(SandboxQueued).where(SandboxQueued.seq == seq).values(acked=True))
-            return db.execute(select(SandboxQueued.origin, SandboxQueued.device, SandboxQueued.message_id)
-                              .where(SandboxQueued.seq == seq)).first()
+            db.connection().execute(ACK, {"queued": seq})
+            return known or db.connection().execute(ORIGIN, {"queued": seq}).first()
         row = self.store.writes.run(write)
         self.counters["acked"] += 1
         waiter = self._acked.pop(seq, None)
         if waiter is not None:
             waiter.set()
-        if row is not None and row.origin:
-            self.receipt(row.origin, row.device, [row.message_id], "delivered")
+        if row is not None and row[0]:
+            self.receipt(row[0], row[1], [row[2]], "delivered")
 
     def wait_acked(self, seq: int, timeout: float) -> bool:
         """Until the device acknowledged message `seq` (True) or `timeout` passed (False)."""

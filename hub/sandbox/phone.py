@@ -122,10 +122,9 @@ class Phone:
     # -- lookups -------------------------------------------------------------------------
     def linked(self, session_id: str) -> dict:
         """The session's linked device (409 when it was never linked)."""
-        device = self.network.device_of_client(session_id)
         connection = self.library.connection(session_id)
-        if connection is not None and connection.device:
-            device = self.network.device(connection.device) or device
+        device = self.network.device(connection.device) if connection is not None and connection.device else None
+        device = device or self.network.device_of_client(session_id)
         if device is None:
             raise Conflict(f"Sandbox session '{session_id}' is not linked; scan its QR first.",
                            code="session_not_connected")

@@ -41,8 +41,11 @@ def texts(receiver) -> list[str]:
     return [event["data"].get("text") for event in receiver.events() if event["type"] == "message-received"]
 
 
-def flood(url: str, session_id: str, clients: int, stop, injected) -> None:
+def flood(url: str, session_id: str, clients: int, stop, injected, wait: bool = True) -> None:
     """`clients` threads injecting the session's inbound messages back to back until `stop`; message ids to `injected`.
+
+    `wait=False` answers once the simulated WhatsApp holds each message (the session takes them at
+    its own pace afterwards, as from a phone), so the flood is not limited by the hub's ingest.
 
     Run it in a process of its own (multiprocessing, spawn): client threads in the process of a
     loopback receiver would take the GIL from it and measure the receiver instead of the hub.
@@ -51,8 +54,8 @@ def flood(url: str, session_id: str, clients: int, stop, injected) -> None:
         http = requests.Session()
         http.headers["X-API-Key"] = API_KEY
         while not stop.is_set():
-            answer = http.post(f"{url}/api/sandbox/{session_id}/inbound", json={"from": "51977000111", "text": "spam"},
-                               timeout=30)
+            answer = http.post(f"{url}/api/sandbox/{session_id}/inbound", timeout=30,
+                               json={"from": "51977000111", "text": "spam", "wait": wait})
             if answer.ok:  # the session may be stopped during the flood: later injections are refused
                 injected.put(answer.json()["messageId"])
     threads = [threading.Thread(target=client) for _ in range(clients)]

@@ -134,3 +134,46 @@ def test_unreadable_media_is_refused_before_anything_is_queued(tmp_path):
             metric(hub, "hub_outbound", '{status="queued"}') + metric(hub, "hub_outbound", '{status="failed"}') == 0
         assert hub.sandbox_sent("shop") == []
         assert hub.get("/api/health").json()["capabilities"]["voice"] is True
+
+
+def test_kill_9_during_an_inbound_burst_loses_no_acknowledged_message_and_stores_each_once(tmp_path):
+    import sqlite3
+    import threading
+
+    from tests.delivery.live import FAST_RETRIES, connected_session, listen
+    from tests.receivers import Receiver
+
+    with Receiver() as listener:
+        hub = HubProcess(tmp_path, **FAST_RETRIES)
+        with hub:
+            connected_session(hub)
+            listen(hub, listener.url, events=["message-received"])
+            accepted: list[str] = []
+
+            def inject(n: int) -> None:
+                try:  # wait=false: answered once the simulated WhatsApp holds the message, as a phone's send
+                    answer = hub.post("/api/sandbox/shop/inbound", timeout=10,
+                                      json={"from": "51999111222", "text": f"m{n}", "wait": False})
+                except Exception:  # the hub was killed mid-request: not accepted
+                    return
+                if answer.status_code in (200, 202):
+                    accepted.append(answer.json()["messageId"])
+            pool = ThreadPoolExecutor(max_workers=8)
+            for n in range(300):
+                pool.submit(inject, n)
+            hub.wait_for(lambda: len(accepted) >= 150, timeout=60)
+            hub.kill()
+            pool.shutdown(wait=True)
+        database = sqlite3.connect(tmp_path / "hub.db")
+        acked = {row[0] for row in database.execute("SELECT message_id FROM sandbox_queue WHERE acked")}
+        stored = {row[0] for row in database.execute(
+            "SELECT json_extract(data, '$.messageId') FROM events WHERE type = 'message-received'")}
+        database.close()
+        assert acked <= stored, f"{len(acked - stored)} acknowledged messages were never stored"
+        with hub:  # the restored session reconnects; the simulated WhatsApp delivers what was not acknowledged
+            hub.wait_for(lambda: set(accepted) <= set(hub.get("/api/sandbox/shop/acknowledged")
+                                                         .json()["messageIds"]), timeout=60)
+            events = hub.get("/api/events", params={"type": "message-received", "limit": 500}).json()["events"]
+            ids = [event["data"]["messageId"] for event in events]
+            assert sorted(ids) == sorted(set(ids)) and set(accepted) <= set(ids)  # every one, each once
+            hub.wait_for(lambda: set(accepted) <= {e["data"]["messageId"] for e in listener.events()}, timeout=60)
