@@ -9,7 +9,11 @@ Prints, from one run of the real hub (HUB_ENGINE=neonize):
      linked device, nobody calling connect) having started its first dial, and having it come
      back failed; baseline: the same number of concurrent DNS lookups of WhatsApp's host (here
      the DNS server drops queries, and a dropped one costs 5 s: that, not the hub, bounds it).
-Targets (issue 3): <= 150 MB at 0, <= 1 MB per extra idle session, 200 restored in < 5 s.
+  3. --connected N sandbox sessions *connected* to the simulated WhatsApp (the real engine, a
+     Neonize thread each): the worker's RSS and threads per connected session against 0, and the
+     simulator's own state reported apart (its database rows and bytes).
+Targets (issue 3): <= 150 MB at 0, <= 1 MB per extra idle session, 200 restored in < 5 s;
+(issue 10): <= 1 MB per connected sandbox session beyond the simulator's own state.
 """
 from __future__ import annotations
 
@@ -96,11 +100,53 @@ def dns_baseline(count: int) -> float:
     return time.perf_counter() - started
 
 
+def connect_sandbox(hub: HubProcess, session_ids: list[str]) -> None:
+    """Create, start and scan sandbox sessions (20 at a time)."""
+    def link(session_id):
+        hub.post("/api/sessions", json={"sessionId": session_id, "engine": "sandbox", "start": True})
+        return hub.post(f"/api/sandbox/{session_id}/scan", json={}, timeout=60).json()["session"]["status"]
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(link, session_ids))
+    assert set(statuses) == {"connected"}, statuses
+
+
+def simulator_state(directory: Path) -> tuple[int, int]:
+    """(rows, bytes) of the simulated WhatsApp's tables in the hub's SQLite file."""
+    import sqlite3
+
+    with sqlite3.connect(directory / "hub.db") as db:
+        tables = ("sandbox_devices", "sandbox_queue", "sandbox_media", "sandbox_sent")
+        rows = sum(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables)
+        size = sum(db.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'sandbox%'").fetchone())
+    return rows, size
+
+
+def measure_connected(count: int) -> None:
+    """RSS and threads per connected sandbox session (the real engine over the simulated WhatsApp)."""
+    with tempfile.TemporaryDirectory() as directory, HubProcess(Path(directory), HUB_LOG_LEVEL="WARNING") as hub:
+        time.sleep(2)
+        base_rss, base_threads = worker_usage(hub)
+        connect_sandbox(hub, [f"sb{n:04d}" for n in range(count)])
+        time.sleep(3)
+        rss, threads = worker_usage(hub)
+        rows, size = simulator_state(Path(directory))
+    print(f"{count} connected sandbox sessions: worker {base_rss:.1f} -> {rss:.1f} MB "
+          f"({(rss - base_rss) / count:.2f} MB/session; target <= 1), threads {base_threads} -> {threads} "
+          f"({(threads - base_threads) / count:.2f}/session); simulator state apart: {rows} rows, "
+          f"{size / 1024:.0f} KB in the database; ratio RSS {rss / base_rss:.2f}x the 0-session baseline")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--sample", type=int, default=50)
+    parser.add_argument("--connected", type=int, default=200, help="connected sandbox sessions (0: skip)")
+    parser.add_argument("--only-connected", action="store_true", help="skip the neonize (DNS) part")
     args = parser.parse_args()
+    if args.connected:
+        measure_connected(args.connected)
+    if args.only_connected:
+        return
     with tempfile.TemporaryDirectory() as directory:
         hub = HubProcess(Path(directory), HUB_ENGINE="neonize")
         with hub:

@@ -365,6 +365,20 @@ class Goneonize:
             return N.IsOnWhatsAppReturnFunction(IsOnWhatsAppResponse=answers)
         return self._call(uuid, N.IsOnWhatsAppReturnFunction, check)
 
+    def GetPNFromLID(self, uuid, jid, size):
+        """goneonize `GetPNFromLID` (whatsmeow's LID store): the phone JID of a LID the servers know."""
+        lid = N.JID.FromString(bytes(jid[:size]))
+        device = self._on_hub(self.network.device_by_lid, lid.User)
+        found = builders.jid(device["phoneJid"]) if device else builders.jid(None)
+        return N.GetJIDFromStoreReturnFunction(Jid=found).SerializeToString()
+
+    def GetLIDFromPN(self, uuid, jid, size):
+        """goneonize `GetLIDFromPN`: the LID of a phone JID the servers know."""
+        phone = N.JID.FromString(bytes(jid[:size]))
+        devices = self._on_hub(self.network.devices_of, phone.User)
+        found = builders.jid(devices[0]["lid"]) if devices else builders.jid(None)
+        return N.GetJIDFromStoreReturnFunction(Jid=found).SerializeToString()
+
     # -- the phone side (called by hub.sandbox.phone, on the hub thread) ----------------
     def connection(self, uuid: str) -> Connection | None:
         return self.clients.get(uuid)

@@ -101,6 +101,10 @@ class Network:
                 (SandboxDevice.phone == user) | (SandboxDevice.lid == f"{user}@lid"))).all()
             return [_device_view(row) for row in rows]
 
+    def device_by_lid(self, lid_user: str) -> dict | None:
+        devices = self.devices_of(lid_user)
+        return devices[0] if devices else None
+
     # -- connections -------------------------------------------------------------------
     def attach(self, connection) -> None:
         """A device connects: an older connection of it is replaced (WhatsApp's stream:error conflict)."""

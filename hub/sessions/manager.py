@@ -329,7 +329,8 @@ class SessionManager:
     def on_event(self, session_id: str, event) -> None:
         """A neonize protobuf event from `session_id`'s engine."""
         try:
-            result = map_event(event)
+            live = self.live.get(session_id)
+            result = map_event(event, resolve_lid=live.engine.phone_of_lid if live else None)
             if isinstance(result, HubEventDraft):
                 inbound.ingest(self, session_id, result)
             elif isinstance(result, StatusChange):

@@ -72,6 +72,7 @@ class NeonizeEngine(Engine):
         self.waiting_for_scan = False
         self.stopped = False
         self.qr_codes = 0
+        self.lid_phones: dict[str, str | None] = {}
 
     # -- the store ---------------------------------------------------------------------
     @property
@@ -266,6 +267,19 @@ class NeonizeEngine(Engine):
             raise EngineError(exc.message) from exc
         except NeonizeError as exc:
             raise EngineError(str(exc)) from exc
+
+    def phone_of_lid(self, lid: str) -> str | None:
+        """The phone JID WhatsApp revealed for a LID (goneonize GetPNFromLID; remembered per session)."""
+        if lid in self.lid_phones:
+            return self.lid_phones[lid]
+        user, _, server = lid.partition("@")
+        try:
+            found = self.bridge.call(self._client().get_pn_from_lid, build_jid(user, server or "lid"))
+        except (NeonizeError, NotConnected, EngineError):
+            return None
+        phone = f"{found.User}@{found.Server}" if found.User else None
+        self.lid_phones[lid] = phone
+        return phone
 
     def pair(self, phone: str) -> str:
         if not self.waiting_for_scan:
