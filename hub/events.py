@@ -116,6 +116,16 @@ class EventLog:
         """`hook(db, event)` runs inside the recording transaction (e.g. delivery fan-out)."""
         self.hooks.append(hook)
 
+    def poll_options(self, session_id: str, poll_message_id: str, scan: int = 500) -> list[str]:
+        """The option names of a poll the session received or sent (from its event, among the latest `scan`)."""
+        with self.store.session() as db:
+            rows = db.scalars(select(Event.data).where(Event.session_id == session_id, Event.type.in_(
+                ("message-received", "message-from-me", "message-sent"))).order_by(Event.seq.desc()).limit(scan))
+            for data in rows:
+                if data.get("messageId") == poll_message_id and data.get("poll"):
+                    return list(data["poll"].get("options") or [])
+        return []
+
     def record(self, type: str, session_id: str | None, data: dict, sandbox: bool = False) -> dict:
         """Store one event (and its hooks' rows) in one transaction; return its envelope."""
         return self.record_many([(type, session_id, data, sandbox)])[0]

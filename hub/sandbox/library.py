@@ -365,6 +365,23 @@ class Goneonize:
             return N.IsOnWhatsAppReturnFunction(IsOnWhatsAppResponse=answers)
         return self._call(uuid, N.IsOnWhatsAppReturnFunction, check)
 
+    def DecryptPollVote(self, uuid, message, size):
+        """goneonize `DecryptPollVote` → ReturnFunctionWithError{PollVoteMessage}.
+
+        whatsmeow decrypts `pollUpdateMessage.vote` with the poll's message secret; the simulated
+        phones "encrypt" a vote as the serialized PollVoteMessage itself (there is no key exchange
+        to simulate), so decrypting is parsing it back.
+        """
+        event = N.Message.FromString(bytes(message[:size]))
+        update = event.Message.pollUpdateMessage
+        if not update.HasField("vote"):
+            return N.ReturnFunctionWithError(Error="not a poll update message").SerializeToString()
+        try:
+            vote = E.PollVoteMessage.FromString(update.vote.encPayload)
+        except Exception:  # noqa: BLE001 (a protobuf DecodeError): whatsmeow's "failed to decrypt"
+            return N.ReturnFunctionWithError(Error="failed to decrypt poll vote: bad payload").SerializeToString()
+        return N.ReturnFunctionWithError(PollVoteMessage=vote).SerializeToString()
+
     def GetPNFromLID(self, uuid, jid, size):
         """goneonize `GetPNFromLID` (whatsmeow's LID store): the phone JID of a LID the servers know."""
         lid = N.JID.FromString(bytes(jid[:size]))

@@ -26,7 +26,7 @@ from hub.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from hub.events import EventLog
 from hub.sessions import inbound
 from hub.sessions.engine import Engine, EngineError, NotConnected
-from hub.sessions.mapping import HubEventDraft, StatusChange, connect_failure, map_event
+from hub.sessions.mapping import HubEventDraft, StatusChange, complete_poll_vote, connect_failure, map_event
 from hub.store import Session, Store, utcnow
 from hub.store.models import isoformat
 
@@ -331,6 +331,8 @@ class SessionManager:
         try:
             live = self.live.get(session_id)
             result = map_event(event, resolve_lid=live.engine.phone_of_lid if live else None)
+            if isinstance(result, HubEventDraft) and result.decrypt == "poll-vote":
+                result = self._decrypted_vote(session_id, result, live.engine if live else None)
             if isinstance(result, HubEventDraft):
                 inbound.ingest(self, session_id, result)
             elif isinstance(result, StatusChange):
@@ -338,6 +340,16 @@ class SessionManager:
         except Exception:
             log.exception("session %s: handling %s failed", session_id, type(event).__name__,
                           extra={"sessionId": session_id})
+
+    def _decrypted_vote(self, session_id: str, draft: HubEventDraft, engine: Engine | None) -> HubEventDraft:
+        """A poll vote with its options' text (goneonize DecryptPollVote; option names from the poll's event)."""
+        if engine is None:
+            return complete_poll_vote(draft, None, [], "the session stopped before the vote could be decrypted")
+        try:
+            hashes = engine.decrypt_poll_vote(draft.event)
+        except EngineError as exc:
+            return complete_poll_vote(draft, None, [], f"the vote could not be decrypted: {exc}")
+        return complete_poll_vote(draft, hashes, self.events.poll_options(session_id, draft.data["pollMessageId"]))
 
     def on_qr(self, session_id: str, code: str, lifetime: float = 60.0) -> None:
         """A new QR code, valid for `lifetime` seconds (WhatsApp: 60 s for the first, 20 s for each later one)."""

@@ -268,6 +268,14 @@ class NeonizeEngine(Engine):
         except NeonizeError as exc:
             raise EngineError(str(exc)) from exc
 
+    def decrypt_poll_vote(self, event) -> list[bytes]:
+        """The SHA-256 hashes of the options a poll vote (a MessageEv) selected; EngineError if it cannot."""
+        try:
+            vote = self.bridge.call(self._client().decrypt_poll_vote, event)
+        except (NeonizeError, NotConnected) as exc:
+            raise EngineError(str(exc)) from exc
+        return list(vote.selectedOptions)
+
     def phone_of_lid(self, lid: str) -> str | None:
         """The phone JID WhatsApp revealed for a LID (goneonize GetPNFromLID; remembered per session)."""
         if lid in self.lid_phones:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import statistics
 import threading
 import time
@@ -57,6 +58,13 @@ class Probes:
                 and text in received]
 
 
+def backlog(hub, endpoint_id: str, session_id: str) -> float:
+    """Deliveries of `session_id` waiting for `endpoint_id` (the hub's /metrics)."""
+    pattern = rf'^hub_delivery_queue_waiting{{endpoint="{endpoint_id}",session="{session_id}"}} ([0-9.e+]+)$'
+    found = re.search(pattern, hub.get("/metrics").text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 def received_on(receiver: Receiver, path: str) -> list[tuple[dict, dict]]:
     with receiver._lock:
         requests_ = list(receiver.requests)
@@ -64,16 +72,20 @@ def received_on(receiver: Receiver, path: str) -> list[tuple[dict, dict]]:
 
 
 def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
-    def slow_for_a(n, request):  # A's events cost the shared listener 25 ms each: its backlog is certain
-        if request["path"] == "/all" and b'"sessionId":"A"' in request["body"]:
-            threading.Event().wait(0.025)
+    slow = threading.Event()
+
+    def slow_for_a(n, request):  # once `slow` is set, A's events cost the shared listener 50 ms each
+        if slow.is_set() and request["path"] == "/all" and b'"sessionId":"A"' in request["body"]:
+            threading.Event().wait(0.05)
         return 200, {}, b"ok"
     with Receiver(slow_for_a) as receiver, HubProcess(tmp_path, HUB_LOG_LEVEL="WARNING") as hub:
         start_session(hub, "A")
         start_session(hub, "B")
         base = receiver.url.rsplit("/", 1)[0]
-        assert hub.post("/api/whatsapp/register-listener", json={
-            "callbackUrl": f"{base}/all", "events": ["message-received", "session-status"]}).ok
+        shared = hub.post("/api/whatsapp/register-listener", json={
+            "callbackUrl": f"{base}/all", "events": ["message-received", "session-status"]})
+        assert shared.ok
+        shared_id = shared.json()["listener"]["id"]
         assert hub.post("/api/whatsapp/register-listener", json={
             "callbackUrl": f"{base}/ordered", "sessionId": "A", "events": ["message-received"], "ordered": True}).ok
         assert hub.post("/api/B/webhook", json={"url": f"{base}/own", "events": ["message-received"]}).ok
@@ -87,11 +99,12 @@ def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
         flooder = processes.Process(target=flood, args=(hub.url, "A", FLOOD_CLIENTS, stop, injected, False))
         flooder.start()
         time.sleep(1.5)  # the process starts, A's backlog builds up
-        stopper = threading.Timer(FLOOD_SECONDS - 1.0, lambda: hub.post("/api/sessions/A/stop"))
-        stopper.start()  # a session-status event of A in the middle of its backlog
         probes.run(FLOOD_SECONDS, "busy")
+        slow.set()  # A's flood goes on; now its events back up on the shared listener ...
+        hub.wait_for(lambda: backlog(hub, shared_id, "A") >= 20, timeout=30, interval=0.1)
+        hub.post("/api/sessions/A/stop")  # ... and A's session-status event is recorded behind that backlog
         stop.set()
-        stopper.join()
+        slow.clear()
         ids = drain(injected)
         flooder.join(30)
         hub.post("/api/sessions/A/connect")  # what A had not taken before its stop is delivered at reconnect

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -177,3 +178,15 @@ def test_kill_9_during_an_inbound_burst_loses_no_acknowledged_message_and_stores
             ids = [event["data"]["messageId"] for event in events]
             assert sorted(ids) == sorted(set(ids)) and set(accepted) <= set(ids)  # every one, each once
             hub.wait_for(lambda: set(accepted) <= {e["data"]["messageId"] for e in listener.events()}, timeout=60)
+
+
+def test_configured_unlinked_sessions_show_a_qr_after_every_start(tmp_path):
+    (tmp_path / "sessions.config.json").write_text('[{"sessionId": "caja1", "engine": "sandbox"}, "caja2"]')
+    hub = HubProcess(tmp_path)
+    for boot in range(2):  # the first boot creates them, the second finds them unlinked
+        with hub:
+            for session_id in ("caja1", "caja2"):
+                code = qr_code(hub, session_id)
+                assert hub.get(f"/api/qr/{session_id}").json()["qr"] == code
+                time.sleep(1.5)  # restore runs beside: it must not mark them stopped meanwhile
+                assert status(hub, session_id)["status"] == "qr", (boot, status(hub, session_id))

@@ -47,3 +47,22 @@ def test_a_lid_without_its_phone_number_is_resolved_through_the_store(client, hu
     hub.sessions.on_event("shop", event)  # WhatsApp addressed the chat by LID and gave no phone number
     received = client.get("/api/events", query_string={"type": "message-received"}).get_json()["events"][0]["data"]
     assert received["from"] == "51911222333@s.whatsapp.net" and received["fromLid"] == lid
+
+
+def test_a_poll_vote_is_decrypted_through_the_library_and_names_its_options(client, hub, sandbox_session):
+    from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
+
+    from tests.sessions.neonize_helpers import go_delivers
+
+    customer = "51999111222@s.whatsapp.net"
+    poll = builders.message_event(builders.poll_creation_content("¿Cuándo?", ["lunes", "martes", "miércoles"]),
+                                  builders.MessageSpec(chat=customer, sender=customer))
+    client_ = hub.sessions.live["shop"].engine.prepare().client
+    go_delivers(client_, poll)
+    vote = E.PollVoteMessage(selectedOptions=builders.poll_option_hashes(["martes", "miércoles"]))
+    key = builders.message_key(customer, poll.Info.ID, from_me=False)
+    go_delivers(client_, builders.message_event(builders.poll_vote_content(key, payload=vote.SerializeToString()),
+                                                builders.MessageSpec(chat=customer, sender=customer)))
+    votes = client.get("/api/events", query_string={"type": "poll-vote"}).get_json()["events"]
+    assert votes[0]["data"]["pollMessageId"] == poll.Info.ID
+    assert votes[0]["data"]["selectedOptions"] == ["martes", "miércoles"]
