@@ -26,7 +26,7 @@ from neonize.proto import Neonize_pb2 as N
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from hub.sandbox import native, storefile
-from hub.sandbox.network import MESSAGE_CODE, RECEIPT_CODE, Network, file_hashes
+from hub.sandbox.network import MESSAGE_CODE, Network, file_hashes
 from hub.sandbox.receipts import ReceiptClock
 from hub.sessions import builders
 from hub.sessions.mapping import content_of, jid_str

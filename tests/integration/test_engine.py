@@ -98,7 +98,8 @@ def test_concurrent_media_sends_all_end_sent_and_the_pools_keep_their_threads(tm
     media = ([_media(media_samples.png(32 + n), "image/png") for n in range(20)]
              + [_media(media_samples.wav(), "audio/wav")] * 5
              + [_media(media_samples.mp4(), "video/mp4")] * 5
-             + [_media(media_samples.png(), "image/png", sticker=True)] * 4 + [_media(media_samples.webp(), "image/webp")]
+             + [_media(media_samples.png(), "image/png", sticker=True)] * 4
+             + [_media(media_samples.webp(), "image/webp")]
              + [_media(media_samples.wav(), "audio/wav", voice=True)] * 5)
     with HubProcess(tmp_path) as hub:
         create(hub, "shop")
@@ -139,7 +140,6 @@ def test_unreadable_media_is_refused_before_anything_is_queued(tmp_path):
 
 def test_kill_9_during_an_inbound_burst_loses_no_acknowledged_message_and_stores_each_once(tmp_path):
     import sqlite3
-    import threading
 
     from tests.delivery.live import FAST_RETRIES, connected_session, listen
     from tests.receivers import Receiver
