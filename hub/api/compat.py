@@ -190,7 +190,7 @@ def status_view(session_id: str) -> dict:
         return unknown_session(session_id)
     view = sessions.get(session_id)
     on_disk = sessions.has_credentials(session_id, view["engine"])
-    running = session_id in sessions.live
+    running = sessions.is_running(session_id)
     if on_disk and not running:
         view = sessions.start(session_id, settle=START_SETTLE)
     reconnecting = (on_disk and not running) or (running and view["status"] == SessionStatus.DISCONNECTED)

@@ -65,12 +65,12 @@ def new_row(validated: ValidatedSend, request: SendRequest) -> Outbound:
 def engine_for_now(context: HubContext, db, validated: ValidatedSend, session_status: str,
                    queued_ahead: dict) -> Engine | None:
     """The engine to send with right away, or None: offline, messages queued ahead, or paced."""
-    live = context.sessions.live.get(validated.session_id)
-    if live is None or session_status != SessionStatus.CONNECTED:
+    engine = context.sessions.connected_engine(validated.session_id)
+    if engine is None or session_status != SessionStatus.CONNECTED:  # connected when the send came in, too
         return None
     if validated.session_id not in queued_ahead:
         waiting = db.connection().scalar(QUEUED_AHEAD, {"session_id": validated.session_id})
         queued_ahead[validated.session_id] = waiting is not None
     if queued_ahead[validated.session_id]:
         return None
-    return live.engine if context.pacer.try_take(validated.session_id) else None
+    return engine if context.pacer.try_take(validated.session_id) else None

@@ -12,10 +12,8 @@ from sqlalchemy.orm import undefer
 
 from hub.context import HubContext
 from hub.outbound.settle import record_outcomes, send_claimed
-from hub.sessions.engine import Engine
 from hub.store import Outbound, Session, utcnow
 from hub.store.messages import WAITING, OutboundStatus
-from hub.store.models import SessionStatus
 
 # Built once: building a statement costs more than running it.
 QUEUE_HEAD = select(Outbound).options(undefer(Outbound.payload)).where(
@@ -26,7 +24,7 @@ def drain(context: HubContext, session_id: str) -> int:
     """Send the session's queued messages in order while it stays connected; returns how many were sent."""
     sent = 0
     while True:
-        engine = connected_engine(context, session_id)
+        engine = context.sessions.connected_engine(session_id)
         claimed = claim_next(context, session_id) if engine else None
         if claimed is None:
             return sent
@@ -34,13 +32,6 @@ def drain(context: HubContext, session_id: str) -> int:
         if send_claimed(context, claimed, engine).status != OutboundStatus.SENT:
             return sent  # it waits for its retry; the ones behind it wait with it
         sent += 1
-
-
-def connected_engine(context: HubContext, session_id: str) -> Engine | None:
-    live = context.sessions.live.get(session_id)
-    if live is None or context.sessions.peek(session_id)["status"] != SessionStatus.CONNECTED:
-        return None
-    return live.engine
 
 
 def claim_next(context: HubContext, session_id: str) -> Outbound | None:

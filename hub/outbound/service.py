@@ -49,5 +49,5 @@ def wake_worker(context: HubContext, session_id: str) -> None:
     A session that is not running cannot send; its `connected` event wakes the worker later.
     """
     worker = context.outbound_worker
-    if worker is not None and session_id in context.sessions.live:
+    if worker is not None and context.sessions.is_running(session_id):
         worker.wake()

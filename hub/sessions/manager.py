@@ -73,7 +73,7 @@ class SessionManager:
         self.config = config
         self.store = store
         self.events = events
-        self.live: dict[str, LiveSession] = {}
+        self._live: dict[str, LiveSession] = {}  # others ask: is_running, connected_engine, engine_name
         self._lock = threading.RLock()
         self.on_delete: list = []  # callbacks(db, session_id), e.g. remove its webhooks
         self.media_handler = None  # (manager, session_id, draft): media messages (hub.media.downloads.install)
@@ -116,23 +116,23 @@ class SessionManager:
 
     def is_running(self, session_id: str) -> bool:
         """Whether the session has a live engine in this process (starting, qr, connected or retrying)."""
-        return session_id in self.live
+        return session_id in self._live
 
     def engine_name(self, session_id: str) -> str | None:
         """`neonize` or `sandbox` for a running session, else None."""
-        live = self.live.get(session_id)
+        live = self._live.get(session_id)
         return live.engine.name if live else None
 
     def connected_engine(self, session_id: str) -> Engine | None:
         """The engine to send with right now, or None when the session is not connected."""
-        live = self.live.get(session_id)
+        live = self._live.get(session_id)
         if live is None or self.peek(session_id)["status"] != "connected":
             return None
         return live.engine
 
     def engine_of(self, session_id: str) -> Engine:
         """The live engine; NotConnected when the session is not running."""
-        live = self.live.get(session_id)
+        live = self._live.get(session_id)
         if live is None:
             raise NotConnected(f"Session '{session_id}' is not running; connect it first.")
         return live.engine
@@ -140,7 +140,7 @@ class SessionManager:
     def qr(self, session_id: str) -> dict:
         """The QR to scan now (409 when the session is not waiting for one)."""
         status = self.get(session_id)["status"]
-        live = self.live.get(session_id)
+        live = self._live.get(session_id)
         if status != "qr" or live is None or live.qr is None:
             code = "already_connected" if status == "connected" else "no_qr"
             raise Conflict(f"Session '{session_id}' has no QR code to scan (status: {status}).",
@@ -153,7 +153,7 @@ class SessionManager:
 
     def has_credentials(self, session_id: str, engine: str | None = None) -> bool:
         """Whether a linked device is stored on disk (then start() reconnects without a scan)."""
-        live = self.live.get(session_id)
+        live = self._live.get(session_id)
         if live is not None:
             return live.engine.has_credentials()
         return self._new_engine(session_id, engine or self.get(session_id)["engine"]).has_credentials()
@@ -190,11 +190,11 @@ class SessionManager:
         """
         with self._lock:
             view = self.get(session_id)
-            live = self.live.get(session_id)
+            live = self._live.get(session_id)
             if live is not None and view["status"] in ("starting", "qr", "connected"):
                 return self.settled(session_id, settle)
             if live is None:
-                live = self.live[session_id] = LiveSession(self._new_engine(session_id, view["engine"]))
+                live = self._live[session_id] = LiveSession(self._new_engine(session_id, view["engine"]))
             live.cancel_reconnect()
         if not retry:
             self._set_status(session_id, StatusChange("starting"))
@@ -228,12 +228,12 @@ class SessionManager:
     def logout(self, session_id: str) -> dict:
         """Unlink the device and delete its credentials (409 when the session is not running)."""
         view = self.get(session_id)
-        live = self.live.get(session_id)
+        live = self._live.get(session_id)
         if live is None or view["status"] not in RUNNING:
             raise Conflict(f"Session '{session_id}' is not running (status: {view['status']}); nothing to log out.",
                            code="session_not_running")
         with self._lock:
-            self.live.pop(session_id, None)
+            self._live.pop(session_id, None)
         live.cancel_reconnect()
         self._quietly(live.engine.logout, session_id)
         self._set_status(session_id, StatusChange("logged_out", reason="logged out through the API",
@@ -244,7 +244,7 @@ class SessionManager:
         """Stop, delete the credentials and the session row (and what hangs off it)."""
         view = self.get(session_id)
         with self._lock:
-            live = self.live.pop(session_id, None)
+            live = self._live.pop(session_id, None)
         engine = live.engine if live else self._new_engine(session_id, view["engine"])
         if live is not None:
             live.cancel_reconnect()
@@ -285,8 +285,8 @@ class SessionManager:
     def stop_all(self) -> None:
         """Stop every live session (process shutdown); statuses stay as they were for restore."""
         with self._lock:
-            lives = list(self.live.items())
-            self.live.clear()
+            lives = list(self._live.items())
+            self._live.clear()
         for session_id, live in lives:
             live.cancel_reconnect()
             self._quietly(live.engine.stop, session_id)
@@ -299,7 +299,7 @@ class SessionManager:
             session_id = view["sessionId"]
             if view["engine"] == "sandbox" and not self.config.sandbox:
                 continue
-            if session_id in self.live:
+            if session_id in self._live:
                 continue  # created (and started) from sessions.config.json a moment ago
             if self.has_credentials(session_id, view["engine"]):
                 self.start(session_id)
@@ -329,7 +329,7 @@ class SessionManager:
     def on_event(self, session_id: str, event) -> None:
         """A neonize protobuf event from `session_id`'s engine."""
         try:
-            live = self.live.get(session_id)
+            live = self._live.get(session_id)
             result = map_event(event, resolve_lid=live.engine.phone_of_lid if live else None)
             if isinstance(result, HubEventDraft) and result.decrypt == "poll-vote":
                 result = self._decrypted_vote(session_id, result, live.engine if live else None)
@@ -353,7 +353,7 @@ class SessionManager:
 
     def on_qr(self, session_id: str, code: str, lifetime: float = 60.0) -> None:
         """A new QR code, valid for `lifetime` seconds (WhatsApp: 60 s for the first, 20 s for each later one)."""
-        live = self.live.get(session_id)
+        live = self._live.get(session_id)
         if live is None:
             return
         live.qr, live.qr_expires_at = code, utcnow() + timedelta(seconds=lifetime)
@@ -367,7 +367,7 @@ class SessionManager:
 
     # -- internals -------------------------------------------------------------------------
     def _apply(self, session_id: str, change: StatusChange) -> None:
-        live = self.live.get(session_id)
+        live = self._live.get(session_id)
         if change.status == "disconnected" and change.reconnect and live and live.engine.reconnects_itself():
             self._set_status(session_id, StatusChange("disconnected", reason=f"{change.reason}; whatsmeow is "
                                                       "reconnecting", reconnect=False))
@@ -383,7 +383,7 @@ class SessionManager:
     def _let_go(self, session_id: str, forget: bool) -> None:
         """Stop the session's live engine and its reconnects (and forget its device)."""
         with self._lock:
-            live = self.live.pop(session_id, None)
+            live = self._live.pop(session_id, None)
         if live is None:
             return
         live.cancel_reconnect()
@@ -392,7 +392,7 @@ class SessionManager:
             self._quietly(live.engine.forget_credentials, session_id)
 
     def _schedule_reconnect(self, session_id: str, delay: float) -> None:
-        live = self.live.get(session_id)
+        live = self._live.get(session_id)
         if live is None:
             return
         live.cancel_reconnect()
@@ -402,7 +402,7 @@ class SessionManager:
         timer.start()
 
     def _reconnect(self, session_id: str) -> None:
-        live = self.live.get(session_id)
+        live = self._live.get(session_id)
         if live is None:
             return
         live.reconnect_timer = None

@@ -57,7 +57,7 @@ def test_a_poll_vote_is_decrypted_through_the_library_and_names_its_options(clie
     customer = "51999111222@s.whatsapp.net"
     poll = builders.message_event(builders.poll_creation_content("¿Cuándo?", ["lunes", "martes", "miércoles"]),
                                   builders.MessageSpec(chat=customer, sender=customer))
-    client_ = hub.sessions.live["shop"].engine.prepare().client
+    client_ = hub.sessions.engine_of("shop").prepare().client
     go_delivers(client_, poll)
     vote = E.PollVoteMessage(selectedOptions=builders.poll_option_hashes(["martes", "miércoles"]))
     key = builders.message_key(customer, poll.Info.ID, from_me=False)

@@ -39,7 +39,7 @@ def live_neonize_engine(hub, session_id: str):
     """A neonize session registered as live in the manager, its client built but never dialled."""
     hub.sessions.create(session_id, engine="neonize")
     engine = hub.sessions._new_engine(session_id, "neonize")
-    hub.sessions.live[session_id] = LiveSession(engine)
+    hub.sessions._live[session_id] = LiveSession(engine)  # registered without starting it
     return engine, engine.prepare().client
 
 

@@ -52,14 +52,14 @@ def test_logged_out_event_deletes_the_store_and_stops_retrying(hub, manager):
     store = manager.store_dir("shop") / "whatsapp.db"
     add_linked_device(store)
     assert manager.has_credentials("shop")
-    client = manager.live["shop"].engine.prepare().client
+    client = manager.engine_of("shop").prepare().client
 
     go_delivers(client, builders.logged_out_event(N.LOGGED_OUT))
 
     view = wait_until(lambda: (v := manager.get("shop"))["status"] == "logged_out" and v)
     assert view["lastError"] == "logged_out (401)" and view["reconnect"]["nextRetryAt"] is None
     assert not store.exists() and not manager.has_credentials("shop")
-    assert "shop" not in manager.live
+    assert not manager.is_running("shop")
     attempts = view["reconnect"]["attempts"]
     gevent.sleep(1.0)  # several backoff periods: nothing dials again
     assert manager.get("shop")["reconnect"]["attempts"] == attempts
@@ -98,7 +98,7 @@ def test_trouble_events_have_their_own_visible_reasons(hub, manager, event, reas
     view = wait_until(lambda: (v := manager.get("trouble"))["status"] == "disconnected" and v)
     assert view["lastError"].startswith(reason)
     assert (view["reconnect"]["nextRetryAt"] is not None) is retries
-    assert ("trouble" in manager.live) is retries
+    assert manager.is_running("trouble") is retries
     assert not engine.connected
 
 
@@ -123,7 +123,7 @@ def test_corrupt_store_is_logged_out_with_a_clear_reason_and_kept(hub, manager):
     view = wait_until(lambda: (v := manager.get("broken"))["status"] == "logged_out" and v)
     assert view["lastError"].startswith("store_unreadable:") and "file is not a database" in view["lastError"]
     assert store.exists()  # kept: it may be restored from a backup
-    assert "broken" not in manager.live
+    assert not manager.is_running("broken")
     assert wait_until(lambda: dns_down(manager, "healthy"))  # the other session carries on
 
 
