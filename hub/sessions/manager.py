@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import random
 import re
 import shutil
 import threading
@@ -22,28 +21,25 @@ from pathlib import Path
 import gevent
 from sqlalchemy import select
 
+from hub.backoff import Backoff
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from hub.events import EventLog
 from hub.sessions import inbound
 from hub.sessions.engine import Engine, EngineError, NotConnected
 from hub.sessions.mapping import HubEventDraft, StatusChange, complete_poll_vote, connect_failure, map_event
 from hub.store import Session, Store, utcnow
-from hub.store.models import isoformat
+from hub.rules import ENGINE_NAMES, SESSION_ID_PATTERN
+from hub.store.models import SESSION_DOWN, SESSION_RUNNING, SessionStatus, isoformat
 
 log = logging.getLogger(__name__)
 
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SESSION_ID = re.compile(SESSION_ID_PATTERN)
 # While whatsmeow reconnects by itself (its dial is alive), the hub only watches: after this long
 # without a connection it takes over (stops that client and redials).
 WHATSMEOW_RECONNECT_WATCHDOG = 600.0
-RUNNING = ("starting", "qr", "connected", "disconnected")
-DOWN = ("disconnected", "logged_out", "stopped")
-
-
-def reconnect_delay(attempt: int, base: float = 2.0, cap: float = 300.0, rng=random.random) -> float:
-    """Seconds before reconnect attempt `attempt` (1-based): exponential, capped, ±20 % jitter."""
-    delay = min(cap, base * 2 ** max(0, attempt - 1))
-    return delay * (0.8 + 0.4 * rng())
+RECONNECT = Backoff(base=2.0, cap=300.0, jitter=0.2)  # 2, 4, 8 ... s, capped at 5 minutes, ±20 %
+# A start is under way or done: starting again changes nothing.
+STARTED = (SessionStatus.STARTING, SessionStatus.QR, SessionStatus.CONNECTED)
 
 
 def validate_session_id(session_id: str) -> str:
@@ -77,7 +73,7 @@ class SessionManager:
         self._lock = threading.RLock()
         self.on_delete: list = []  # callbacks(db, session_id), e.g. remove its webhooks
         self.media_handler = None  # (manager, session_id, draft): media messages (hub.media.downloads.install)
-        self.backoff_base, self.backoff_cap = 2.0, 300.0  # reconnect delays, seconds
+        self.backoff = RECONNECT  # tests give a faster one
         # Session views by id. Only this manager writes session rows, so it drops a view whenever it
         # changes one; every send and sandbox message reads the view, and this saves the query.
         self._views: dict[str, dict] = {}
@@ -126,7 +122,7 @@ class SessionManager:
     def connected_engine(self, session_id: str) -> Engine | None:
         """The engine to send with right now, or None when the session is not connected."""
         live = self._live.get(session_id)
-        if live is None or self.peek(session_id)["status"] != "connected":
+        if live is None or self.peek(session_id)["status"] != SessionStatus.CONNECTED:
             return None
         return live.engine
 
@@ -141,8 +137,8 @@ class SessionManager:
         """The QR to scan now (409 when the session is not waiting for one)."""
         status = self.get(session_id)["status"]
         live = self._live.get(session_id)
-        if status != "qr" or live is None or live.qr is None:
-            code = "already_connected" if status == "connected" else "no_qr"
+        if status != SessionStatus.QR or live is None or live.qr is None:
+            code = "already_connected" if status == SessionStatus.CONNECTED else "no_qr"
             raise Conflict(f"Session '{session_id}' has no QR code to scan (status: {status}).",
                            code=code, sessionStatus=status)
         return {"sessionId": session_id, "status": status, "qr": live.qr,
@@ -167,7 +163,7 @@ class SessionManager:
         with self.store.session() as db:
             if db.get(Session, session_id) is not None:
                 raise Conflict(f"Session '{session_id}' already exists.", code="session_exists")
-            row = Session(id=session_id, description=description or "", engine=engine, status="stopped")
+            row = Session(id=session_id, description=description or "", engine=engine, status=SessionStatus.STOPPED)
             db.add(row)
             db.flush()
             view = row.to_dict()
@@ -175,8 +171,9 @@ class SessionManager:
         return view
 
     def _check_engine_allowed(self, engine: str) -> None:
-        if engine not in ("neonize", "sandbox"):
-            raise BadRequest(f"Unknown engine '{engine}': use 'neonize' or 'sandbox'.", code="invalid_engine")
+        if engine not in ENGINE_NAMES:
+            raise BadRequest(f"Unknown engine '{engine}': use {' or '.join(repr(name) for name in ENGINE_NAMES)}.",
+                             code="invalid_engine")
         if engine == "sandbox" and not self.config.sandbox:
             raise Forbidden("Sandbox sessions are disabled on this hub; set HUB_SANDBOX=true to enable them.",
                             code="sandbox_disabled")
@@ -191,13 +188,13 @@ class SessionManager:
         with self._lock:
             view = self.get(session_id)
             live = self._live.get(session_id)
-            if live is not None and view["status"] in ("starting", "qr", "connected"):
+            if live is not None and view["status"] in STARTED:
                 return self.settled(session_id, settle)
             if live is None:
                 live = self._live[session_id] = LiveSession(self._new_engine(session_id, view["engine"]))
             live.cancel_reconnect()
         if not retry:
-            self._set_status(session_id, StatusChange("starting"))
+            self._set_status(session_id, StatusChange(SessionStatus.STARTING))
         try:
             live.engine.start()
         except Exception as exc:  # a dial that fails at once is reported like any failed dial
@@ -208,17 +205,11 @@ class SessionManager:
     def settled(self, session_id: str, timeout: float) -> dict:
         """The session's view once it has left `starting` (or after `timeout` seconds)."""
         deadline = time.monotonic() + timeout
-        while (view := self.get(session_id))["status"] == "starting" and time.monotonic() < deadline:
+        while (view := self.get(session_id))["status"] == SessionStatus.STARTING and time.monotonic() < deadline:
             gevent.sleep(0.02)
         return view
 
-    def restart(self, session_id: str) -> dict:
-        """Reconnect now: drop the live engine (if any) and start again; credentials stay."""
-        self.get(session_id)
-        self._let_go(session_id, forget=False)
-        return self.start(session_id)
-
-    def stop(self, session_id: str, status: str = "stopped", reason: str | None = None) -> dict:
+    def stop(self, session_id: str, status: str = SessionStatus.STOPPED, reason: str | None = None) -> dict:
         """Disconnect and forget the live engine; credentials stay on disk."""
         self.get(session_id)
         self._let_go(session_id, forget=False)
@@ -229,14 +220,14 @@ class SessionManager:
         """Unlink the device and delete its credentials (409 when the session is not running)."""
         view = self.get(session_id)
         live = self._live.get(session_id)
-        if live is None or view["status"] not in RUNNING:
+        if live is None or view["status"] not in SESSION_RUNNING:
             raise Conflict(f"Session '{session_id}' is not running (status: {view['status']}); nothing to log out.",
                            code="session_not_running")
         with self._lock:
             self._live.pop(session_id, None)
         live.cancel_reconnect()
         self._quietly(live.engine.logout, session_id)
-        self._set_status(session_id, StatusChange("logged_out", reason="logged out through the API",
+        self._set_status(session_id, StatusChange(SessionStatus.LOGGED_OUT, reason="logged out through the API",
                                                   reconnect=False))
         return self.get(session_id)
 
@@ -262,9 +253,9 @@ class SessionManager:
     def pair(self, session_id: str, phone: str, wait: float = 20.0) -> str:
         """A pairing code for `phone`; starts the session and waits until its websocket is up."""
         view = self.get(session_id)
-        if view["status"] == "connected":
+        if view["status"] == SessionStatus.CONNECTED:
             raise Conflict(f"Session '{session_id}' is already linked and connected.", code="already_connected")
-        if view["status"] != "qr":
+        if view["status"] != SessionStatus.QR:
             self.start(session_id)
         self._await_qr(session_id, wait)
         try:
@@ -275,8 +266,8 @@ class SessionManager:
     def _await_qr(self, session_id: str, wait: float) -> None:
         """Until the session shows a QR (its websocket is up); 503 once it is down or too late."""
         deadline = time.monotonic() + wait
-        while (view := self.get(session_id))["status"] != "qr":
-            if view["status"] in DOWN or time.monotonic() > deadline:
+        while (view := self.get(session_id))["status"] != SessionStatus.QR:
+            if view["status"] in SESSION_DOWN or time.monotonic() > deadline:
                 raise Unavailable(f"Session '{session_id}' could not reach WhatsApp to request a pairing code "
                                   f"(status: {view['status']}; {view['lastError'] or 'no answer yet'}).",
                                   code="pairing_unavailable", sessionStatus=view["status"])
@@ -304,8 +295,9 @@ class SessionManager:
             if self.has_credentials(session_id, view["engine"]):
                 self.start(session_id)
                 restored.append(session_id)
-            elif view["status"] not in ("stopped", "logged_out"):
-                self._set_status(session_id, StatusChange("stopped", reason="hub restarted before it was linked"))
+            elif view["status"] not in (SessionStatus.STOPPED, SessionStatus.LOGGED_OUT):
+                unlinked = StatusChange(SessionStatus.STOPPED, reason="hub restarted before it was linked")
+                self._set_status(session_id, unlinked)
         return restored
 
     def create_from_file(self, path: str) -> list[str]:
@@ -357,7 +349,7 @@ class SessionManager:
         if live is None:
             return
         live.qr, live.qr_expires_at = code, utcnow() + timedelta(seconds=lifetime)
-        self._set_status(session_id, StatusChange("qr"))
+        self._set_status(session_id, StatusChange(SessionStatus.QR))
         self.events.record("qr", session_id, {"qr": code, "expiresAt": isoformat(live.qr_expires_at)},
                            sandbox=live.engine.name == "sandbox")
 
@@ -368,14 +360,16 @@ class SessionManager:
     # -- internals -------------------------------------------------------------------------
     def _apply(self, session_id: str, change: StatusChange) -> None:
         live = self._live.get(session_id)
-        if change.status == "disconnected" and change.reconnect and live and live.engine.reconnects_itself():
-            self._set_status(session_id, StatusChange("disconnected", reason=f"{change.reason}; whatsmeow is "
-                                                      "reconnecting", reconnect=False))
+        dropped = change.status == SessionStatus.DISCONNECTED and change.reconnect
+        if dropped and live and live.engine.reconnects_itself():
+            watching = StatusChange(SessionStatus.DISCONNECTED, reason=f"{change.reason}; whatsmeow is reconnecting",
+                                    reconnect=False)
+            self._set_status(session_id, watching)
             self._schedule_reconnect(session_id, WHATSMEOW_RECONNECT_WATCHDOG)  # one owner: ours only if it gives up
             return
-        retrying = change.status == "disconnected" and change.reconnect and live is not None
-        if change.status in DOWN and not retrying:
-            self._let_go(session_id, forget=change.status == "logged_out" and change.forget_credentials)
+        retrying = change.status == SessionStatus.DISCONNECTED and change.reconnect and live is not None
+        if change.status in SESSION_DOWN and not retrying:
+            self._let_go(session_id, forget=change.status == SessionStatus.LOGGED_OUT and change.forget_credentials)
         delay = self._set_status(session_id, change, retrying)
         if delay is not None:
             self._schedule_reconnect(session_id, delay)
@@ -442,10 +436,9 @@ class SessionManager:
             row.phone = change.jid.split("@")[0]
         if retrying:
             row.reconnect_attempts += 1
-            delay = change.retry_after or reconnect_delay(row.reconnect_attempts, self.backoff_base,
-                                                          self.backoff_cap)
+            delay = change.retry_after or self.backoff.delay(row.reconnect_attempts)
             row.next_retry_at = utcnow() + timedelta(seconds=delay)
-        elif change.status in DOWN or change.status == "starting":  # a new cycle, or none at all
+        elif change.status in SESSION_DOWN or change.status == SessionStatus.STARTING:  # a new cycle, or none at all
             row.reconnect_attempts, row.next_retry_at = 0, None
         return delay
 

@@ -8,15 +8,15 @@ import pytest
 from hub.app import create_app
 from hub.errors import NotFound
 from hub.sessions import builders
-from hub.sessions.manager import reconnect_delay
+from hub.sessions.manager import RECONNECT
 
 
 def test_reconnect_delay_grows_exponentially_with_jitter_and_cap():
-    assert reconnect_delay(1, rng=lambda: 0.5) == 2.0
-    assert reconnect_delay(4, rng=lambda: 0.5) == 16.0
-    assert reconnect_delay(30, rng=lambda: 0.5) == 300.0
-    assert reconnect_delay(3, rng=lambda: 0.0) == pytest.approx(6.4)
-    assert reconnect_delay(3, rng=lambda: 1.0) == pytest.approx(9.6)
+    assert RECONNECT.delay(1, rng=lambda: 0.5) == 2.0
+    assert RECONNECT.delay(4, rng=lambda: 0.5) == 16.0
+    assert RECONNECT.delay(30, rng=lambda: 0.5) == 300.0
+    assert RECONNECT.delay(3, rng=lambda: 0.0) == pytest.approx(6.4)
+    assert RECONNECT.delay(3, rng=lambda: 1.0) == pytest.approx(9.6)
 
 
 def test_a_failing_event_in_one_session_is_logged_and_isolated(hub, client, caplog, monkeypatch):
