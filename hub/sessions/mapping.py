@@ -17,6 +17,7 @@ from neonize.proto import Neonize_pb2 as N
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from hub.sessions.content import content_of, context_of, is_plumbing, text_of, unwrap
+from hub.store.models import SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class StatusChange:
     """A lifecycle transition. `reconnect` False means: do not retry on our own;
     `forget_credentials` False keeps the store of a `logged_out` session (it may be recoverable)."""
 
-    status: str
+    status: SessionStatus
     reason: str | None = None
     reconnect: bool = True
     forget_credentials: bool = True
@@ -290,14 +291,14 @@ def map_receipt(event: "N.Receipt", resolve_lid: Resolver | None = None) -> HubE
 def map_lifecycle(event) -> StatusChange | None:
     """Connection events -> the status the session moves to (None: no change)."""
     if isinstance(event, N.Connected):
-        return StatusChange("connected")
+        return StatusChange(SessionStatus.CONNECTED)
     if isinstance(event, N.PairStatus):
         if event.Status == N.PairStatus.SUCCESS:
-            return StatusChange("starting", jid=jid_str(event.ID), push_name=event.BusinessName or None)
-        return StatusChange("qr", reason=f"pairing failed: {event.Error}")
+            return StatusChange(SessionStatus.STARTING, jid=jid_str(event.ID), push_name=event.BusinessName or None)
+        return StatusChange(SessionStatus.QR, reason=f"pairing failed: {event.Error}")
     if isinstance(event, N.LoggedOut):
         reason = LOGOUT_REASONS.get(event.Reason, f"logged_out ({failure_name(event.Reason)})")
-        return StatusChange("logged_out", reason=reason, reconnect=False)
+        return StatusChange(SessionStatus.LOGGED_OUT, reason=reason, reconnect=False)
     return _trouble(event)
 
 
@@ -317,19 +318,19 @@ def ban_name(event: "N.TemporaryBan") -> str:
 
 def _trouble(event) -> StatusChange | None:
     if isinstance(event, N.Disconnected):
-        return StatusChange("disconnected", reason="connection lost")
+        return StatusChange(SessionStatus.DISCONNECTED, reason="connection lost")
     if isinstance(event, N.StreamReplaced):
-        return StatusChange("disconnected", reconnect=False,
+        return StatusChange(SessionStatus.DISCONNECTED, reconnect=False,
                             reason="stream_replaced: another client connected with this session's keys")
     if isinstance(event, N.TemporaryBan):
-        return StatusChange("disconnected", reconnect=True, retry_after=float(event.Expire or 3600),
+        return StatusChange(SessionStatus.DISCONNECTED, reconnect=True, retry_after=float(event.Expire or 3600),
                             reason=f"temporary_ban: {ban_name(event)}, expires in {event.Expire} s")
     if isinstance(event, N.ClientOutdated):
-        return StatusChange("disconnected", reconnect=False,
+        return StatusChange(SessionStatus.DISCONNECTED, reconnect=False,
                             reason="client_outdated: WhatsApp rejected this client version; upgrade neonize")
     if isinstance(event, N.ConnectFailure):
         name = failure_name(event.Reason) if event.Reason else "GENERIC"
-        return StatusChange("disconnected", reason=f"connect_failure: {name} {event.Message}".strip())
+        return StatusChange(SessionStatus.DISCONNECTED, reason=f"connect_failure: {name} {event.Message}".strip())
     if isinstance(event, N.KeepAliveTimeout):
         return None  # whatsmeow keeps trying by itself; Disconnected follows if it gives up
     return None
@@ -348,14 +349,14 @@ def connect_failure(error: str) -> StatusChange:
     text = error.strip() or "connection closed"
     lowered = text.lower()
     if lowered.startswith("qr_timeout"):
-        return StatusChange("stopped", reason=text, reconnect=False)
+        return StatusChange(SessionStatus.STOPPED, reason=text, reconnect=False)
     if any(marker in lowered for marker in STORE_ERRORS):
-        return StatusChange("logged_out", reconnect=False, forget_credentials=False,
+        return StatusChange(SessionStatus.LOGGED_OUT, reconnect=False, forget_credentials=False,
                             reason=f"store_unreadable: the session's WhatsApp store cannot be opened ({text}); "
                                    "restore it from a backup, or delete the session and link it again")
     if any(marker in lowered for marker in DNS_ERRORS):
-        return StatusChange("disconnected", reason=DNS_REASON)
-    return StatusChange("disconnected", reason=f"connect_failed: {text}")
+        return StatusChange(SessionStatus.DISCONNECTED, reason=DNS_REASON)
+    return StatusChange(SessionStatus.DISCONNECTED, reason=f"connect_failed: {text}")
 
 
 def map_event(event, resolve_lid: Resolver | None = None) -> HubEventDraft | StatusChange | None:
