@@ -55,6 +55,7 @@ class Network:
         self._acked: dict[int, GreenEvent] = {}
         self._in_flight: dict[int, tuple] = {}  # seq -> (origin, device, message id) until acknowledged
         self._devices: dict[str, dict] = {}  # device JID -> view (devices change only through link/unlink)
+        self._by_user: dict[str, list[dict]] = {}  # number or LID user -> its devices' views
         self.counters = {"double_connections": 0, "acked": 0, "redelivered": 0}
 
     # -- devices -----------------------------------------------------------------------
@@ -66,11 +67,13 @@ class Network:
             db.add(SandboxDevice(jid=jid, phone=phone, lid=f"{lid_of(phone)}@lid", client=client,
                                  push_name=push_name))
         storefile.write_device(store_path, jid, f"{lid_of(phone)}@lid", push_name)
+        self._by_user.clear()
         return self.device(jid)
 
     def unlink(self, jid: str, store_path: str | None) -> None:
         """The device is removed (logout from either side): its queue and credentials go too."""
         self._devices.pop(jid, None)
+        self._by_user.clear()
         with self.store.session() as db:
             db.execute(delete(SandboxQueued).where(SandboxQueued.device == jid))
             db.execute(delete(SandboxDevice).where(SandboxDevice.jid == jid))
@@ -95,11 +98,14 @@ class Network:
             return _device_view(row) if row else None
 
     def devices_of(self, user: str) -> list[dict]:
-        """The linked devices of a number (or of its LID)."""
-        with self.store.session() as db:
-            rows = db.scalars(select(SandboxDevice).where(
-                (SandboxDevice.phone == user) | (SandboxDevice.lid == f"{user}@lid"))).all()
-            return [_device_view(row) for row in rows]
+        """The linked devices of a number (or of its LID); remembered until a device links or unlinks."""
+        found = self._by_user.get(user)
+        if found is None:
+            with self.store.session() as db:
+                rows = db.scalars(select(SandboxDevice).where(
+                    (SandboxDevice.phone == user) | (SandboxDevice.lid == f"{user}@lid"))).all()
+                found = self._by_user[user] = [_device_view(row) for row in rows]
+        return found
 
     def device_by_lid(self, lid_user: str) -> dict | None:
         devices = self.devices_of(lid_user)
