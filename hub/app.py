@@ -4,8 +4,7 @@ from __future__ import annotations
 from flask import redirect
 from flask_openapi3 import Info, OpenAPI
 
-from hub import auth, body, delivery
-from hub.api.common import hub  # noqa: F401 (hub/api/sandbox.py imports it from here until it moves)
+from hub import auth, body, delivery, sandbox
 from hub.api.errors import register_error_handlers, validation_error_response
 from hub.config import Config
 from hub.context import HubContext
@@ -33,6 +32,7 @@ def build_context(config: Config) -> HubContext:
     targets = Targets(store)
     delivery.install(events, sessions, targets)
     downloads.install(sessions)
+    sandbox.install(sessions)
     return HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions, targets=targets,
                       pacer=Pacer(config.send_interval), metrics=HubMetrics(store))
 

@@ -10,7 +10,7 @@ import wave
 
 from PIL import Image
 
-from hub.media import converter
+from hub.sessions import converter
 
 
 def png(size: int = 64) -> bytes:

@@ -6,7 +6,7 @@ import time
 from sqlalchemy import func, select, text
 
 from hub.api.common import blueprint, hub
-from hub.media import converter
+from hub.sessions import converter
 from hub.store import Session
 
 bp = blueprint("health", "Liveness and readiness")

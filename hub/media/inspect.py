@@ -10,7 +10,7 @@ import io
 from dataclasses import replace
 
 from hub.errors import BadRequest
-from hub.media import converter
+from hub.sessions import converter
 from hub.media.payload import Attachment
 
 NEEDS_FFMPEG = ("audio", "video", "voice")

@@ -1,4 +1,6 @@
-"""The simulated WhatsApp (DESIGN §4): goneonize's functions over a network kept in the hub's database.
+"""The simulated WhatsApp: goneonize's functions over a network kept in the hub's database.
+
+See docs/architecture.md, "The engine boundary".
 
 `library.Goneonize` stands in for neonize's Go library under a real `NewClient`; `network.Network`
 is the servers; `phone.Phone` is the phone side the `/api/sandbox` routes drive. One simulator
@@ -33,6 +35,11 @@ def simulator(store, qr_seconds: float = 60.0) -> Simulator:
         library = Goneonize(network, gevent.get_hub(), qr_seconds)
         found = _simulators[id(store)] = Simulator(network, library, Phone(library, network))
     return found
+
+
+def install(sessions) -> None:
+    """Give the session manager the simulated WhatsApp (sessions never import the sandbox)."""
+    sessions.simulator = lambda: simulator(sessions.store, sessions.config.sandbox_qr_seconds)
 
 
 def existing(store) -> Simulator | None:

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from neonize.proto import Neonize_pb2 as N
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
-from hub.sandbox import native, storefile
+from hub import native
+from hub.sandbox import storefile
 from hub.sandbox.network import MESSAGE_CODE, Network, file_hashes
 from hub.sandbox.receipts import ReceiptClock
 from hub.sessions import builders

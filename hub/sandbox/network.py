@@ -18,7 +18,7 @@ from gevent.event import Event as GreenEvent
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from hub.sandbox import storefile
-from hub.sandbox.models import SandboxDevice, SandboxMedia, SandboxQueued, SandboxSent
+from hub.store.sandbox import SandboxDevice, SandboxMedia, SandboxQueued, SandboxSent
 from hub.store.models import utcnow
 from hub.sessions.mapping import content_of, jid_str
 

@@ -11,7 +11,7 @@ import itertools
 import math
 import time
 
-from hub.sandbox import native
+from hub import native
 from hub.sessions import builders
 
 RECEIPT_DELAYS = {"delivered": 0.3, "read": 0.6}

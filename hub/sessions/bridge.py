@@ -37,7 +37,7 @@ import gevent
 from gevent.monkey import get_original
 from gevent.threadpool import ThreadPool
 
-from hub.sandbox import native
+from hub import native
 from hub.sessions.engine import EngineError
 
 log = logging.getLogger(__name__)
@@ -374,7 +374,7 @@ def install_native_safety(bridge: Bridge) -> None:
     import magic
     import neonize.utils.ffmpeg as neonize_ffmpeg
 
-    from hub.media import converter
+    from hub.sessions import converter
 
     converter.put_on_path()
     neonize_ffmpeg.subprocess = HubSubprocess(bridge.hub)

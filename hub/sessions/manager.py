@@ -62,6 +62,10 @@ class LiveSession:
             self.reconnect_timer = None
 
 
+def _no_simulator():
+    raise Unavailable("The simulated WhatsApp is not installed in this hub.", code="sandbox_unavailable")
+
+
 class SessionManager:
     """Creates, starts, stops and watches sessions; implements the engines' sink."""
 
@@ -73,6 +77,7 @@ class SessionManager:
         self._lock = threading.RLock()
         self.on_delete: list = []  # callbacks(db, session_id), e.g. remove its webhooks
         self.media_handler = None  # (manager, session_id, draft): media messages (hub.media.downloads.install)
+        self.simulator = _no_simulator  # () -> the simulated WhatsApp of sandbox sessions (hub.sandbox.install)
         self.backoff = RECONNECT  # tests give a faster one
         # Session views by id. Only this manager writes session rows, so it drops a view whenever it
         # changes one; every send and sandbox message reads the view, and this saves the query.
@@ -456,12 +461,6 @@ class SessionManager:
             raise Unavailable(f"The neonize engine cannot be loaded: {exc}", code="engine_unavailable")
         library = self.simulator().library if engine == "sandbox" else None
         return NeonizeEngine(session_id, self.store_dir(session_id), self, self.config, library=library)
-
-    def simulator(self):
-        """The simulated WhatsApp of this hub's database (sandbox sessions)."""
-        from hub import sandbox
-
-        return sandbox.simulator(self.store, self.config.sandbox_qr_seconds)
 
     @staticmethod
     def _quietly(call, session_id: str) -> None:

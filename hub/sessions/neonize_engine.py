@@ -27,7 +27,7 @@ from neonize.utils.enum import ClientName
 from neonize.utils.jid import build_jid
 
 from hub.errors import Conflict
-from hub.sandbox import native
+from hub import native
 from hub.sessions import bridge
 from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
 
@@ -319,7 +319,7 @@ def _send(client, target, message: OutgoingMessage):
 
 def _send_audio(client, target, message: OutgoingMessage):
     """Audio, or a voice note (`voice`: WhatsApp plays only ogg/opus as one, so convert when needed)."""
-    from hub.media import converter
+    from hub.sessions import converter
 
     voice = message.kind == "voice" or message.voice
     data = message.media

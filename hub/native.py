@@ -1,4 +1,4 @@
-"""What the simulated Go library runs on: real OS threads and real locks, never gevent's.
+"""Real OS threads and real locks, never gevent's: what the bridge and the simulated Go library run on.
 
 goneonize's goroutines run on OS threads the gevent hub knows nothing about, and its callbacks
 arrive on them. The simulator does the same, so the hub's bridge (hand-over to the hub, gate,
