@@ -86,7 +86,7 @@ def _log_format(text: str) -> str:
     return text
 
 
-# The older services' names for their token (DESIGN §9): accepted while HUB_API_KEY is unset.
+# The older services' names for their token (README.md, "Configuration"): accepted while HUB_API_KEY is unset.
 LEGACY_KEY_VARIABLES = ("API_STATIC_TOKEN", "API_KEY")
 
 # env name -> (attribute, parser, default text)

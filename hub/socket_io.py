@@ -1,4 +1,4 @@
-"""Socket.IO at /socket.io/ for the browser clients of the older systems (DESIGN §8).
+"""Socket.IO at /socket.io/ for the browser clients of the older systems (README.md, "Socket.IO").
 
 python-socketio runs inside the same gunicorn gevent worker as the API (`async_mode` gevent when
 the process is monkey-patched, threads otherwise), wrapped around the Flask app so that

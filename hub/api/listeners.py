@@ -23,7 +23,7 @@ class EndpointFields(Model):
                                  "(a failing event holds back the later ones); default false, kept when absent")
 
 
-# The shared-client callers name the URL callbackUrl, url or callback (DESIGN §8).
+# The shared-client callers name the URL callbackUrl, url or callback (README.md, "Compatibility routes").
 CallbackUrl = Field(alias="callbackUrl", validation_alias=AliasChoices("callbackUrl", "url", "callback"),
                     max_length=2048, description="http(s) URL to POST events to (also accepted as url or callback)")
 

@@ -72,7 +72,7 @@ def require_session(db: DbSession, session_id: str | None) -> None:
 
 
 # The filter of an endpoint registered without `events`. A shared-client bot registered without
-# events expects customers' messages only, not its own sends, receipts or QR codes (DESIGN §8).
+# events expects customers' messages only, not its own sends, receipts or QR codes (README.md, "Compatibility routes").
 DEFAULT_EVENTS = {EndpointKind.LISTENER: ["message-received"]}
 
 

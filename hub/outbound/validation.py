@@ -25,7 +25,7 @@ def validate(context: HubContext, request: SendRequest) -> ValidatedSend:
 
 
 def resolve_session(context: HubContext, session_id: str | None) -> str:
-    """The given session (404 if unknown) or, when none is given, the default one (DESIGN §7)."""
+    """The given session (404 if unknown) or, when none is given, the default one (README.md, "Sending")."""
     if session_id:
         return context.sessions.peek(session_id)["sessionId"]
     return default_session(context)

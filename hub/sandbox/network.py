@@ -3,7 +3,7 @@
 Everything here runs on the gevent hub's thread (the simulated library reaches it with
 `native.call_on_hub`), because the state lives in the hub's database. A message for a device
 is stored before it is handed to the device's connection and stays queued until the device
-acknowledges it, which it does only after its event callback returned (DESIGN §4); whatever
+acknowledges it, which it does only after its event callback returned (README.md, "The simulated WhatsApp"); whatever
 is unacknowledged is delivered again when the device connects.
 """
 from __future__ import annotations

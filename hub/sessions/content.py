@@ -1,4 +1,4 @@
-"""What a waE2E Message says: its type, text and structured data (DESIGN.md §5), without I/O.
+"""What a waE2E Message says: its type, text and structured data (README.md, "Events"), without I/O.
 
 `hub.sessions.mapping` adds who sent it where; this module only reads the protobuf. Unknown kinds
 are type `other` and never raise.
@@ -89,7 +89,7 @@ def _contacts(message) -> Content | None:
         title, cards = message.contactsArrayMessage.displayName, message.contactsArrayMessage.contacts
     else:
         return None
-    # DESIGN §5 says `name`; `displayName` stays for clients written against the first release.
+    # README.md ("Events") says `name`; `displayName` stays for clients written against the first release.
     contacts = [{"name": card.displayName, "displayName": card.displayName, "vcard": card.vcard} for card in cards]
     return Content("contact", title or ", ".join(c["name"] for c in contacts), {"contacts": contacts})
 

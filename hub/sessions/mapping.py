@@ -1,4 +1,4 @@
-"""neonize protobuf events -> hub events (DESIGN.md §5) and session status changes.
+"""neonize protobuf events -> hub events (README.md, "Events") and session status changes.
 
 Every engine feeds this module the protobuf objects goneonize hands Python, so the sandbox
 exercises the real path. Nothing here touches the database or the network; unknown kinds never
@@ -147,7 +147,7 @@ def message_event_type(source) -> str | None:
 
 
 def message_data(info, resolve_lid: Resolver | None = None) -> dict:
-    """The fields every message event shares (DESIGN.md §5)."""
+    """The fields every message event shares (README.md, "Events")."""
     source = info.MessageSource
     return {"messageId": info.ID, **addresses(source, resolve_lid), "pushName": info.Pushname or None,
             "isGroup": bool(source.IsGroup) and not is_incoming_broadcast(source), "fromMe": bool(source.IsFromMe),

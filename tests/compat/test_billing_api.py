@@ -1,10 +1,10 @@
 """The Baileys API for billing, pointed at the hub unchanged (tests/compat/js/billing.cjs, axios).
 
-Its calls are written from what issue 12 and DESIGN §8 say of it (the service's own docs are not
-in this repository): start-session, qr, status, the per-session webhook its CRM reads (set, then
-moved to a new URL), send-pdf without a file name, send and send-document. The CRM is a real HTTP
-receiver here; it must get the customer's messages and, as the older service reported them, the
-API's own sends as `message-from-me`.
+Its calls are written from what issue 12 and README.md ("Moving from the older services") say of it
+(the service's own docs are not in this repository): start-session, qr, status, the per-session
+webhook its CRM reads (set, then moved to a new URL), send-pdf without a file name, send and
+send-document. The CRM is a real HTTP receiver here; it must get the customer's messages and, as
+the older service reported them, the API's own sends as `message-from-me`.
 """
 from __future__ import annotations
 

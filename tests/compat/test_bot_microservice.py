@@ -1,9 +1,9 @@
 """The multi-session bot microservice against the hub (tests/compat/js/bot.cjs, axios).
 
-Written from issue 12 and DESIGN §8/§9 (the service's docs are not in this repository): the hub
-runs with the bot's own token in API_STATIC_TOKEN (no HUB_API_KEY), which the bot sends as a
-Bearer token; two bots on two numbers; send-message {sessionId, number, text}, send-media with a
-data URL, and the conversation read back from /api/messages/<id>.
+Written from issue 12 and README.md ("Moving from the older services") (the service's docs are not
+in this repository): the hub runs with the bot's own token in API_STATIC_TOKEN (no HUB_API_KEY),
+which the bot sends as a Bearer token; two bots on two numbers; send-message {sessionId, number,
+text}, send-media with a data URL, and the conversation read back from /api/messages/<id>.
 """
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 """The multi-session production API's web clients against the hub.
 
-Written from issue 12 and DESIGN §8/§9 (the service's docs are not in this repository): the hub
-runs with the service's key in API_KEY (no HUB_API_KEY); its web clients use socket.io-client
-(tests/compat/js/multisession.cjs) over WebSocket and long-polling: refused with the error shape
-without a valid key, `subscribe` to a session that does not exist yet is an `error` event and the
-connection stays, then every event arrives under its type name. Its linking page opens
-/ws/session/<id> and shows an error's `data` as text (checked with websocket-client: node 20 has
-no WebSocket client of its own).
+Written from issue 12 and README.md ("Moving from the older services") (the service's docs are not
+in this repository): the hub runs with the service's key in API_KEY (no HUB_API_KEY); its web
+clients use socket.io-client (tests/compat/js/multisession.cjs) over WebSocket and long-polling:
+refused with the error shape without a valid key, `subscribe` to a session that does not exist yet
+is an `error` event and the connection stays, then every event arrives under its type name. Its
+linking page opens /ws/session/<id> and shows an error's `data` as text (checked with
+websocket-client: node 20 has no WebSocket client of its own).
 """
 from __future__ import annotations
 

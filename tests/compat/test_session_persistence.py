@@ -1,9 +1,10 @@
 """The session-persistence update's clients against the hub (tests/compat/js/persistence.cjs, axios).
 
-Written from issue 12 and DESIGN §8 (the service's docs are not in this repository): it polls
-/api/status/<id> (200 `connected: false` for an id that does not exist yet), links with
-/api/connect/<id> + /api/qr/<id>, lists /api/sessions, and expects a linked session to come back
-connected by itself after a restart (`session_exists_on_disk`), then deletes it.
+Written from issue 12 and README.md ("Moving from the older services") (the service's docs are not
+in this repository): it polls /api/status/<id> (200 `connected: false` for an id that does not
+exist yet), links with /api/connect/<id> + /api/qr/<id>, lists /api/sessions, and expects a linked
+session to come back connected by itself after a restart (`session_exists_on_disk`), then deletes
+it.
 """
 from __future__ import annotations
 

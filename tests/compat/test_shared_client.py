@@ -1,10 +1,10 @@
 """The shared WhatsApp client against the hub (tests/compat/js/shared.cjs, axios + a node HTTP callback).
 
-Written from issue 12 and DESIGN §7/§8 (the client's docs are not in this repository): it registers
-its callback as {url} without events and must then get customers' messages only (not its own
-sends, receipts, statuses or QR codes, which a bot that does not check `type` would answer); it
-sends with {to, message} and no sessionId while a second, unlinked session exists; it compares
-/api/whatsapp/status's state with "CONNECTED".
+Written from issue 12 and README.md ("Moving from the older services") (the client's docs are not
+in this repository): it registers its callback as {url} without events and must then get customers'
+messages only (not its own sends, receipts, statuses or QR codes, which a bot that does not check
+`type` would answer); it sends with {to, message} and no sessionId while a second, unlinked session
+exists; it compares /api/whatsapp/status's state with "CONNECTED".
 """
 from __future__ import annotations
 
