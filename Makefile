@@ -24,8 +24,10 @@ dev-deps: $(VENV)/.dev-deps
 run: $(VENV)/.deps
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-## make test: every test (unit, API, integration with real gunicorn; browser/nginx when available)
+## make test: the linter (ruff, configured in pyproject.toml), then every test (unit, API, integration
+## with real gunicorn; browser/nginx when available)
 test: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make bench: the benchmarks under bench/ (each prints its figures and a ratio to a baseline)
