@@ -5,6 +5,7 @@ import ast
 import subprocess
 import sys
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 # Modules below the API: services, engines and guards raise HubErrors but must not need Flask.
@@ -95,7 +96,7 @@ def find_cycle(graph: dict[str, dict[str, str]]) -> list[str] | None:
 def test_no_import_cycle_between_hub_packages():
     graph = import_graph()
     cycle = find_cycle(graph)
-    hops = [f"{a} -> {b} ({graph[a][b]})" for a, b in zip(cycle, cycle[1:])] if cycle else []
+    hops = [f"{a} -> {b} ({graph[a][b]})" for a, b in pairwise(cycle)] if cycle else []
     assert cycle is None, "import cycle: " + "; ".join(hops)
 
 
