@@ -30,8 +30,8 @@ def post_worker_init(worker):
     def watch():
         while worker.alive:
             gevent.sleep(0.25)
-        from wsgi import app
         from hub import socket_io
+        from wsgi import app
 
         socket_io.disconnect_all(app)
 
@@ -41,8 +41,8 @@ def post_worker_init(worker):
 def worker_exit(server, worker):
     """Stop the live sessions cleanly when the worker exits."""
     try:
-        from wsgi import app
         from hub import runtime
+        from wsgi import app
 
         runtime.stop(app)
     except Exception:  # the worker is going away either way

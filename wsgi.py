@@ -9,10 +9,10 @@ monkey.patch_all()
 # each hand-over waits for the GIL, which a busy hub thread yields only every switch interval.
 sys.setswitchinterval(float(os.environ.get("HUB_GIL_SWITCH_SECONDS", "0.0005")))
 
-from hub import logs  # noqa: E402  (after patching, on purpose)
-from hub.app import create_app  # noqa: E402
-from hub import runtime  # noqa: E402
-from hub.config import Config  # noqa: E402
+# The hub is imported after patching, on purpose (pyproject.toml allows E402 here).
+from hub import logs, runtime
+from hub.app import create_app
+from hub.config import Config
 
 _config = Config.from_env().with_api_key_file()
 # Logging is configured once, here: before neonize is imported (importing it calls logging.basicConfig),

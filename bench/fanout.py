@@ -36,7 +36,7 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -282,7 +282,7 @@ def flood_round(directory: Path, previous: bool, seconds: float) -> dict:
             assert hub.post(f"/api/sandbox/{session_id}/scan", json={}).ok
         endpoint_id = hub.post("/api/whatsapp/register-listener", json={
             "callbackUrl": nginx.url(port), "events": ["message-received", "session-status"]}).json()["listener"]["id"]
-        since, sent = datetime.now(timezone.utc) - timedelta(seconds=1), {}
+        since, sent = datetime.now(UTC) - timedelta(seconds=1), {}
         probe(hub, 3.0, "quiet", sent)
         processes = multiprocessing.get_context("spawn")
         stop, injected = processes.Event(), processes.Queue()
@@ -295,7 +295,7 @@ def flood_round(directory: Path, previous: bool, seconds: float) -> dict:
         flooder.join(30)
         wait_drained(hub)
         quiet, busy = (probe_latencies(hub, nginx, port, sent, tag) for tag in ("quiet", "busy"))
-        until = datetime.now(timezone.utc) + timedelta(seconds=1)
+        until = datetime.now(UTC) + timedelta(seconds=1)
         drains = [drain_cost(hub, nginx, port, endpoint_id, since, until) for _ in range(DRAINS)]
         rate, cpu = (statistics.median(drain[i] for drain in drains) for i in (0, 1))
         return {"quiet": quiet, "busy": busy, "lost": len([t for t in sent if t.startswith("busy")]) - len(busy),
@@ -365,12 +365,12 @@ def main() -> None:
                for port in ports]
 
         # 1. live fan-out latency
-        since = datetime.now(timezone.utc) - timedelta(seconds=1)
+        since = datetime.now(UTC) - timedelta(seconds=1)
         started = time.time()
         total = drive(hub, args.rate, args.seconds)
         sent_for = time.time() - started
         wait_counts(nginx, ports, total)
-        until = datetime.now(timezone.utc) + timedelta(seconds=1)
+        until = datetime.now(UTC) + timedelta(seconds=1)
         recorded = event_times(hub)
         latencies = [(at - recorded[webhook_id]) * 1000 for port in ports for at, webhook_id in nginx.receipts(port)]
         print(f"live: {total} events in {sent_for:.1f} s ({total / sent_for:.0f} events/s) x {LISTENERS} listeners "

@@ -155,7 +155,7 @@ def main() -> None:
             restored_rss, restored_threads = worker_usage(hub)
     dns = dns_baseline(args.sessions)
     base_rss, base_threads = rows[0][1], rows[0][2]
-    print(f"neonize sessions in one gunicorn gevent worker (offline, every dial fails on DNS)")
+    print("neonize sessions in one gunicorn gevent worker (offline, every dial fails on DNS)")
     print(f"{'sessions':>8} {'RSS MB':>8} {'threads':>8} {'MB/session vs 0':>16}")
     for count, rss, threads in rows:
         per_session = f"{(rss - base_rss) / count:.2f}" if count else "baseline"

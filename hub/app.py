@@ -10,9 +10,9 @@ from hub.config import Config
 from hub.context import HubContext
 from hub.delivery.fanout import Targets
 from hub.events import EventBus, EventLog
+from hub.media import downloads
 from hub.metrics import HubMetrics
 from hub.outbound.pacing import Pacer
-from hub.media import downloads
 from hub.sessions.manager import SessionManager
 from hub.store import Store
 

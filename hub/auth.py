@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request

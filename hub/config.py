@@ -155,7 +155,7 @@ class Config:
     api_key_source: str = "HUB_API_KEY"
 
     @classmethod
-    def from_env(cls, environ: dict | None = None, dotenv_path: str = ".env") -> "Config":
+    def from_env(cls, environ: dict | None = None, dotenv_path: str = ".env") -> Config:
         """Read every HUB_* variable (environment wins over `.env`); raise ConfigError on bad values."""
         source = {**dotenv_values(dotenv_path), **(os.environ if environ is None else environ)}
         values = {}
@@ -178,7 +178,7 @@ class Config:
                 f"set HUB_API_KEY instead: the legacy names are read only while HUB_API_KEY is unset."]
 
     @classmethod
-    def for_tests(cls, directory: Path | str, **overrides) -> "Config":
+    def for_tests(cls, directory: Path | str, **overrides) -> Config:
         """A config whose files all live under `directory` (one temp dir per test)."""
         directory = Path(directory)
         base = dict(api_keys=["test-key"], database_url=f"sqlite:///{directory / 'hub.db'}",
@@ -187,7 +187,7 @@ class Config:
                     log_format="text")
         return cls(**{**base, **overrides})
 
-    def with_api_key_file(self) -> "Config":
+    def with_api_key_file(self) -> Config:
         """Fill `api_keys` from the key file beside the database, generating it on first start."""
         if self.api_keys:
             return self

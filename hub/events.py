@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select
@@ -36,7 +36,7 @@ _UNPUBLISHED = "hub.unpublished_envelopes"  # db.info key: envelopes waiting for
 class Subscription:
     """A bounded queue of envelopes; a slow reader loses the oldest, never blocks publishers."""
 
-    def __init__(self, bus: "EventBus", accept: Callable[[dict], bool], maxsize: int):
+    def __init__(self, bus: EventBus, accept: Callable[[dict], bool], maxsize: int):
         self._bus = bus
         self._accept = accept
         self.queue: queue.Queue = queue.Queue(maxsize=maxsize)

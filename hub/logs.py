@@ -12,8 +12,8 @@ import logging
 import os
 import re
 import sys
-from datetime import datetime, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from hub.context import HubContext
 
@@ -72,7 +72,7 @@ class JsonFormatter(logging.Formatter):
     """{"time", "level", "logger", "message", sessionId?, eventId?, deliveryId?, ..., exception?}."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
                 "level": record.levelname, "logger": record.name, "message": record.getMessage(),
                 **_context(record)}
         if record.exc_info and not record.exc_text:

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 from listeners.client import HubApiError, HubClient, new_secret
 from listeners.receiver import base_arguments, is_registered, parse, serve

@@ -16,7 +16,7 @@ import hmac
 import json
 import os
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 import requests
 

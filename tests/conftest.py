@@ -58,6 +58,7 @@ def hub(app):
 @pytest.fixture
 def sandbox_session(client):
     """A sandbox session named 'shop', scanned and connected."""
-    assert client.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox", "start": True}).status_code == 201
+    created = client.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox", "start": True})
+    assert created.status_code == 201
     assert client.post("/api/sandbox/shop/scan", json={}).status_code == 200
     return "shop"

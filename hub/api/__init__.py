@@ -3,8 +3,21 @@ from __future__ import annotations
 
 
 def register(app) -> None:
-    from hub.api import (compat, deliveries, events, health, listeners, media, messages, metrics, sandbox,
-                         send, sessions, tickets, webhooks)
+    from hub.api import (
+        compat,
+        deliveries,
+        events,
+        health,
+        listeners,
+        media,
+        messages,
+        metrics,
+        sandbox,
+        send,
+        sessions,
+        tickets,
+        webhooks,
+    )
 
     for module in (health, sessions, sandbox, events, metrics, listeners, webhooks, deliveries,
                    send, messages, media, compat, tickets):

@@ -1,7 +1,7 @@
 """Request models and helpers shared by the blueprints."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from flask import current_app
@@ -19,7 +19,7 @@ INT64_MAX = 2**63 - 1
 
 def as_utc(value: datetime) -> datetime:
     """A caller's datetime as aware UTC: one without an offset is taken as UTC."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]

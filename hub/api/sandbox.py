@@ -10,8 +10,8 @@ from hub.api.common import Model, SessionPath, blueprint, hub, ok
 from hub.errors import BadRequest, Conflict, Forbidden
 from hub.media import downloads
 from hub.media.payload import decode_base64, media_kind
-from hub.sandbox.phone import InboundSpec, Phone
 from hub.rules import MIMETYPE_PATTERN
+from hub.sandbox.phone import InboundSpec, Phone
 from hub.sessions.jids import normalise_jid
 from hub.store.models import SessionStatus
 

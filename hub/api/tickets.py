@@ -1,7 +1,7 @@
 """POST /api/ws-ticket: a single-use ticket for opening a WebSocket without the key in its URL."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app
 
@@ -14,4 +14,4 @@ bp = blueprint("websocket", "Tickets for /ws/events and /ws/session/<id>")
 def ws_ticket():
     """A ticket for one WebSocket (`?ticket=`), valid once within about 30 seconds."""
     ticket, expires = current_app.extensions["ws_tickets"].issue()
-    return ok(ticket=ticket, expiresAt=datetime.fromtimestamp(expires, timezone.utc).isoformat())
+    return ok(ticket=ticket, expiresAt=datetime.fromtimestamp(expires, UTC).isoformat())

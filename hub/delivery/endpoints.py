@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session as DbSession
 from hub.context import HubContext
 from hub.delivery import signing
 from hub.delivery.fanout import TEST_EVENT, matching_endpoints
-from hub.urlguard import validate_url
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.events import EVENT_TYPES
 from hub.store import Delivery, Endpoint, Session
 from hub.store.delivery import UNFINISHED, WEBHOOK_KINDS, DeliveryStatus, EndpointKind
 from hub.store.models import SessionStatus
+from hub.urlguard import validate_url
 
 EVENT_FILTERS = ("all",) + EVENT_TYPES
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")

@@ -9,7 +9,7 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -20,8 +20,15 @@ from hub.delivery.compat import delivered_body
 from hub.delivery.fanout import HEALTH_ONLY, Target, load_targets
 from hub.delivery.policy import Decision, decide
 from hub.store import Attempt, Delivery, Endpoint, Event
-from hub.store.delivery import (CLAIMABLE, LANE_NORMAL, LANE_PRIORITY, ORDERED_UNFINISHED_SQL, RETRYING_SQL, AttemptEnd,
-                                DeliveryStatus)
+from hub.store.delivery import (
+    CLAIMABLE,
+    LANE_NORMAL,
+    LANE_PRIORITY,
+    ORDERED_UNFINISHED_SQL,
+    RETRYING_SQL,
+    AttemptEnd,
+    DeliveryStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +201,7 @@ def _stored_time(value) -> datetime | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc)
+    return value.replace(tzinfo=UTC)
 
 
 def _queue_candidates(db: DbSession, free: dict[str, int], now: datetime) -> list[Candidate]:
@@ -207,7 +214,7 @@ def _queue_candidates(db: DbSession, free: dict[str, int], now: datetime) -> lis
     endpoint_ids, rows = list(free), []
     connection = db.connection()
     dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
-    stored_now = now.astimezone(timezone.utc).replace(tzinfo=None)  # as UTCDateTime stores it
+    stored_now = now.astimezone(UTC).replace(tzinfo=None)  # as UTCDateTime stores it
     if dialect == "sqlite":
         stored_now = stored_now.strftime("%Y-%m-%d %H:%M:%S.%f")
     for start in range(0, len(endpoint_ids), UNION_CHUNK):

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Callable, Sequence
 
 from hub.backoff import Backoff
 from hub.store.delivery import DeliveryStatus
@@ -35,7 +35,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER)
 
 

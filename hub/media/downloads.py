@@ -13,7 +13,6 @@ from datetime import datetime
 
 import gevent
 from gevent.event import Event as GreenEvent
-
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 from sqlalchemy import select
 
@@ -25,7 +24,7 @@ from hub.sessions.mapping import HubEventDraft
 from hub.store import MediaFile, Message, Session
 from hub.store.ids import new_id
 from hub.store.messages import MediaStatus
-from hub.store.models import SessionStatus, utcnow
+from hub.store.models import utcnow
 
 log = logging.getLogger(__name__)
 

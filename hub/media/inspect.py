@@ -10,8 +10,8 @@ import io
 from dataclasses import replace
 
 from hub.errors import BadRequest
-from hub.sessions import converter
 from hub.media.payload import Attachment
+from hub.sessions import converter
 
 NEEDS_FFMPEG = ("audio", "video", "voice")
 UNREADABLE_IMAGES = ("image/svg+xml", "image/heic", "image/heif")

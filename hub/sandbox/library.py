@@ -48,7 +48,7 @@ class Connection:
 
     uuid: str
     store_path: str
-    library: "Goneonize"
+    library: Goneonize
     device: str | None = None
     connected: bool = False
     showing_qr: bool = False

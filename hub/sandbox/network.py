@@ -18,9 +18,9 @@ from gevent.event import Event as GreenEvent
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from hub.sandbox import storefile
-from hub.store.sandbox import SandboxDevice, SandboxMedia, SandboxQueued, SandboxSent
-from hub.store.models import utcnow
 from hub.sessions.mapping import content_of, jid_str
+from hub.store.models import utcnow
+from hub.store.sandbox import SandboxDevice, SandboxMedia, SandboxQueued, SandboxSent
 
 log = logging.getLogger(__name__)
 

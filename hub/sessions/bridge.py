@@ -80,7 +80,7 @@ class Gate:
         with self._resource:
             yield
 
-    def hold_for_writer(self) -> "WriterHold":
+    def hold_for_writer(self) -> WriterHold:
         """Take the writer side now; the returned hold may be released from any thread."""
         self._resource.acquire()
         return WriterHold(self._resource)
@@ -160,7 +160,7 @@ class InlineThread:
 class Inbox:
     """One session's ordered mailbox: any thread posts, one greenlet at a time delivers."""
 
-    def __init__(self, bridge: "Bridge", session_id: str):
+    def __init__(self, bridge: Bridge, session_id: str):
         self.bridge = bridge
         self.session_id = session_id
         self._items: deque = deque()

@@ -24,11 +24,11 @@ from sqlalchemy import select
 from hub.backoff import Backoff
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from hub.events import EventLog
+from hub.rules import ENGINE_NAMES, SESSION_ID_PATTERN
 from hub.sessions import inbound
 from hub.sessions.engine import Engine, EngineError, NotConnected
 from hub.sessions.mapping import HubEventDraft, StatusChange, complete_poll_vote, connect_failure, map_event
 from hub.store import Session, Store, utcnow
-from hub.rules import ENGINE_NAMES, SESSION_ID_PATTERN
 from hub.store.models import SESSION_DOWN, SESSION_RUNNING, SessionStatus, isoformat
 
 log = logging.getLogger(__name__)
@@ -266,7 +266,7 @@ class SessionManager:
         try:
             return self.engine_of(session_id).pair(phone)
         except EngineError as exc:
-            raise Unavailable(f"WhatsApp did not give a pairing code: {exc}", code="pairing_failed")
+            raise Unavailable(f"WhatsApp did not give a pairing code: {exc}", code="pairing_failed") from exc
 
     def _await_qr(self, session_id: str, wait: float) -> None:
         """Until the session shows a QR (its websocket is up); 503 once it is down or too late."""
@@ -458,7 +458,7 @@ class SessionManager:
         try:
             from hub.sessions.neonize_engine import NeonizeEngine
         except ImportError as exc:
-            raise Unavailable(f"The neonize engine cannot be loaded: {exc}", code="engine_unavailable")
+            raise Unavailable(f"The neonize engine cannot be loaded: {exc}", code="engine_unavailable") from exc
         library = self.simulator().library if engine == "sandbox" else None
         return NeonizeEngine(session_id, self.store_dir(session_id), self, self.config, library=library)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from neonize.proto import Neonize_pb2 as N
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
@@ -77,7 +77,7 @@ def iso_from_unix(seconds: int | float) -> str:
     """Unix seconds (or milliseconds) -> ISO 8601 UTC with Z."""
     if seconds > 10**11:  # whatsmeow gives milliseconds in some places
         seconds = seconds / 1000
-    stamp = datetime.fromtimestamp(seconds or 0, timezone.utc)
+    stamp = datetime.fromtimestamp(seconds or 0, UTC)
     return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -182,7 +182,7 @@ def context_data(message, resolve_lid: Resolver | None = None) -> dict:
     return data
 
 
-def map_message(event: "N.Message", resolve_lid: Resolver | None = None) -> HubEventDraft | None:
+def map_message(event: N.Message, resolve_lid: Resolver | None = None) -> HubEventDraft | None:
     """MessageEv -> message-received / -from-me / status-received, or a revoke, edit or poll vote."""
     message = unwrap(event.Message)
     if message.HasField("protocolMessage"):
@@ -202,7 +202,7 @@ def map_message(event: "N.Message", resolve_lid: Resolver | None = None) -> HubE
     return HubEventDraft(kind, data, content.media)
 
 
-def map_protocol(event: "N.Message", protocol, resolve_lid: Resolver | None = None) -> HubEventDraft | None:
+def map_protocol(event: N.Message, protocol, resolve_lid: Resolver | None = None) -> HubEventDraft | None:
     """Revokes and edits of chat messages; every other protocol message (the own phone's history-sync
     notices, app-state keys, settings) is plumbing between the session's devices: None."""
     in_status = jid_str(event.Info.MessageSource.Chat) == STATUS_BROADCAST
@@ -216,7 +216,7 @@ def map_protocol(event: "N.Message", protocol, resolve_lid: Resolver | None = No
     return None
 
 
-def revoked(event: "N.Message", key, resolve_lid: Resolver | None = None) -> HubEventDraft:
+def revoked(event: N.Message, key, resolve_lid: Resolver | None = None) -> HubEventDraft:
     """message-revoked: `from` wrote the message, `revokedBy` deleted it (a group admin may delete
     someone else's: the key's participant names the author, whatsmeow BuildRevoke)."""
     source = event.Info.MessageSource
@@ -232,7 +232,7 @@ def revoked(event: "N.Message", key, resolve_lid: Resolver | None = None) -> Hub
     return HubEventDraft("message-revoked", data)
 
 
-def edited(event: "N.Message", protocol, resolve_lid: Resolver | None = None) -> HubEventDraft:
+def edited(event: N.Message, protocol, resolve_lid: Resolver | None = None) -> HubEventDraft:
     """message-edited with the new text (whatsmeow BuildEdit: the edit's time is timestampMS)."""
     source = event.Info.MessageSource
     data = {"messageId": protocol.key.ID, **addresses(source, resolve_lid), "fromMe": bool(source.IsFromMe),
@@ -241,7 +241,7 @@ def edited(event: "N.Message", protocol, resolve_lid: Resolver | None = None) ->
     return HubEventDraft("message-edited", data)
 
 
-def poll_vote(event: "N.Message", update, resolve_lid: Resolver | None = None) -> HubEventDraft:
+def poll_vote(event: N.Message, update, resolve_lid: Resolver | None = None) -> HubEventDraft:
     """pollUpdateMessage -> a poll-vote draft the engine completes: the vote is encrypted with the
     poll's secret, so the engine runs goneonize's DecryptPollVote on `event` and calls complete_poll_vote."""
     source = event.Info.MessageSource
@@ -267,7 +267,7 @@ def complete_poll_vote(draft: HubEventDraft, hashes: list[bytes] | None, option_
     return HubEventDraft(draft.type, data)
 
 
-def map_undecryptable(event: "N.UndecryptableMessage", resolve_lid: Resolver | None = None) -> HubEventDraft | None:
+def map_undecryptable(event: N.UndecryptableMessage, resolve_lid: Resolver | None = None) -> HubEventDraft | None:
     """UndecryptableMessageEv -> a message event of type `undecryptable`: the CRM learns a message came
     (whatsmeow asks the sender's phone to resend it; if that works, the message follows with the same id)."""
     kind = message_event_type(event.Info.MessageSource)
@@ -279,7 +279,7 @@ def map_undecryptable(event: "N.UndecryptableMessage", resolve_lid: Resolver | N
     return HubEventDraft(kind, status_data(data) if kind == "status-received" else data)
 
 
-def map_receipt(event: "N.Receipt", resolve_lid: Resolver | None = None) -> HubEventDraft | None:
+def map_receipt(event: N.Receipt, resolve_lid: Resolver | None = None) -> HubEventDraft | None:
     """ReceiptEv -> message-delivered / message-read, only for what the session sent: the owner's own
     reads on another device (IsFromMe) and the other receipt kinds (retry, *-self, ...) are None."""
     kind = RECEIPT_EVENTS.get(event.Type)
@@ -310,7 +310,7 @@ def failure_name(reason: int) -> str:
         return str(reason)
 
 
-def ban_name(event: "N.TemporaryBan") -> str:
+def ban_name(event: N.TemporaryBan) -> str:
     """SEND_TO_TOO_MANY_PEOPLE, BLOCKED_BY_USERS, ... (the number when unknown)."""
     value = event.DESCRIPTOR.fields_by_name["Code"].enum_type.values_by_number.get(event.Code)
     return value.name if value is not None else f"code {event.Code}"

@@ -26,8 +26,8 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
 from neonize.utils.enum import ClientName
 from neonize.utils.jid import build_jid
 
-from hub.errors import Conflict
 from hub import native
+from hub.errors import Conflict
 from hub.sessions import bridge
 from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
 

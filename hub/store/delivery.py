@@ -12,7 +12,6 @@ from hub.store.ids import new_id
 from hub.store.models import Base, CleanString, CleanText, isoformat, utcnow
 
 
-
 class DeliveryStatus(StrEnum):
     """Where one event's delivery to one endpoint stands (the values the API shows)."""
 

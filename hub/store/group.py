@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from hub.context import HubContext
 

@@ -12,7 +12,6 @@ from hub.store.ids import new_id
 from hub.store.models import Base, CleanString, CleanText, clean_json, isoformat, utcnow
 
 
-
 class MessageStatus(StrEnum):
     """A history message's state: received, or sent and then moved forward by WhatsApp receipts."""
 
@@ -80,7 +79,7 @@ class Message(Base):
     timestamp: Mapped[datetime] = mapped_column(default=utcnow)
 
     @classmethod
-    def from_event(cls, session_id: str, data: dict) -> "Message":
+    def from_event(cls, session_id: str, data: dict) -> Message:
         """The history row of a message-received / message-from-me event's data."""
         from_me = bool(data.get("fromMe"))
         return cls(id=new_id("msg"), session_id=session_id, direction="out" if from_me else "in",
@@ -91,7 +90,7 @@ class Message(Base):
                    timestamp=parse_iso(data.get("timestamp")))
 
     @staticmethod
-    def outbound_values(outbound: "Outbound", sender: str | None) -> dict:
+    def outbound_values(outbound: Outbound, sender: str | None) -> dict:
         """The history row of a message the API sent (`sender`: the session's own JID), as column values.
 
         Plain values, not a Message: these rows are only ever inserted in bulk, on the hot send path,
@@ -164,7 +163,7 @@ class Outbound(Base):
         super().__init__(**fields)
 
     @classmethod
-    def by_id(cls, db, outbound_id: str) -> "Outbound | None":
+    def by_id(cls, db, outbound_id: str) -> Outbound | None:
         """The row with this public id (`out_...`)."""
         return db.scalar(select(cls).where(cls.id == outbound_id))
 
@@ -173,7 +172,7 @@ class Outbound(Base):
         Outbound.save_states(db, [self])
 
     @staticmethod
-    def save_states(db, rows: list["Outbound"]) -> None:
+    def save_states(db, rows: list[Outbound]) -> None:
         """`save_state` for many rows: one executemany UPDATE per kind of outcome."""
         for final in (False, True):
             values = [{"row_id": row.id, "status": row.status, "message_id": row.message_id, "error": row.error,

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import fcntl
 import functools
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import TypeDecorator, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url

@@ -106,7 +106,8 @@ def test_pair_on_connected_session_409(client, sandbox_session):
 
 def test_sandbox_disabled_403_with_hint(tmp_path):
     client = create_app(Config.for_tests(tmp_path, sandbox=False)).test_client()
-    response = client.post("/api/sessions", json={"sessionId": "s", "engine": "sandbox"}, headers={"X-API-Key": "test-key"})
+    response = client.post("/api/sessions", json={"sessionId": "s", "engine": "sandbox"},
+                           headers={"X-API-Key": "test-key"})
     assert response.status_code == 403 and "HUB_SANDBOX=true" in response.get_json()["message"]
 
 

@@ -16,7 +16,7 @@ class Client:
         self.sio.on("*", lambda event, data: self.received.put((event, data)))
         self.sio.on("connect_error", self.refusals.append)
 
-    def connect(self, hub, transport: str = "websocket", **options) -> "Client":
+    def connect(self, hub, transport: str = "websocket", **options) -> Client:
         """Connect to `hub` (anything with a `url`) with one transport."""
         self.sio.connect(hub.url, transports=[transport], wait_timeout=10, **options)
         return self

@@ -7,8 +7,8 @@ import pytest
 
 from hub.config import Config
 from hub.delivery import endpoints
-from hub.delivery.endpoints import EndpointSpec
 from hub.delivery.dispatcher import Dispatcher
+from hub.delivery.endpoints import EndpointSpec
 from tests.integration.hubproc import HubProcess
 
 

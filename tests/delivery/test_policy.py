@@ -1,12 +1,12 @@
 """The retry policy: schedule with jitter, Retry-After, 410, 3xx, exhaustion."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 
 from hub.delivery.policy import Decision, decide, parse_retry_after
 
-NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 SCHEDULE = [5, 300, 1800]
 
 

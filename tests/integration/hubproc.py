@@ -48,7 +48,7 @@ class HubProcess:
         env.update(self.extra_env)
         return env
 
-    def start(self, timeout: float = 30) -> "HubProcess":
+    def start(self, timeout: float = 30) -> HubProcess:
         log = self.log_path.open("ab")
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         self.process = subprocess.Popen([gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
@@ -87,7 +87,7 @@ class HubProcess:
         """kill -9 the whole process group (master and worker): a crash."""
         self.stop(signal.SIGKILL)
 
-    def restart(self) -> "HubProcess":
+    def restart(self) -> HubProcess:
         self.stop()
         return self.start()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -22,7 +22,7 @@ VECTOR_HEADERS = {"Webhook-Id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "Webhook-Timesta
 def signed(secret: str, body: bytes, webhook_id: str = "evt_1", at: float | None = None) -> dict:
     """Headers signed by the reference implementation."""
     at = time.time() if at is None else at
-    signature = Webhook(secret).sign(webhook_id, datetime.fromtimestamp(at, timezone.utc), body.decode())
+    signature = Webhook(secret).sign(webhook_id, datetime.fromtimestamp(at, UTC), body.decode())
     return {"webhook-id": webhook_id, "webhook-timestamp": str(int(at)), "webhook-signature": signature}
 
 

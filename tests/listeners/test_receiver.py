@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
+from hub.delivery.signing import signature_headers
 from listeners.client import new_secret
 from listeners.receiver import DeliveryServer
-from hub.delivery.signing import signature_headers
 
 
 @pytest.fixture

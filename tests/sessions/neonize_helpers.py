@@ -13,7 +13,6 @@ from neonize.events import EVENT_TO_INT
 
 from hub.sessions.manager import LiveSession
 
-
 _GO_THREAD = ThreadPool(1)  # Go calls back on its own OS thread, never on the gevent hub's
 
 

@@ -12,8 +12,7 @@ from sqlalchemy import select
 from hub.backoff import Backoff
 from hub.sessions import builders
 from hub.store import Event
-from tests.sessions.neonize_helpers import (add_linked_device, go_delivers, go_shows_qr, live_neonize_engine,
-                                            wait_until)
+from tests.sessions.neonize_helpers import add_linked_device, go_delivers, go_shows_qr, live_neonize_engine, wait_until
 
 
 @pytest.fixture

@@ -133,8 +133,7 @@ def test_stop_commits_what_is_queued_and_later_writes_still_work(store):
 
 def test_a_write_inside_a_transaction_joins_it(store):
     store.writes.start()
-    with pytest.raises(RuntimeError):
-        with store.session():
-            store.writes.run(add_session("inner"))
-            raise RuntimeError("the outer transaction fails")
+    with pytest.raises(RuntimeError), store.session():
+        store.writes.run(add_session("inner"))
+        raise RuntimeError("the outer transaction fails")
     assert stored(store) == set()  # rolled back with the outer transaction

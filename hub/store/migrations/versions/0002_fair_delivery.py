@@ -9,15 +9,15 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-30
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
-down_revision: Union[str, Sequence[str], None] = "0001"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 WAITING = sa.text("next_attempt_at IS NOT NULL")
 ORDERED_UNFINISHED = sa.text("lane = 2 AND status IN ('pending', 'delivering', 'failed')")
