@@ -44,8 +44,11 @@ class MigrationError(RuntimeError):
 
 def upgrade(engine: Engine) -> None:
     """Bring the database to the newest revision, one process at a time; cheap when it is already there."""
-    if current_revision(engine) == head_revision():
-        return
+    try:
+        if current_revision(engine) == head_revision():
+            return
+    except OperationalError:  # SQLite "database is locked": another process is migrating; the lock waits for it
+        pass
     migrations = migration_engine(engine.url) if _sqlite_file(engine.url) else engine
     try:
         with _lock(migrations) as connection:
