@@ -18,7 +18,7 @@ from gevent.event import Event as GreenEvent
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from hub.sandbox import storefile
-from hub.sessions.mapping import content_of, jid_str
+from hub.sessions.mapping import content_of
 from hub.store.models import utcnow
 from hub.store.sandbox import SandboxDevice, SandboxMedia, SandboxQueued, SandboxSent
 
@@ -260,5 +260,3 @@ def file_hashes(data: bytes, media_key: bytes) -> tuple[bytes, bytes]:
     """(fileSHA256, fileEncSHA256) as WhatsApp reports them for an upload."""
     return hashlib.sha256(data).digest(), hashlib.sha256(media_key + data).digest()
 
-
-__all__ = ["Network", "phone_of", "lid_of", "jid_str", "MESSAGE_CODE", "RECEIPT_CODE"]

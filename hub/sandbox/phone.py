@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import gevent
 from neonize.proto import Neonize_pb2 as N
 
-from hub.errors import Conflict, NotFound
+from hub.errors import Conflict
 from hub.sandbox.library import BAN_CODE, LOGGED_OUT_CODE, PAIR_CODE, UNENCODABLE, Connection, Goneonize
 from hub.sandbox.network import MESSAGE_CODE, RECEIPT_CODE, Network, phone_of
 from hub.sessions import builders
@@ -143,5 +143,3 @@ class Phone:
         device = self.linked(session_id)
         return self.network.acked_ids(device["jid"])
 
-
-__all__ = ["Phone", "InboundSpec", "NotFound"]

@@ -12,11 +12,11 @@ import math
 import time
 
 from hub import native
+from hub.sandbox.network import RECEIPT_CODE
 from hub.sessions import builders
 
 RECEIPT_DELAYS = {"delivered": 0.3, "read": 0.6}
 RECEIPT_TICK = 0.05
-RECEIPT_CODE = 18
 
 
 class ReceiptClock:
