@@ -6,6 +6,7 @@ from flask_openapi3 import Info, OpenAPI
 
 from hub import auth, body, delivery, sandbox
 from hub.api.errors import register_error_handlers, validation_error_response
+from hub.api.responses import Error
 from hub.config import Config
 from hub.context import HubContext
 from hub.delivery.fanout import Targets
@@ -42,7 +43,8 @@ def create_app(config: Config | None = None) -> OpenAPI:
     config = (config or Config.from_env()).with_api_key_file()
     app = OpenAPI(__name__, info=Info(title="WhatsApp hub", version="1.0.0"),
                   security_schemes=SECURITY_SCHEMES, doc_prefix="/api-docs",
-                  validation_error_status=400, validation_error_callback=validation_error_response)
+                  validation_error_status=400, validation_error_model=Error,
+                  validation_error_callback=validation_error_response)
     app.config.update(JSON_SORT_KEYS=False)
     app.json.sort_keys = False
     context = build_context(config)

@@ -8,6 +8,7 @@ from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from hub.api.responses import COMMON_ERRORS, PUBLIC_ERRORS, error_responses
 from hub.context import HubContext
 from hub.errors import BadRequest
 from hub.rules import SESSION_ID_PATTERN
@@ -30,10 +31,15 @@ def hub() -> HubContext:
     return current_app.extensions["hub"]
 
 
-def blueprint(name: str, description: str, url_prefix: str = "/api") -> APIBlueprint:
-    """A blueprint whose routes are documented under one tag and need the API key."""
+def blueprint(name: str, description: str, url_prefix: str = "/api", public: bool = False) -> APIBlueprint:
+    """A blueprint whose routes are documented under one tag and need the API key (unless public).
+
+    Its routes document the errors every route can give; each route adds its own with
+    `responses=answers(...)` (hub/api/responses.py).
+    """
     return APIBlueprint(name, __name__, url_prefix=url_prefix, abp_tags=[Tag(name=name, description=description)],
-                        abp_security=SECURITY)
+                        abp_security=[] if public else SECURITY,
+                        abp_responses=error_responses(*(PUBLIC_ERRORS if public else COMMON_ERRORS)))
 
 
 # Seconds a call that starts a session waits for its first outcome (a QR, connected, or why not).

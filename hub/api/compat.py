@@ -9,11 +9,14 @@ GET /api/sessions and GET /api/messages/<id> are the native routes (same shapes)
 """
 from __future__ import annotations
 
+from typing import Any
+
 import segno
 from pydantic import AliasChoices, Field
 
 from hub.api.common import START_SETTLE, Model, SessionPath, blueprint, hub, ok
-from hub.api.send import MAX_TEXT, MediaBody
+from hub.api.responses import answers, ok_model
+from hub.api.send import MAX_TEXT, SENT, MediaBody
 from hub.delivery import endpoints
 from hub.errors import Conflict
 from hub.outbound import service
@@ -22,6 +25,8 @@ from hub.rules import ENGINE_PATTERN, MIMETYPE_MAX_LENGTH, MIMETYPE_PATTERN, SES
 from hub.store.models import SessionStatus
 
 bp = blueprint("compat", "Route shapes of the older systems (adapters over the same services)")
+SessionState = ok_model("SessionState", sessionId=str, clientId=str, status=str, state=str, connected=bool,
+                        phone=str | None)
 
 STATES = {SessionStatus.CONNECTED: "CONNECTED", SessionStatus.QR: "UNPAIRED", SessionStatus.LOGGED_OUT: "UNPAIRED",
           SessionStatus.STARTING: "OPENING", SessionStatus.DISCONNECTED: "DISCONNECTED",
@@ -79,20 +84,20 @@ def send_request(body: SendText, session_id: str | None, media: MediaSpec | None
     return SendRequest(to=str(body.to), text=body.message, media=media, session_id=session_id, **extra)
 
 
-@bp.post("/send/<session_id>")
+@bp.post("/send/<session_id>", responses=SENT)
 def send_text(path: SessionPath, body: SendText):
     """Seed shape: {to, message}."""
     return service.accept(hub(), send_request(body, path.session_id))
 
 
-@bp.post("/send-document/<session_id>")
+@bp.post("/send-document/<session_id>", responses=SENT)
 def send_document(path: SessionPath, body: SendDocument):
     """Seed shape: {to, documentData (data URL or base64), filename, message}."""
     media = MediaSpec(base64=body.document_data, filename=body.filename, mimetype=body.mimetype)
     return service.accept(hub(), send_request(body, path.session_id, media))
 
 
-@bp.post("/send-pdf")
+@bp.post("/send-pdf", responses=answers({202: ok_model("PdfQueued", id=str, status=str, message=str)}, 404, 409))
 def send_pdf(body: SendPdf):
     """Seed shape: {sessionId, to, pdfBase64, fileName}; always queued, 202 {success, message}."""
     media = MediaSpec(base64=body.pdf_base64, filename=body.file_name, mimetype="application/pdf")
@@ -100,31 +105,31 @@ def send_pdf(body: SendPdf):
     return {**answer, "message": f"PDF {body.file_name} accepted for sending"}, 202
 
 
-@bp.post("/send-message")
+@bp.post("/send-message", responses=SENT)
 def send_message(body: SendMessage):
     """Seed shape: {sessionId, to|number, message|text}."""
     return service.accept(hub(), send_request(body, body.session_id))
 
 
-@bp.post("/send-media")
+@bp.post("/send-media", responses=SENT)
 def send_media(body: SendMedia):
     """Seed shape: {sessionId, to, media (object, URL or data URL) | mediaUrl | base64, caption}."""
     return service.accept(hub(), send_request(body, body.session_id, body.spec()))
 
 
-@bp.post("/start-session")
+@bp.post("/start-session", responses=answers(SessionState, 409))
 def start_session(body: StartSession):
     """Seed shape: {sessionId}; creates the session if needed and starts it."""
     return session_state(start(body.session_id, body.engine))
 
 
-@bp.get("/connect/<session_id>")
+@bp.get("/connect/<session_id>", responses=answers(SessionState, 409))
 def connect(path: SessionPath):
     """Seed shape: create if needed and start (a QR follows at /api/qr/<id>)."""
     return session_state(start(path.session_id))
 
 
-@bp.get("/qr/<session_id>")
+@bp.get("/qr/<session_id>", responses=answers(SessionState, 404))
 def qr(path: SessionPath):
     """The QR as text and as a PNG data URL; `qr: null` with the status when there is none to scan."""
     view = hub().sessions.get(path.session_id)
@@ -136,21 +141,22 @@ def qr(path: SessionPath):
                          expiresAt=code["expiresAt"])
 
 
-@bp.delete("/delete/<session_id>")
+@bp.delete("/delete/<session_id>", responses=answers(ok_model("SessionRemoved", sessionId=str, message=str), 404))
 def delete(path: SessionPath):
     """Stop the session and delete it with its credentials."""
     hub().sessions.delete(path.session_id)
     return ok(sessionId=path.session_id, message=f"Session {path.session_id} deleted")
 
 
-@bp.get("/whatsapp/status")
+@bp.get("/whatsapp/status", responses=answers(ok_model(
+    "WhatsappStatus", connected=bool, state=str, status=str, listeners=int, sessions=list[dict[str, Any]])))
 def whatsapp_status():
     """Overall connection state (`state` in capitals, as the shared-client callers compare it), listeners, sessions."""
     overview = endpoints.whatsapp_status(hub())
     return ok(**{**overview, "state": state_word(overview["state"]), "status": overview["state"]})
 
 
-@bp.get("/status/<session_id>")
+@bp.get("/status/<session_id>", responses=answers(SessionState))
 def status(path: SessionPath):
     """Connection state; a linked session that is down starts reconnecting."""
     return status_view(path.session_id)

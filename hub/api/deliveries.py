@@ -1,9 +1,12 @@
 """The delivery log: list, inspect (with attempts), replay one or many, per-minute stats."""
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ConfigDict, Field, model_validator
 
 from hub.api.common import Model, Page, UtcDatetime, blueprint, check_range, hub, ok
+from hub.api.responses import answers, ok_model
 from hub.delivery import deliveries
 from hub.events import EVENT_TYPES
 from hub.store.delivery import DeliveryStatus
@@ -45,32 +48,34 @@ class StatsQuery(Model):
     minutes: int = Field(60, ge=1, le=1440)
 
 
-@bp.get("/deliveries")
+@bp.get("/deliveries", responses=answers(ok_model(
+    "DeliveryList", deliveries=list[dict[str, Any]], total=int, limit=int, offset=int)))
 def list_deliveries(query: DeliveryQuery):
     """Deliveries, newest first, filtered and paginated."""
     filters = query.model_dump(exclude={"limit", "offset"})
     return ok(**deliveries.list_deliveries(hub(), query.limit, query.offset, **filters))
 
 
-@bp.get("/deliveries/stats")
+@bp.get("/deliveries/stats", responses=answers(ok_model("DeliveryStats", buckets=list[dict[str, Any]])))
 def delivery_stats(query: StatsQuery):
     """Delivered and failed attempts per minute (for the dashboard chart)."""
     return ok(buckets=deliveries.minute_stats(hub(), query.minutes))
 
 
-@bp.post("/deliveries/replay")
+@bp.post("/deliveries/replay", responses=answers(ok_model("BulkReplayed", count=int, truncated=bool), 404))
 def replay_deliveries(body: BulkReplay):
     """Replay an endpoint's deliveries in a time range (at most 10,000 per call)."""
     return ok(**deliveries.replay_bulk(hub(), body.endpoint_id, body.since, body.until, body.status))
 
 
-@bp.get("/deliveries/<delivery_id>")
+@bp.get("/deliveries/<delivery_id>", responses=answers(ok_model(
+    "DeliveryDetail", delivery=dict[str, Any], event=dict[str, Any] | None), 404))
 def get_delivery(path: DeliveryPath):
     """One delivery with its attempt log and event."""
     return ok(**deliveries.get_delivery(hub(), path.delivery_id))
 
 
-@bp.post("/deliveries/<delivery_id>/replay")
+@bp.post("/deliveries/<delivery_id>/replay", responses=answers(ok_model("Replayed", delivery=dict[str, Any]), 404, 409))
 def replay_delivery(path: DeliveryPath):
     """Send one delivery again now (same webhook-id)."""
     return ok(delivery=deliveries.replay_one(hub(), path.delivery_id))

@@ -1,9 +1,12 @@
 """GET /api/events: the stored event log, newest first."""
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ConfigDict, Field
 
 from hub.api.common import INT64_MAX, Model, blueprint, hub, ok
+from hub.api.responses import answers, ok_model
 from hub.events import EVENT_TYPES
 
 bp = blueprint("events", "Stored hub events")
@@ -19,7 +22,7 @@ class EventQuery(Model):
     limit: int = Field(50, ge=1, le=500)
 
 
-@bp.get("/events")
+@bp.get("/events", responses=answers(ok_model("EventList", events=list[dict[str, Any]])))
 def list_events(query: EventQuery):
     """Stored events, newest first (or oldest first after `afterSeq`)."""
     return ok(events=hub().events.list(query.session_id, query.type, query.after_seq, query.limit))

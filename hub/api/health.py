@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from sqlalchemy import func, select, text
 
 from hub.api.common import blueprint, hub
+from hub.api.responses import answers, ok_model
 from hub.sessions import converter
 from hub.store import Session
 
-bp = blueprint("health", "Liveness and readiness")
-bp.abp_security = []
+bp = blueprint("health", "Liveness and readiness", public=True)
 STARTED = time.time()
 
 
-@bp.get("/health", security=[])
+@bp.get("/health", security=[], responses=answers(ok_model(
+    "Health", status=str, uptimeSeconds=float, sessions=dict[str, int], capabilities=dict[str, Any]), 503))
 def health():
     """Liveness: the process answers, the database is reachable; what the engine can send."""
     with hub().store.session() as db:

@@ -1,15 +1,19 @@
 """Listeners (callback URLs for all sessions or one) and the seed-compatible /api/whatsapp/status."""
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import AliasChoices, Field
 
 from hub.api.common import Model, blueprint, hub, ok
+from hub.api.responses import answers, ok_model
 from hub.delivery import endpoints
 from hub.delivery.endpoints import EndpointSpec
 from hub.rules import SESSION_ID_PATTERN
 from hub.store.delivery import EndpointKind
 
 bp = blueprint("listeners", "Callback URLs that receive signed events", url_prefix="/api/whatsapp")
+ListenerAnswer = ok_model("ListenerAnswer", listener=dict[str, Any])
 
 
 class EndpointFields(Model):
@@ -42,7 +46,7 @@ class UnregisterBody(Model):
     callback_url: str = CallbackUrl
 
 
-@bp.post("/register-listener")
+@bp.post("/register-listener", responses=answers({200: ListenerAnswer, 201: ListenerAnswer}))
 def register_listener(body: ListenerBody):
     """Register a callback URL; again, it updates only the fields passed. The secret is shown on creation only.
 
@@ -52,7 +56,7 @@ def register_listener(body: ListenerBody):
     return ok(listener=listener), 201 if created else 200
 
 
-@bp.post("/unregister-listener")
+@bp.post("/unregister-listener", responses=answers(ok_model("ListenerRemoved", removed=int)))
 def unregister_listener(body: UnregisterBody):
     """Remove a listener; its pending deliveries stop."""
     return ok(removed=endpoints.unregister_listener(hub(), body.callback_url))
@@ -62,13 +66,13 @@ class ListenerPath(Model):
     listener_id: str = Field(max_length=40, description="A listener's id")
 
 
-@bp.post("/listeners/<listener_id>/rotate-secret")
+@bp.post("/listeners/<listener_id>/rotate-secret", responses=answers(ListenerAnswer, 404))
 def rotate_listener_secret(path: ListenerPath):
     """Replace the listener's signing secret with a new one, shown in this answer only."""
     return ok(listener=endpoints.rotate_secret(hub(), (EndpointKind.LISTENER,), path.listener_id))
 
 
-@bp.get("/listeners")
+@bp.get("/listeners", responses=answers(ok_model("ListenerList", listeners=list[dict[str, Any]])))
 def list_listeners():
     """Every listener with its delivery health."""
     return ok(listeners=endpoints.list_endpoints(hub(), (EndpointKind.LISTENER,)))

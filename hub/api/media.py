@@ -13,11 +13,11 @@ from flask import Response, send_file
 from pydantic import Field
 
 from hub.api.common import Model, blueprint, hub
+from hub.api.responses import answers, content
 from hub.errors import NotFound
 from hub.media import storage
 
-bp = blueprint("media", "Downloaded media files (public URLs)", url_prefix="")
-bp.abp_security = []
+bp = blueprint("media", "Downloaded media files (public URLs)", url_prefix="", public=True)
 
 INLINE_TYPES = ("image/", "audio/", "video/")
 
@@ -26,7 +26,8 @@ class UploadPath(Model):
     name: str = Field(max_length=64, description="File name from a media.fileUrl")
 
 
-@bp.get("/uploads/<name>", security=[])
+@bp.get("/uploads/<name>", security=[],
+        responses=answers({200: content("*/*", "The file", {"type": "string", "format": "binary"})}, 404))
 def uploaded_file(path: UploadPath):
     """A stored media file (public, like its fileUrl)."""
     file = storage.stored_path(hub().config.uploads_dir, path.name)

@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import Response, request
 
 from hub.api.common import blueprint, hub
+from hub.api.responses import answers, content
 
 bp = blueprint("metrics", "Prometheus metrics", url_prefix="")
 
 
-@bp.get("/metrics")
+@bp.get("/metrics", responses=answers({200: content("text/plain", "Prometheus text format")}))
 def metrics():
     """Sessions, events, deliveries, queues, attempt latency and media, in Prometheus text format."""
     body, content_type = hub().metrics.exposition(request.headers.get("Accept"))

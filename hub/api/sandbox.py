@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import gevent
 from pydantic import Field
 
 from hub.api.common import Model, SessionPath, blueprint, hub, ok
+from hub.api.responses import Ok, answers, ok_model
 from hub.errors import BadRequest, Conflict, Forbidden
 from hub.media import downloads
 from hub.media.payload import decode_base64, media_kind
@@ -16,6 +18,10 @@ from hub.sessions.jids import normalise_jid
 from hub.store.models import SessionStatus
 
 bp = blueprint("sandbox", "Simulated WhatsApp for sandbox sessions (the phone side)")
+# 403 the sandbox is disabled, 404 no such session, 409 not a sandbox session (or not in a state for it).
+PHONE_ERRORS = (403, 404, 409)
+Inbound = ok_model("Inbound", messageId=str, stored=bool)
+SandboxSession = answers(ok_model("SandboxSession", session=dict[str, Any]), *PHONE_ERRORS)
 SETTLE_WAIT = 10.0  # seconds a phone action waits for the session to reach the status it causes
 
 
@@ -67,14 +73,15 @@ def settled(session_id: str, statuses: tuple[str, ...]) -> dict:
     return view
 
 
-@bp.post("/sandbox/<session_id>/scan")
+@bp.post("/sandbox/<session_id>/scan", responses=answers(
+    ok_model("Scanned", jid=str, session=dict[str, Any]), *PHONE_ERRORS))
 def scan(path: SessionPath, body: ScanBody):
     """The QR is scanned: the session links and connects (answers once it is connected)."""
     jid = phone_of(path.session_id).scan(path.session_id, body.phone)
     return ok(jid=jid, session=settled(path.session_id, (SessionStatus.CONNECTED,)))
 
 
-@bp.post("/sandbox/<session_id>/inbound")
+@bp.post("/sandbox/<session_id>/inbound", responses=answers({200: Inbound, 202: Inbound}, *PHONE_ERRORS))
 def inbound(path: SessionPath, body: InboundBody):
     """A message arrives; answers once its event is stored (202 when the session has not taken it yet)."""
     phone = phone_of(path.session_id)
@@ -94,41 +101,43 @@ def inbound(path: SessionPath, body: InboundBody):
     return ok(messageId=message_id, stored=stored), 200 if stored or not body.wait else 202
 
 
-@bp.post("/sandbox/<session_id>/logout")
+@bp.post("/sandbox/<session_id>/logout", responses=SandboxSession)
 def remote_logout(path: SessionPath):
     """WhatsApp removes the device: credentials are deleted, a new QR is needed."""
     phone_of(path.session_id).remote_logout(path.session_id)
     return ok(session=settled(path.session_id, (SessionStatus.LOGGED_OUT,)))
 
 
-@bp.post("/sandbox/<session_id>/stream-replaced")
+@bp.post("/sandbox/<session_id>/stream-replaced", responses=SandboxSession)
 def stream_replaced(path: SessionPath):
     """Another client connected with the session's keys: WhatsApp drops this one (no reconnect)."""
     phone_of(path.session_id).stream_replaced(path.session_id)
     return ok(session=settled(path.session_id, (SessionStatus.DISCONNECTED,)))
 
 
-@bp.post("/sandbox/<session_id>/ban")
+@bp.post("/sandbox/<session_id>/ban", responses=SandboxSession)
 def ban(path: SessionPath, body: BanBody):
     """A temporary ban: the session is disconnected until it expires (every reconnect is refused)."""
     phone_of(path.session_id).ban(path.session_id, body.seconds)
     return ok(session=settled(path.session_id, (SessionStatus.DISCONNECTED,)))
 
 
-@bp.post("/sandbox/<session_id>/unencodable-receipt")
+@bp.post("/sandbox/<session_id>/unencodable-receipt", responses=answers(Ok, *PHONE_ERRORS))
 def unencodable_receipt(path: SessionPath):
     """A receipt goneonize 0.5.2 cannot encode (server-error): its event loop ends; the hub must redial."""
     phone_of(path.session_id).unencodable_receipt(path.session_id)
     return ok()
 
 
-@bp.get("/sandbox/<session_id>/sent")
+@bp.get("/sandbox/<session_id>/sent", responses=answers(
+    ok_model("SandboxSent", messages=list[dict[str, Any]]), *PHONE_ERRORS))
 def sent(path: SessionPath):
     """What the session sent, as its recipients received it, oldest first."""
     return ok(messages=phone_of(path.session_id).sent(path.session_id))
 
 
-@bp.get("/sandbox/<session_id>/acknowledged")
+@bp.get("/sandbox/<session_id>/acknowledged", responses=answers(
+    ok_model("SandboxAcknowledged", messageIds=list[str]), *PHONE_ERRORS))
 def acknowledged(path: SessionPath):
     """Ids of the inbound messages the session acknowledged to the simulated WhatsApp, oldest first."""
     return ok(messageIds=phone_of(path.session_id).acked_ids(path.session_id))

@@ -1,15 +1,22 @@
 """POST /api/whatsapp/send (text, media, documents; durable queue) and the state of a send."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request
 from pydantic import Field
 
 from hub.api.common import Model, blueprint, hub
+from hub.api.responses import answers, ok_model
 from hub.outbound import reads, service
 from hub.outbound.request import MediaSpec, SendRequest
 from hub.rules import MIMETYPE_MAX_LENGTH, MIMETYPE_PATTERN, SESSION_ID_PATTERN
 
 bp = blueprint("send", "Sending messages (sent now when connected, else queued durably)")
+# 200 sent now, 202 queued (not connected, or async); 404 unknown session; 409 a send that cannot be made.
+SENT = answers({200: ok_model("Sent", id=str, messageId=str, status=str),
+                202: ok_model("Queued", id=str, status=str)}, 404, 409)
+OutboundAnswer = ok_model("OutboundAnswer", outbound=dict[str, Any])
 
 MAX_TEXT = 65536
 
@@ -54,19 +61,19 @@ class OutboundPath(Model):
     outbound_id: str = Field(pattern=r"^out_[0-9A-Z]{26}$", description="The id a send answered with")
 
 
-@bp.post("/whatsapp/send", openapi_extensions=IDEMPOTENCY_HEADER)
+@bp.post("/whatsapp/send", openapi_extensions=IDEMPOTENCY_HEADER, responses=SENT)
 def send(body: SendBody):
     """Send text and/or media: 200 with the WhatsApp message id when sent, 202 when queued."""
     return service.accept(hub(), body.request(request.headers.get("Idempotency-Key")))
 
 
-@bp.get("/whatsapp/send/<outbound_id>")
+@bp.get("/whatsapp/send/<outbound_id>", responses=answers(OutboundAnswer, 404))
 def send_state(path: OutboundPath):
     """The state of an accepted send (queued, sending, sent, failed)."""
     return {"success": True, "outbound": reads.get(hub(), path.outbound_id)}
 
 
-@bp.get("/outbound/<outbound_id>")
+@bp.get("/outbound/<outbound_id>", responses=answers(OutboundAnswer, 404))
 def outbound_state(path: OutboundPath):
     """Same as GET /api/whatsapp/send/<id>."""
     return send_state(path)

@@ -3,16 +3,24 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import segno
 from flask import Response
 from pydantic import Field
 
 from hub.api.common import START_SETTLE, Model, SessionPath, blueprint, hub, ok
+from hub.api.responses import answers, ok_model
 from hub.errors import BadRequest
 from hub.rules import ENGINE_PATTERN, SESSION_ID_PATTERN
 
 bp = blueprint("sessions", "WhatsApp sessions (one per number)")
+SessionAnswer = ok_model("SessionAnswer", session=dict[str, Any])
+QrAnswer = ok_model("QrAnswer", sessionId=str, status=str, qr=str, expiresAt=str | None)
+QR_ANSWERS = {200: {"description": "The QR: JSON, or an SVG or PNG image with ?format=",
+                    "content": {"application/json": {"schema": QrAnswer.model_json_schema()},
+                                "image/svg+xml": {"schema": {"type": "string"}},
+                                "image/png": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 class CreateSession(Model):
@@ -31,7 +39,7 @@ class PairBody(Model):
     phone: str = Field(description="Phone number with country code, digits (+, spaces, dashes allowed)")
 
 
-@bp.post("/sessions")
+@bp.post("/sessions", responses=answers({201: SessionAnswer}, 409))
 def create_session(body: CreateSession):
     """Create a session (stopped unless `start` is true)."""
     manager = hub().sessions
@@ -41,44 +49,44 @@ def create_session(body: CreateSession):
     return ok(session=session), 201
 
 
-@bp.get("/sessions")
+@bp.get("/sessions", responses=answers(ok_model("SessionList", sessions=list[dict[str, Any]])))
 def list_sessions():
     """Every session with its status."""
     return ok(sessions=hub().sessions.list())
 
 
-@bp.get("/sessions/<session_id>")
+@bp.get("/sessions/<session_id>", responses=answers(SessionAnswer, 404))
 def get_session(path: SessionPath):
     """One session's status, reconnect state and last error."""
     return ok(session=hub().sessions.get(path.session_id))
 
 
-@bp.delete("/sessions/<session_id>")
+@bp.delete("/sessions/<session_id>", responses=answers(ok_model("SessionDeleted", deleted=str), 404))
 def delete_session(path: SessionPath):
     """Stop the session and delete it with its credentials."""
     hub().sessions.delete(path.session_id)
     return ok(deleted=path.session_id)
 
 
-@bp.post("/sessions/<session_id>/connect")
+@bp.post("/sessions/<session_id>/connect", responses=answers(SessionAnswer, 404, 409))
 def connect_session(path: SessionPath):
     """Start connecting (shows a QR when the session is not linked yet)."""
     return ok(session=hub().sessions.start(path.session_id, settle=START_SETTLE))
 
 
-@bp.post("/sessions/<session_id>/stop")
+@bp.post("/sessions/<session_id>/stop", responses=answers(SessionAnswer, 404))
 def stop_session(path: SessionPath):
     """Disconnect; credentials stay, so connect resumes without a scan."""
     return ok(session=hub().sessions.stop(path.session_id))
 
 
-@bp.post("/sessions/<session_id>/logout")
+@bp.post("/sessions/<session_id>/logout", responses=answers(SessionAnswer, 404, 409))
 def logout_session(path: SessionPath):
     """Unlink the device from WhatsApp and delete its credentials."""
     return ok(session=hub().sessions.logout(path.session_id))
 
 
-@bp.get("/sessions/<session_id>/qr")
+@bp.get("/sessions/<session_id>/qr", responses={**QR_ANSWERS, **answers({}, 404, 409)})
 def session_qr(path: SessionPath, query: QrQuery):
     """The QR to scan: JSON, or an image with ?format=svg|png."""
     qr = hub().sessions.qr(path.session_id)
@@ -104,7 +112,8 @@ def normalise_phone(phone: str) -> str:
     return digits
 
 
-@bp.post("/sessions/<session_id>/pair")
+@bp.post("/sessions/<session_id>/pair",
+         responses=answers(ok_model("PairAnswer", sessionId=str, phone=str, code=str), 404, 409))
 def pair_session(path: SessionPath, body: PairBody):
     """Link by phone number: returns the code to type on the phone."""
     phone = normalise_phone(body.phone)

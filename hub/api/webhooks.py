@@ -6,15 +6,23 @@ URL and events (the old URL stops receiving). Listing and removing cover both ki
 """
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from hub.api.common import Model, SessionPath, blueprint, hub, ok
 from hub.api.listeners import EndpointFields
+from hub.api.responses import answers, ok_model
 from hub.delivery import endpoints
 from hub.delivery.endpoints import EndpointSpec
 from hub.store.delivery import WEBHOOK_KINDS, EndpointKind
 
 bp = blueprint("webhooks", "Per-session webhooks with event filters")
+WebhookAnswer = ok_model("WebhookAnswer", webhook=dict[str, Any])
+REGISTERED = answers({200: WebhookAnswer, 201: WebhookAnswer}, 404)
+LISTED = answers(ok_model("WebhookList", webhooks=list[dict[str, Any]]), 404)
+REMOVED = answers(ok_model("WebhooksRemoved", removed=int), 404)
+ROTATED = answers(WebhookAnswer, 404)
 
 
 class WebhookBody(EndpointFields):
@@ -29,13 +37,13 @@ class WebhookSelector(Model):
     url: str | None = Field(None, max_length=2048, description="Remove only the webhook with this URL")
 
 
-@bp.post("/sessions/<session_id>/webhooks")
+@bp.post("/sessions/<session_id>/webhooks", responses=REGISTERED)
 def add_webhook(path: SessionPath, body: WebhookBody):
     """Add a webhook; the same URL again updates only the fields passed. The secret is shown on creation only."""
     return register(EndpointKind.WEBHOOK, path, body)
 
 
-@bp.post("/<session_id>/webhook")
+@bp.post("/<session_id>/webhook", responses=REGISTERED)
 def set_webhook(path: SessionPath, body: WebhookBody):
     """Set the session's one compat webhook: a new URL replaces the previous one.
 
@@ -44,21 +52,21 @@ def set_webhook(path: SessionPath, body: WebhookBody):
     return register(EndpointKind.COMPAT_WEBHOOK, path, body)
 
 
-@bp.get("/sessions/<session_id>/webhooks")
-@bp.get("/<session_id>/webhook")
+@bp.get("/sessions/<session_id>/webhooks", responses=LISTED)
+@bp.get("/<session_id>/webhook", responses=LISTED)
 def list_webhooks(path: SessionPath):
     """The session's webhooks with their delivery health."""
     return ok(webhooks=endpoints.list_endpoints(hub(), WEBHOOK_KINDS, path.session_id))
 
 
-@bp.delete("/sessions/<session_id>/webhooks")
-@bp.delete("/<session_id>/webhook")
+@bp.delete("/sessions/<session_id>/webhooks", responses=REMOVED)
+@bp.delete("/<session_id>/webhook", responses=REMOVED)
 def delete_webhooks(path: SessionPath, query: WebhookSelector):
     """Remove one webhook (?id= or ?url=) or, without either, all of the session's webhooks."""
     return ok(removed=endpoints.remove_webhooks(hub(), path.session_id, query.id, query.url))
 
 
-@bp.post("/<session_id>/webhook/test")
+@bp.post("/<session_id>/webhook/test", responses=answers(ok_model("WebhookTest", eventId=str, deliveries=int), 404, 409))
 def test_webhooks(path: SessionPath):
     """Send a signed `test` event to the session's webhooks."""
     return ok(**endpoints.send_test_event(hub(), path.session_id))
@@ -68,8 +76,8 @@ class WebhookPath(SessionPath):
     webhook_id: str = Field(max_length=40, description="A webhook's id")
 
 
-@bp.post("/sessions/<session_id>/webhooks/<webhook_id>/rotate-secret")
-@bp.post("/<session_id>/webhook/<webhook_id>/rotate-secret")
+@bp.post("/sessions/<session_id>/webhooks/<webhook_id>/rotate-secret", responses=ROTATED)
+@bp.post("/<session_id>/webhook/<webhook_id>/rotate-secret", responses=ROTATED)
 def rotate_webhook_secret(path: WebhookPath):
     """Replace the webhook's signing secret with a new one, shown in this answer only."""
     return ok(webhook=endpoints.rotate_secret(hub(), WEBHOOK_KINDS, path.webhook_id, path.session_id))
