@@ -13,6 +13,7 @@ from hub.api.common import START_SETTLE, Model, SessionPath, blueprint, hub, ok
 from hub.api.responses import answers, ok_model
 from hub.errors import BadRequest
 from hub.rules import ENGINE_PATTERN, SESSION_ID_PATTERN
+from hub.session_settings import SettingsPatch
 
 bp = blueprint("sessions", "WhatsApp sessions (one per number)")
 SessionAnswer = ok_model("SessionAnswer", session=dict[str, Any])
@@ -29,6 +30,12 @@ class CreateSession(Model):
     description: str = Field("", max_length=500)
     engine: str | None = Field(None, pattern=ENGINE_PATTERN, description="Default: HUB_ENGINE")
     start: bool = Field(False, description="Connect right away")
+
+
+class UpdateSession(Model):
+    description: str | None = Field(None, max_length=500)
+    settings: SettingsPatch = Field(default_factory=SettingsPatch,
+                                    description="Only the keys given change; null restores a key's default")
 
 
 class QrQuery(Model):
@@ -59,6 +66,12 @@ def list_sessions():
 def get_session(path: SessionPath):
     """One session's status, reconnect state and last error."""
     return ok(session=hub().sessions.get(path.session_id))
+
+
+@bp.patch("/sessions/<session_id>", responses=answers(SessionAnswer, 404))
+def update_session(path: SessionPath, body: UpdateSession):
+    """Change the description and settings (calls, history sync, send limits)."""
+    return ok(session=hub().sessions.update(path.session_id, body.description, body.settings.changes()))
 
 
 @bp.delete("/sessions/<session_id>", responses=answers(ok_model("SessionDeleted", deleted=str), 404))

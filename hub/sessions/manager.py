@@ -175,6 +175,18 @@ class SessionManager:
         self._forget_view(session_id)
         return view
 
+    def update(self, session_id: str, description: str | None, settings: dict) -> dict:
+        """Change the description and/or settings (validated changes: hub/session_settings.py)."""
+        with self.store.session() as db:
+            row = self._row(db, session_id)
+            if description is not None:
+                row.description = description
+            row.change_settings(settings)
+            db.flush()
+            view = row.to_dict()
+        self._forget_view(session_id)
+        return view
+
     def _check_engine_allowed(self, engine: str) -> None:
         if engine not in ENGINE_NAMES:
             raise BadRequest(f"Unknown engine '{engine}': use {' or '.join(repr(name) for name in ENGINE_NAMES)}.",

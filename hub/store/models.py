@@ -8,6 +8,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, TypeDecorator, insert, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from hub import session_settings
+
 
 def utcnow() -> datetime:
     """Timezone-aware UTC now."""
@@ -156,6 +158,12 @@ class Session(Base):
     connected_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Only the settings a caller set (hub/session_settings.py fills in the defaults).
+    settings: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+
+    def change_settings(self, changes: dict) -> None:
+        """Apply a validated settings PATCH (a new dict: JSON columns do not see in-place edits)."""
+        self.settings = session_settings.merged(self.settings or {}, changes)
 
     def set_status(self, status: str, reason: str | None = None) -> str:
         """Move to `status` (a SessionStatus value); returns the previous one."""
@@ -179,7 +187,7 @@ class Session(Base):
             "reconnect": {"attempts": self.reconnect_attempts,
                           "nextRetryAt": isoformat(self.next_retry_at)},
             "connectedAt": isoformat(self.connected_at), "createdAt": isoformat(self.created_at),
-            "updatedAt": isoformat(self.updated_at),
+            "updatedAt": isoformat(self.updated_at), "settings": session_settings.view(self.settings),
         }
 
 

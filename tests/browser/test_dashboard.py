@@ -185,3 +185,36 @@ def test_operator_links_a_session_and_follows_its_deliveries(browser, hub, tmp_p
     expect(page.locator("[data-session-id=tienda]")).to_have_count(0)
     assert hub.get("/api/sessions/tienda").status_code == 404
     page.close()
+
+
+def test_operator_edits_session_settings(browser, hub):
+    from playwright.sync_api import expect
+
+    assert hub.post("/api/sessions", json={"sessionId": "caja", "engine": "sandbox"}).status_code == 201
+    page = open_dashboard(browser, hub, DESKTOP)
+    expect(page.locator("#detail-title")).to_have_text("caja")
+    form = page.locator("#settings-form")
+    form.locator("[name=description]").fill("Caja Lima")
+    form.locator("[name=rejectCalls]").check()
+    form.locator("[name=rejectCallMessage]").fill("No atendemos llamadas, escríbenos.")
+    form.locator("[name=sendRate]").fill("30")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#detail-facts")).to_contain_text("Caja Lima")
+    settings = hub.get("/api/sessions/caja").json()["session"]["settings"]
+    assert settings["rejectCalls"] is True and settings["sendRate"] == 30 and settings["dailyLimit"] is None
+    assert settings["rejectCallMessage"] == "No atendemos llamadas, escríbenos."
+
+    # A zero rate is refused by the hub and shown; nothing changes.
+    form.locator("[name=sendRate]").evaluate("input => input.removeAttribute('min')")
+    form.locator("[name=sendRate]").fill("0")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#toasts .toast.error")).to_contain_text("sendRate")
+    assert hub.get("/api/sessions/caja").json()["session"]["settings"]["sendRate"] == 30
+
+    # A reload shows what is stored.
+    page.reload()
+    expect(page.locator("#detail-title")).to_have_text("caja")
+    expect(form.locator("[name=rejectCalls]")).to_be_checked()
+    expect(form.locator("[name=sendRate]")).to_have_value("30")
+    screenshot(page, "desktop-settings")
+    page.close()

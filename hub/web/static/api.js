@@ -62,6 +62,7 @@ function rejected(status, payload) {
 export const api = {
   get: (path) => request("GET", path),
   post: (path, body = {}) => request("POST", path, body),
+  patch: (path, body = {}) => request("PATCH", path, body),
   del: (path) => request("DELETE", path),
 };
 

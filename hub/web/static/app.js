@@ -8,6 +8,7 @@ import * as endpoints from "./endpoints.js";
 import * as messages from "./messages.js";
 import * as sandbox from "./sandbox.js";
 import * as sessions from "./sessions.js";
+import * as settings from "./settings.js";
 
 const VIEWS = {
   // Deleting a session sends no event; webhook health changes with every delivery.
@@ -26,7 +27,8 @@ function init() {
   messages.initMessages();
   endpoints.initEndpoints();
   deliveries.initDeliveries();
-  sessions.onSelect((session) => [sandbox, messages, endpoints].forEach((module) => module.showFor(session)));
+  settings.initSettings();
+  sessions.onSelect((session) => [sandbox, messages, endpoints, settings].forEach((module) => module.showFor(session)));
   byId("login-form").addEventListener("submit", signIn);
   byId("sign-out").addEventListener("click", () => signOut(""));
   window.addEventListener("hashchange", () => showView(window.location.hash.slice(1)));

@@ -17,6 +17,7 @@ const FACTS = [
   ["Connected since", (s) => s.connectedAt && formatTime(s.connectedAt)],
   ["Reconnecting", (s) => s.reconnect?.attempts && `attempt ${s.reconnect.attempts}, next at ${formatTime(s.reconnect.nextRetryAt)}`],
   ["Last error", (s) => s.lastError],
+  ["Calls", (s) => s.settings?.rejectCalls && "rejected"],
 ];
 const ACTIONS = {
   connect: (id) => api.post(`/api/sessions/${seg(id)}/connect`),
@@ -66,7 +67,8 @@ async function refreshSession(sessionId) {
   }
 }
 
-function upsert(session) {
+/** A session view the caller got from the API (e.g. after saving its settings). */
+export function upsert(session) {
   const previous = sessions.get(session.sessionId);
   sessions.set(session.sessionId, session);
   listChanged();
