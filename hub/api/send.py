@@ -1,4 +1,4 @@
-"""POST /api/whatsapp/send (text, media, documents; durable queue) and the state of a send."""
+"""POST /api/whatsapp/send (text, media, replies, mentions, locations, contacts, polls; durable queue)."""
 from __future__ import annotations
 
 from typing import Any
@@ -36,6 +36,35 @@ class MediaBody(Model):
         return MediaSpec(**self.model_dump())
 
 
+class LocationBody(Model):
+    latitude: float = Field(description="Degrees, -90 to 90", examples=[-12.0464])
+    longitude: float = Field(description="Degrees, -180 to 180", examples=[-77.0428])
+    name: str | None = Field(None, max_length=1024, examples=["Tienda Lima"])
+    address: str | None = Field(None, max_length=1024, examples=["Av. Larco 345, Miraflores"])
+
+
+class ContactBody(Model):
+    name: str | None = Field(None, max_length=256, description="Shown on the card (from the vCard's FN when "
+                             "only a vcard is given)", examples=["Ana Pérez"])
+    phone: str | None = Field(None, max_length=32, description="With country code", examples=["+51 987 654 321"])
+    vcard: str | None = Field(None, max_length=65536, description="A complete vCard instead of name + phone")
+
+
+class PollBody(Model):
+    question: str = Field(max_length=1024, examples=["¿Qué horario prefiere?"])
+    options: list[str] = Field(max_length=64, description="2 to 12 different options",
+                               examples=[["Mañana", "Tarde", "Noche"]])
+    multiple: bool = Field(False, description="Voters may pick several options (selectableCount 0)")
+    selectable_count: int | None = Field(None, alias="selectableCount", ge=0, le=64,
+                                         description="How many options a voter may pick (0 = any number)")
+
+
+class LinkPreviewBody(Model):
+    url: str | None = Field(None, max_length=4096, description="The link in the text (default: its first link)")
+    title: str | None = Field(None, max_length=1024)
+    description: str | None = Field(None, max_length=1024)
+
+
 class SendBody(Model):
     session_id: str | None = Field(None, alias="sessionId", pattern=SESSION_ID_PATTERN,
                                    description="Optional when the hub has exactly one session")
@@ -43,11 +72,30 @@ class SendBody(Model):
     message: str | None = Field(None, max_length=MAX_TEXT, description="Text (the caption when media is given)")
     media: MediaBody | None = None
     queue_only: bool = Field(False, alias="async", description="Queue even when connected (answer 202 at once)")
+    reply_to: str | None = Field(None, alias="replyTo", max_length=128, examples=["3EB0C767D26A1D8E5A8B"],
+                                 description="Id of a message to quote (its sender and text come from the history; "
+                                             "an id the hub does not know is quoted by id alone)")
+    mentions: list[str | int] | None = Field(None, max_length=1024, examples=[["51987654321"]],
+                                             description="Numbers or JIDs to @-mention; write @<number> in the text "
+                                                         "where the mention should show")
+    link_preview: bool | LinkPreviewBody | None = Field(
+        None, alias="linkPreview", description="true: the hub fetches the text's first link for a title and "
+        "description; an object: the preview as given")
+    location: LocationBody | None = None
+    contact: ContactBody | None = None
+    poll: PollBody | None = None
 
     def request(self, idempotency_key: str | None) -> SendRequest:
         return SendRequest(to=str(self.to), text=self.message, media=self.media.spec() if self.media else None,
                            session_id=self.session_id, queue_only=self.queue_only,
-                           idempotency_key=idempotency_key)
+                           idempotency_key=idempotency_key, reply_to=self.reply_to,
+                           mentions=self.mentions, link_preview=_plain(self.link_preview),
+                           location=_plain(self.location), contact=_plain(self.contact), poll=_plain(self.poll))
+
+
+def _plain(value):
+    """A nested body as the plain JSON the outbound row keeps (by its wire names)."""
+    return value.model_dump(by_alias=True, exclude_none=True) if isinstance(value, Model) else value
 
 
 # Read from the request directly: a header model would be re-validated through its JSON schema on

@@ -57,7 +57,7 @@ def new_row(validated: ValidatedSend, request: SendRequest) -> Outbound:
     return Outbound(id=new_id("out"), session_id=validated.session_id, to=validated.to, type=validated.type,
                     text=validated.text, file_name=attachment.filename if attachment else None,
                     mimetype=attachment.mimetype if attachment else None,
-                    payload=attachment.data if attachment else None,
+                    payload=attachment.data if attachment else None, content=validated.content,
                     idempotency_key=request.idempotency_key,
                     request_hash=request.fingerprint() if request.idempotency_key else None)
 

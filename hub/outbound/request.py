@@ -32,6 +32,12 @@ class SendRequest:
     session_id: str | None = None
     queue_only: bool = False
     idempotency_key: str | None = None
+    reply_to: str | None = None  # the id of a message to quote
+    mentions: list[str] | None = None  # numbers or JIDs
+    link_preview: bool | dict | None = None  # True: the hub fetches the page; a dict: the preview as given
+    location: dict | None = None  # {latitude, longitude, name?, address?}
+    contact: dict | None = None  # {name, phone} or {vcard, name?}
+    poll: dict | None = None  # {question, options, multiple?, selectableCount?}
 
     def fingerprint(self) -> str:
         """A hash of what is sent, to tell a retry from a different request under the same key."""
@@ -42,13 +48,19 @@ class SendRequest:
 
 @dataclass
 class ValidatedSend:
-    """A send that passed validation: the session, the recipient JID, the text and the media bytes."""
+    """A send that passed validation: the session, the recipient JID, the text, the media bytes and the
+    structured content (quote, mentions, link preview, location, contact, poll: hub/outbound/kinds.py)."""
 
     session_id: str
     to: str
     text: str | None
     attachment: Attachment | None
+    content: dict | None = None
 
     @property
     def type(self) -> str:
-        return self.attachment.kind if self.attachment else "text"
+        """What is sent: text, a media kind (image, voice, sticker, ...), location, contact or poll."""
+        if self.attachment:
+            return self.attachment.kind
+        return next((kind for kind in ("location", "contact", "poll") if self.content and kind in self.content),
+                    "text")

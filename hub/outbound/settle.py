@@ -35,7 +35,7 @@ def send_claimed(context: HubContext, row: Outbound, engine: Engine) -> Outbound
 
 def outgoing(row: Outbound) -> OutgoingMessage:
     return OutgoingMessage(text=row.text, media=row.payload, mimetype=row.mimetype,
-                           filename=row.file_name, kind=row.type)
+                           filename=row.file_name, kind=row.type, content=row.content)
 
 
 def settle(context: HubContext, row: Outbound, result: SendResult | None, error: Exception | None) -> Outbound:

@@ -5,6 +5,7 @@ from hub.context import HubContext
 from hub.errors import BadRequest, NotFound
 from hub.media import inspect
 from hub.outbound.fetch import fetch_media
+from hub.outbound.kinds import standalone_kind, structured
 from hub.outbound.request import SendRequest, ValidatedSend
 from hub.sessions.jids import normalise_jid
 from hub.store.models import clean_text
@@ -16,12 +17,14 @@ def validate(context: HubContext, request: SendRequest) -> ValidatedSend:
     session_id = resolve_session(context, request.session_id)
     text = (request.media.caption if request.media and request.media.caption else None) or request.text
     text = clean_text(text) if text else text  # free text: NULs dropped (PostgreSQL could not store them)
-    if request.media is None and not (text and text.strip()):
-        raise BadRequest("Give a message text or media (or both).", code="empty_message")
+    if request.media is None and not (text and text.strip()) and not standalone_kind(request):
+        raise BadRequest("Give a message text or media (or both), or a location, contact or poll.",
+                         code="empty_message")
+    content = structured(context, request, session_id, to, text)
     attachment = fetch_media(context.config, request.media) if request.media else None
     if attachment is not None:
         attachment = inspect.sendable(attachment, request.media.voice, request.media.sticker)
-    return ValidatedSend(session_id, to, text, attachment)
+    return ValidatedSend(session_id, to, text, attachment, content or None)
 
 
 def resolve_session(context: HubContext, session_id: str | None) -> str:

@@ -27,6 +27,7 @@ from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from hub import native
 from hub.sandbox import storefile
+from hub.sandbox.builders import MessageBuilders
 from hub.sandbox.network import MESSAGE_CODE, Network, file_hashes
 from hub.sandbox.receipts import ReceiptClock
 from hub.sessions import builders
@@ -66,7 +67,7 @@ class Connection:
         self.deliver(STREAM_REPLACED_CODE, N.StreamReplaced().SerializeToString(), None)
 
 
-class Goneonize:
+class Goneonize(MessageBuilders):
     """The simulated library object (one per process, shared by every sandbox client)."""
 
     def __init__(self, network: Network, hub, qr_seconds: float = 60.0):

@@ -18,7 +18,7 @@ from gevent.event import Event as GreenEvent
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from hub.sandbox import storefile
-from hub.sessions.mapping import content_of
+from hub.sessions.mapping import content_of, context_data
 from hub.store.models import utcnow
 from hub.store.sandbox import SandboxDevice, SandboxMedia, SandboxQueued, SandboxSent
 
@@ -243,12 +243,22 @@ class Network:
 def summarize(message, to: str, message_id: str) -> dict:
     """The phone side's record of a received message (kind, text, file facts, flags)."""
     kind, text, extra, media = content_of(message)
-    summary = {"messageId": message_id, "to": to, "kind": kind, "text": text or None, **extra}
+    summary = {"messageId": message_id, "to": to, "kind": kind, "text": text or None, **extra,
+               **context_data(message), **link_preview_of(message)}
     if media is not None:
         summary.update(filename=getattr(media, "fileName", "") or None, mimetype=media.mimetype or None,
                        size=media.fileLength or None, sha256=media.fileSHA256.hex() or None,
                        directPath=media.directPath or None)
     return summary
+
+
+def link_preview_of(message) -> dict:
+    """The link preview a text carries (extendedTextMessage matchedText, title, description)."""
+    extended = message.extendedTextMessage
+    if not extended.matchedText:
+        return {}
+    return {"linkPreview": {"url": extended.matchedText, "title": extended.title or None,
+                            "description": extended.description or None}}
 
 
 def _device_view(row: SandboxDevice) -> dict:

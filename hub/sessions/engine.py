@@ -39,8 +39,9 @@ class OutgoingMessage:
     media: bytes | None = None
     mimetype: str | None = None
     filename: str | None = None
-    kind: str = "text"  # text, image, video, audio, voice, document, sticker
+    kind: str = "text"  # text, image, video, audio, voice, document, sticker, location, contact, poll
     voice: bool = False  # audio sent as a voice note (push-to-talk)
+    content: dict | None = None  # quote, mentions, link preview, location, contact, poll (hub/outbound/kinds.py)
 
 
 @dataclass

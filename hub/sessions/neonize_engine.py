@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import mimetypes
 import sqlite3
 from contextlib import closing
 
@@ -22,13 +21,12 @@ import gevent
 from gevent.monkey import get_original
 from neonize import events as ev
 from neonize.exc import NeonizeError
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
 from neonize.utils.enum import ClientName
 from neonize.utils.jid import build_jid
 
 from hub import native
 from hub.errors import Conflict
-from hub.sessions import bridge
+from hub.sessions import bridge, compose
 from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
 
 log = logging.getLogger(__name__)
@@ -300,38 +298,8 @@ class NeonizeEngine(Engine):
 
 
 def _send(client, target, message: OutgoingMessage):
-    """The neonize call for one outgoing message (runs in the send pool)."""
-    caption = message.text or None
-    if message.kind == "text" or message.media is None:
-        return client.send_message(target, Message(conversation=message.text or ""))
-    if message.kind == "image":
-        return client.send_image(target, message.media, caption=caption)
-    if message.kind == "video":
-        return client.send_video(target, message.media, caption=caption)
-    if message.kind in ("audio", "voice"):
-        return _send_audio(client, target, message)
-    if message.kind == "sticker":
-        return client.send_sticker(target, message.media)
-    filename = message.filename or _default_filename(message.mimetype)
-    return client.send_document(target, message.media, caption=caption, filename=filename,
-                                mimetype=message.mimetype, title=filename)
-
-
-def _send_audio(client, target, message: OutgoingMessage):
-    """Audio, or a voice note (`voice`: WhatsApp plays only ogg/opus as one, so convert when needed)."""
-    from hub.sessions import converter
-
-    voice = message.kind == "voice" or message.voice
-    data = message.media
-    if voice and not converter.is_ogg_opus(data):
-        data = converter.to_voice_note(data)
-    return client.send_audio(target, data, ptt=bool(voice))
-
-
-def _default_filename(mimetype: str | None) -> str:
-    """`document.pdf`-style name for a document sent without one (WhatsApp shows it to the customer)."""
-    extension = mimetypes.guess_extension((mimetype or "").split(";")[0].strip()) or ".bin"
-    return f"document{extension}"
+    """The neonize call for one outgoing message (runs in the send pool): build it, then send_message."""
+    return client.send_message(target, compose.build(client, message))
 
 
 def _dns_failure() -> str | None:

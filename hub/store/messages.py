@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, bindparam, select, update
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, bindparam, select, update
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from hub.rules import MIMETYPE_MAX_LENGTH
@@ -77,6 +77,8 @@ class Message(Base):
     status: Mapped[str] = mapped_column(CleanString(16))
     outbound_id: Mapped[str | None] = mapped_column(CleanString(40))
     timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+    quoted_id: Mapped[str | None] = mapped_column(CleanString(128))  # the message it replies to
+    mentions: Mapped[list | None] = mapped_column(JSON)  # the JIDs it mentions
 
     @classmethod
     def from_event(cls, session_id: str, data: dict) -> Message:
@@ -87,7 +89,8 @@ class Message(Base):
                    sender=data.get("from"), recipient=data.get("chatId") if from_me else None,
                    type=data.get("type") or "other", text=data.get("text") or None, media=clean_json(data.get("media")),
                    status=MessageStatus.SENT if from_me else MessageStatus.RECEIVED,
-                   timestamp=parse_iso(data.get("timestamp")))
+                   timestamp=parse_iso(data.get("timestamp")), quoted_id=(data.get("quoted") or {}).get("messageId"),
+                   mentions=clean_json(data.get("mentions")) or None)
 
     @staticmethod
     def outbound_values(outbound: Outbound, sender: str | None) -> dict:
@@ -97,7 +100,9 @@ class Message(Base):
         where building an ORM object per row costs more than inserting it.
         """
         media = {"fileName": outbound.file_name, "mimetype": outbound.mimetype} if outbound.mimetype else None
-        return {"id": new_id("msg"), "session_id": outbound.session_id, "direction": "out",
+        content = outbound.content or {}
+        return {"quoted_id": (content.get("quoted") or {}).get("messageId"), "mentions": content.get("mentions"),
+                "id": new_id("msg"), "session_id": outbound.session_id, "direction": "out",
                 "message_id": outbound.message_id, "chat_id": outbound.to, "sender": sender,
                 "recipient": outbound.to, "type": outbound.type, "text": outbound.text, "media": media,
                 "status": MessageStatus.SENT, "outbound_id": outbound.id, "timestamp": outbound.sent_at or utcnow()}
@@ -113,7 +118,8 @@ class Message(Base):
         return {"id": self.id, "direction": self.direction, "messageId": self.message_id,
                 "chatId": self.chat_id, "from": self.sender, "to": self.recipient, "type": self.type,
                 "text": self.text, "media": self.media, "status": self.status,
-                "outboundId": self.outbound_id, "timestamp": isoformat(self.timestamp)}
+                "outboundId": self.outbound_id, "timestamp": isoformat(self.timestamp),
+                "quotedId": self.quoted_id, "mentions": self.mentions or []}
 
 
 def _receipt_update(status: str):
@@ -153,6 +159,9 @@ class Outbound(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     idempotency_key: Mapped[str | None] = mapped_column(CleanString(255), unique=True)
     request_hash: Mapped[str | None] = mapped_column(CleanString(64))
+    # What is sent besides text and media: quote, mentions, link preview, location, contact, poll
+    # (hub/outbound/kinds.py); kept until sent, like the payload, so a queued send survives a restart.
+    content: Mapped[dict | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 
@@ -208,6 +217,7 @@ class Outbound(Base):
             data["messageId"] = self.message_id
         if self.text:
             data["text"] = self.text
+        data.update(sent_content(self.content))
         if self.status == OutboundStatus.FAILED:
             data["error"] = self.error
         return data
@@ -218,6 +228,20 @@ class Outbound(Base):
                 "messageId": self.message_id, "error": self.error, "attempts": self.attempts,
                 "nextAttemptAt": isoformat(self.next_attempt_at) if self.status == OutboundStatus.QUEUED else None,
                 "createdAt": isoformat(self.created_at), "sentAt": isoformat(self.sent_at)}
+
+
+def sent_content(content: dict | None) -> dict:
+    """What a message-sent event says about a send's structured content (README.md, "Events")."""
+    if not content:
+        return {}
+    data = {key: content[key] for key in ("mentions", "location", "poll", "linkPreview") if key in content}
+    if "quoted" in content:
+        data["quoted"] = {"messageId": content["quoted"]["messageId"]}
+    if "contact" in content:
+        data["contacts"] = [content["contact"]]
+    if "poll" in content:  # the event's shape (DESIGN §5): multiple = more than one answer allowed
+        data["poll"] = {**content["poll"], "multiple": content["poll"]["selectableCount"] != 1}
+    return data
 
 
 # Built once: a statement built per call costs more than the UPDATE itself.
