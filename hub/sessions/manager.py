@@ -1,119 +1,87 @@
-"""SessionManager: the one owner of every live session in this process.
+"""SessionManager: the lifecycle of every session in this process.
 
-It creates engines, persists each session's status, turns what engines report (neonize
-protobuf events, QR codes, failed dials) into status changes and hub events, and reconnects
-with exponential backoff. A failure while handling one session's event is logged with the
-session id and never reaches the engine, another session, or the process.
+It creates, starts, stops, logs out, pairs, restores and deletes sessions, and owns the live
+ones (`hub.sessions.live`). It answers the questions others ask about them (is it running, which
+engine to send with). Its parts: the rows and their cached views (`rows.py`), status changes
+(`status.py`), the engines' reports and redials (`sink.py`), the engine factory (`factory.py`)
+and sessions.config.json (`sessions_file.py`).
 """
 from __future__ import annotations
 
-import copy
-import json
 import logging
 import re
 import shutil
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import gevent
-from sqlalchemy import select
 
-from hub.backoff import Backoff
-from hub.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
+from hub.errors import BadRequest, Conflict, Forbidden, Unavailable
 from hub.events import EventLog
 from hub.rules import ENGINE_NAMES, SESSION_ID_PATTERN
-from hub.sessions import inbound
+from hub.sessions import factory
 from hub.sessions.engine import Engine, EngineError, NotConnected
-from hub.sessions.mapping import HubEventDraft, StatusChange, complete_poll_vote, connect_failure, map_event
-from hub.store import Session, Store, utcnow
+from hub.sessions.live import RECONNECT, LiveSession
+from hub.sessions.mapping import StatusChange
+from hub.sessions.rows import SessionRows
+from hub.sessions.sessions_file import read_entries
+from hub.sessions.sink import SessionSink
+from hub.sessions.status import StatusRecorder
+from hub.store import Store
 from hub.store.models import SESSION_DOWN, SESSION_RUNNING, SessionStatus, isoformat
 
 log = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(SESSION_ID_PATTERN)
-# While whatsmeow reconnects by itself (its dial is alive), the hub only watches: after this long
-# without a connection it takes over (stops that client and redials).
-WHATSMEOW_RECONNECT_WATCHDOG = 600.0
-RECONNECT = Backoff(base=2.0, cap=300.0, jitter=0.2)  # 2, 4, 8 ... s, capped at 5 minutes, ±20 %
 # A start is under way or done: starting again changes nothing.
 STARTED = (SessionStatus.STARTING, SessionStatus.QR, SessionStatus.CONNECTED)
 
 
 def validate_session_id(session_id: str) -> str:
+    """The id itself when it is a valid session id; 400 otherwise."""
     if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
         raise BadRequest("sessionId must be 1-64 characters from A-Z, a-z, 0-9, '_' and '-'.",
                          code="invalid_session_id")
     return session_id
 
 
-@dataclass
-class LiveSession:
-    engine: Engine
-    qr: str | None = None
-    qr_expires_at: datetime | None = None
-    reconnect_timer: threading.Timer | None = None
-
-    def cancel_reconnect(self) -> None:
-        if self.reconnect_timer is not None:
-            self.reconnect_timer.cancel()
-            self.reconnect_timer = None
-
-
 def _no_simulator():
     raise Unavailable("The simulated WhatsApp is not installed in this hub.", code="sandbox_unavailable")
 
 
-class SessionManager:
+class SessionManager(SessionSink):
     """Creates, starts, stops and watches sessions; implements the engines' sink."""
 
     def __init__(self, config, store: Store, events: EventLog):
         self.config = config
         self.store = store
         self.events = events
+        self.rows = SessionRows(store)
+        self.statuses = StatusRecorder(self.rows, events)
         self._live: dict[str, LiveSession] = {}  # others ask: is_running, connected_engine, engine_name
         self._lock = threading.RLock()
         self.on_delete: list = []  # callbacks(db, session_id), e.g. remove its webhooks
         self.media_handler = None  # (manager, session_id, draft): media messages (hub.media.downloads.install)
         self.simulator = _no_simulator  # () -> the simulated WhatsApp of sandbox sessions (hub.sandbox.install)
         self.backoff = RECONNECT  # tests give a faster one
-        # Session views by id. Only this manager writes session rows, so it drops a view whenever it
-        # changes one; every send and sandbox message reads the view, and this saves the query.
-        self._views: dict[str, dict] = {}
-        self._changes = 0  # bumped on every write: a view read before a write is not cached
 
-    # -- queries -------------------------------------------------------------------------
+    # Reads of the rows: see SessionRows.
     def get(self, session_id: str) -> dict:
         """The session's public view (the caller's own copy); NotFound if it does not exist."""
-        return copy.deepcopy(self.peek(session_id))
+        return self.rows.get(session_id)
 
     def peek(self, session_id: str) -> dict:
         """The cached view itself, for hot paths that only read it (never edit it); NotFound if unknown."""
-        view = self._views.get(session_id)
-        if view is None:
-            changes = self._changes
-            with self.store.session() as db:
-                view = self._row(db, session_id).to_dict()
-            with self._lock:
-                if changes == self._changes:
-                    self._views[session_id] = view
-        return view
-
-    def _forget_view(self, session_id: str) -> None:
-        """After a write to the session's row (committed or not): the next get() reads it again."""
-        with self._lock:
-            self._changes += 1
-            self._views.pop(session_id, None)
+        return self.rows.peek(session_id)
 
     def list(self) -> list[dict]:
-        with self.store.session() as db:
-            return [row.to_dict() for row in db.scalars(select(Session).order_by(Session.created_at))]
+        """Every session's view, oldest first."""
+        return self.rows.list()
 
     def exists(self, session_id: str) -> bool:
-        with self.store.session() as db:
-            return db.get(Session, session_id) is not None
+        """Whether the session exists."""
+        return self.rows.exists(session_id)
 
     def is_running(self, session_id: str) -> bool:
         """Whether the session has a live engine in this process (starting, qr, connected or retrying)."""
@@ -150,7 +118,8 @@ class SessionManager:
                 "expiresAt": isoformat(live.qr_expires_at)}
 
     def store_dir(self, session_id: str) -> Path:
-        return Path(self.config.sessions_dir) / session_id
+        """The session's whatsmeow store directory."""
+        return factory.store_dir(self.config, session_id)
 
     def has_credentials(self, session_id: str, engine: str | None = None) -> bool:
         """Whether a linked device is stored on disk (then start() reconnects without a scan)."""
@@ -159,33 +128,16 @@ class SessionManager:
             return live.engine.has_credentials()
         return self._new_engine(session_id, engine or self.get(session_id)["engine"]).has_credentials()
 
-    # -- commands ------------------------------------------------------------------------
     def create(self, session_id: str, description: str = "", engine: str | None = None) -> dict:
         """Add a session (stopped). 409 if the id is taken; 403 for sandbox when disabled."""
         validate_session_id(session_id)
         engine = engine or self.config.engine
         self._check_engine_allowed(engine)
-        with self.store.session() as db:
-            if db.get(Session, session_id) is not None:
-                raise Conflict(f"Session '{session_id}' already exists.", code="session_exists")
-            row = Session(id=session_id, description=description or "", engine=engine, status=SessionStatus.STOPPED)
-            db.add(row)
-            db.flush()
-            view = row.to_dict()
-        self._forget_view(session_id)
-        return view
+        return self.rows.insert(session_id, description or "", engine)
 
     def update(self, session_id: str, description: str | None, settings: dict) -> dict:
         """Change the description and/or settings (validated changes: hub/session_settings.py)."""
-        with self.store.session() as db:
-            row = self._row(db, session_id)
-            if description is not None:
-                row.description = description
-            row.change_settings(settings)
-            db.flush()
-            view = row.to_dict()
-        self._forget_view(session_id)
-        return view
+        return self.rows.update(session_id, description, settings)
 
     def _check_engine_allowed(self, engine: str) -> None:
         if engine not in ENGINE_NAMES:
@@ -211,7 +163,7 @@ class SessionManager:
                 live = self._live[session_id] = LiveSession(self._new_engine(session_id, view["engine"]))
             live.cancel_reconnect()
         if not retry:
-            self._set_status(session_id, StatusChange(SessionStatus.STARTING))
+            self.statuses.save(session_id, StatusChange(SessionStatus.STARTING))
         try:
             live.engine.start()
         except Exception as exc:  # a dial that fails at once is reported like any failed dial
@@ -230,7 +182,7 @@ class SessionManager:
         """Disconnect and forget the live engine; credentials stay on disk."""
         self.get(session_id)
         self._let_go(session_id, forget=False)
-        self._set_status(session_id, StatusChange(status, reason=reason, reconnect=False))
+        self.statuses.save(session_id, StatusChange(status, reason=reason, reconnect=False))
         return self.get(session_id)
 
     def logout(self, session_id: str) -> dict:
@@ -244,8 +196,8 @@ class SessionManager:
             self._live.pop(session_id, None)
         live.cancel_reconnect()
         self._quietly(live.engine.logout, session_id)
-        self._set_status(session_id, StatusChange(SessionStatus.LOGGED_OUT, reason="logged out through the API",
-                                                  reconnect=False))
+        self.statuses.save(session_id, StatusChange(SessionStatus.LOGGED_OUT, reason="logged out through the API",
+                                                    reconnect=False))
         return self.get(session_id)
 
     def delete(self, session_id: str) -> None:
@@ -259,13 +211,7 @@ class SessionManager:
             self._quietly(engine.stop, session_id)
         self._quietly(engine.forget_credentials, session_id)
         shutil.rmtree(self.store_dir(session_id), ignore_errors=True)
-        try:
-            with self.store.session() as db:
-                for callback in self.on_delete:
-                    callback(db, session_id)
-                db.delete(self._row(db, session_id))
-        finally:
-            self._forget_view(session_id)
+        self.rows.delete(session_id, self.on_delete)
 
     def pair(self, session_id: str, phone: str, wait: float = 20.0) -> str:
         """A pairing code for `phone`; starts the session and waits until its websocket is up."""
@@ -299,7 +245,6 @@ class SessionManager:
             live.cancel_reconnect()
             self._quietly(live.engine.stop, session_id)
 
-    # -- start-up ------------------------------------------------------------------------
     def restore_all(self) -> list[str]:
         """Start every session whose credentials are on disk; mark the others stopped."""
         restored = []
@@ -314,82 +259,18 @@ class SessionManager:
                 restored.append(session_id)
             elif view["status"] not in (SessionStatus.STOPPED, SessionStatus.LOGGED_OUT):
                 unlinked = StatusChange(SessionStatus.STOPPED, reason="hub restarted before it was linked")
-                self._set_status(session_id, unlinked)
+                self.statuses.save(session_id, unlinked)
         return restored
 
     def create_from_file(self, path: str) -> list[str]:
         """Create the sessions listed in sessions.config.json that do not exist yet, and start all of them."""
-        file = Path(path)
-        if not file.exists():
-            return []
-        entries = json.loads(file.read_text())
-        entries = entries.get("sessions", []) if isinstance(entries, dict) else entries
         created = []
-        for entry in entries:
-            entry = {"sessionId": entry} if isinstance(entry, str) else entry
-            session_id = entry.get("sessionId") or entry.get("id")
-            if not self.exists(session_id):
-                self.create(session_id, entry.get("description", ""), entry.get("engine"))
-                created.append(session_id)
-            self.start(session_id)  # every boot: connected when linked, else showing a QR
+        for entry in read_entries(path):
+            if not self.exists(entry.session_id):
+                self.create(entry.session_id, entry.description, entry.engine)
+                created.append(entry.session_id)
+            self.start(entry.session_id)  # every boot: connected when linked, else showing a QR
         return created
-
-    # -- the engines' sink -----------------------------------------------------------------
-    def on_event(self, session_id: str, event) -> None:
-        """A neonize protobuf event from `session_id`'s engine."""
-        try:
-            live = self._live.get(session_id)
-            result = map_event(event, resolve_lid=live.engine.phone_of_lid if live else None)
-            if isinstance(result, HubEventDraft) and result.decrypt == "poll-vote":
-                result = self._decrypted_vote(session_id, result, live.engine if live else None)
-            if isinstance(result, HubEventDraft):
-                inbound.ingest(self, session_id, result)
-            elif isinstance(result, StatusChange):
-                self._apply(session_id, result)
-        except Exception:
-            log.exception("session %s: handling %s failed", session_id, type(event).__name__,
-                          extra={"sessionId": session_id})
-
-    def _decrypted_vote(self, session_id: str, draft: HubEventDraft, engine: Engine | None) -> HubEventDraft:
-        """A poll vote with its options' text (goneonize DecryptPollVote; option names from the poll's event)."""
-        if engine is None:
-            return complete_poll_vote(draft, None, [], "the session stopped before the vote could be decrypted")
-        try:
-            hashes = engine.decrypt_poll_vote(draft.event)
-        except EngineError as exc:
-            return complete_poll_vote(draft, None, [], f"the vote could not be decrypted: {exc}")
-        return complete_poll_vote(draft, hashes, self.events.poll_options(session_id, draft.data["pollMessageId"]))
-
-    def on_qr(self, session_id: str, code: str, lifetime: float = 60.0) -> None:
-        """A new QR code, valid for `lifetime` seconds (WhatsApp: 60 s for the first, 20 s for each later one)."""
-        live = self._live.get(session_id)
-        if live is None:
-            return
-        live.qr, live.qr_expires_at = code, utcnow() + timedelta(seconds=lifetime)
-        self._set_status(session_id, StatusChange(SessionStatus.QR))
-        self.events.record("qr", session_id, {"qr": code, "expiresAt": isoformat(live.qr_expires_at)},
-                           sandbox=live.engine.name == "sandbox")
-
-    def on_connect_failed(self, session_id: str, reason: str) -> None:
-        """Dialling failed: retry later (network), or stop for good (unreadable store, QR timeout)."""
-        self._apply(session_id, connect_failure(reason))
-
-    # -- internals -------------------------------------------------------------------------
-    def _apply(self, session_id: str, change: StatusChange) -> None:
-        live = self._live.get(session_id)
-        dropped = change.status == SessionStatus.DISCONNECTED and change.reconnect
-        if dropped and live and live.engine.reconnects_itself():
-            watching = StatusChange(SessionStatus.DISCONNECTED, reason=f"{change.reason}; whatsmeow is reconnecting",
-                                    reconnect=False)
-            self._set_status(session_id, watching)
-            self._schedule_reconnect(session_id, WHATSMEOW_RECONNECT_WATCHDOG)  # one owner: ours only if it gives up
-            return
-        retrying = change.status == SessionStatus.DISCONNECTED and change.reconnect and live is not None
-        if change.status in SESSION_DOWN and not retrying:
-            self._let_go(session_id, forget=change.status == SessionStatus.LOGGED_OUT and change.forget_credentials)
-        delay = self._set_status(session_id, change, retrying)
-        if delay is not None:
-            self._schedule_reconnect(session_id, delay)
 
     def _let_go(self, session_id: str, forget: bool) -> None:
         """Stop the session's live engine and its reconnects (and forget its device)."""
@@ -402,77 +283,8 @@ class SessionManager:
         if forget:
             self._quietly(live.engine.forget_credentials, session_id)
 
-    def _schedule_reconnect(self, session_id: str, delay: float) -> None:
-        live = self._live.get(session_id)
-        if live is None:
-            return
-        live.cancel_reconnect()
-        timer = threading.Timer(delay, self._reconnect, args=(session_id,))
-        timer.daemon = True
-        live.reconnect_timer = timer
-        timer.start()
-
-    def _reconnect(self, session_id: str) -> None:
-        live = self._live.get(session_id)
-        if live is None:
-            return
-        live.reconnect_timer = None
-        try:
-            self.start(session_id, retry=True)
-        except Exception:
-            log.exception("session %s: reconnect failed", session_id, extra={"sessionId": session_id})
-
-    def _set_status(self, session_id: str, change: StatusChange, retrying: bool = False) -> float | None:
-        """Persist a status change; record a session-status event when status or reason changed.
-
-        Returns the delay before the next reconnect when `retrying` (attempts and the time of
-        the next try are stored for the session view), else None.
-        """
-        try:
-            with self.store.session() as db:
-                row = self._row(db, session_id)
-                previous, previous_reason = row.status, row.last_error
-                delay = self._update_row(row, change, retrying)
-                sandbox = row.engine == "sandbox"
-        finally:
-            self._forget_view(session_id)
-        if previous != change.status or (change.reason and change.reason != previous_reason):
-            data = {"status": change.status, "previous": previous}
-            if change.reason:
-                data["reason"] = change.reason
-            self.events.record("session-status", session_id, data, sandbox=sandbox)
-        return delay
-
-    def _update_row(self, row: Session, change: StatusChange, retrying: bool) -> float | None:
-        """Apply `change` to the row; the delay before the next reconnect when `retrying`."""
-        delay = None
-        row.set_status(change.status, change.reason)
-        row.jid = change.jid or row.jid
-        row.push_name = change.push_name or row.push_name
-        if change.jid:
-            row.phone = change.jid.split("@")[0]
-        if retrying:
-            row.reconnect_attempts += 1
-            delay = change.retry_after or self.backoff.delay(row.reconnect_attempts)
-            row.next_retry_at = utcnow() + timedelta(seconds=delay)
-        elif change.status in SESSION_DOWN or change.status == SessionStatus.STARTING:  # a new cycle, or none at all
-            row.reconnect_attempts, row.next_retry_at = 0, None
-        return delay
-
-    def _row(self, db, session_id: str) -> Session:
-        row = db.get(Session, session_id)
-        if row is None:
-            raise NotFound(f"Session '{session_id}' does not exist.", code="session_not_found")
-        return row
-
     def _new_engine(self, session_id: str, engine: str) -> Engine:
-        """A NeonizeEngine; a sandbox session's talks to the simulated WhatsApp instead of Go."""
-        try:
-            from hub.sessions.neonize_engine import NeonizeEngine
-        except ImportError as exc:
-            raise Unavailable(f"The neonize engine cannot be loaded: {exc}", code="engine_unavailable") from exc
-        library = self.simulator().library if engine == "sandbox" else None
-        return NeonizeEngine(session_id, self.store_dir(session_id), self, self.config, library=library)
+        return factory.new_engine(session_id, engine, self, self.config, self.simulator)
 
     @staticmethod
     def _quietly(call, session_id: str) -> None:

@@ -11,7 +11,7 @@ import gevent
 from gevent.threadpool import ThreadPool
 from neonize.events import EVENT_TO_INT
 
-from hub.sessions.manager import LiveSession
+from hub.sessions.live import LiveSession
 
 _GO_THREAD = ThreadPool(1)  # Go calls back on its own OS thread, never on the gevent hub's
 

@@ -8,7 +8,7 @@ import pytest
 from hub.app import create_app
 from hub.errors import NotFound
 from hub.sessions import builders
-from hub.sessions.manager import RECONNECT
+from hub.sessions.live import RECONNECT
 
 
 def test_reconnect_delay_grows_exponentially_with_jitter_and_cap():
