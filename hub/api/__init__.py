@@ -13,12 +13,13 @@ def register(app) -> None:
         messages,
         metrics,
         sandbox,
+        sandbox_polls,
         send,
         sessions,
         tickets,
         webhooks,
     )
 
-    for module in (health, sessions, sandbox, events, metrics, listeners, webhooks, deliveries,
+    for module in (health, sessions, sandbox, sandbox_polls, events, metrics, listeners, webhooks, deliveries,
                    send, messages, media, compat, tickets):
         app.register_api(module.bp)

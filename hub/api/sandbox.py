@@ -9,11 +9,13 @@ from pydantic import Field
 
 from hub.api.common import Model, SessionPath, blueprint, hub, ok
 from hub.api.responses import Ok, answers, ok_model
+from hub.api.send import ContactBody, LocationBody, PollBody, plain_json
 from hub.errors import BadRequest, Conflict, Forbidden
 from hub.media import downloads
 from hub.media.payload import decode_base64, media_kind
 from hub.rules import MIMETYPE_PATTERN
 from hub.sandbox.phone import InboundSpec, Phone
+from hub.sandbox.phone_messages import add_extras
 from hub.sessions.jids import normalise_jid
 from hub.store.models import SessionStatus
 
@@ -46,6 +48,17 @@ class InboundBody(Model):
     from_me: bool = Field(False, alias="fromMe", description="Sent from the phone itself")
     chat_id: str | None = Field(None, alias="chatId", description="Group JID for a group message")
     wait: bool = Field(True, description="Answer once the session stored it (false: once WhatsApp holds it)")
+    location: LocationBody | None = None
+    contact: ContactBody | None = None
+    poll: PollBody | None = None
+    reply_to: str | None = Field(None, alias="replyTo", max_length=128, description="Id of a message it quotes")
+    mentions: list[str | int] | None = Field(None, max_length=1024, description="Numbers or JIDs it @-mentions")
+
+    def extras(self) -> dict:
+        """The location, contact, poll, replyTo and mentions, as plain JSON."""
+        return {name: plain_json(getattr(self, field)) for name, field in (
+            ("location", "location"), ("contact", "contact"), ("poll", "poll"), ("replyTo", "reply_to"),
+            ("mentions", "mentions"))}
 
 
 class BanBody(Model):
@@ -93,8 +106,9 @@ def inbound(path: SessionPath, body: InboundBody):
                       "mimetype": body.media.mimetype, "filename": body.media.filename,
                       "kind": body.media.kind or media_kind(body.media.mimetype),
                       "failDownload": body.media.fail_download}
-    elif not body.text:
-        raise BadRequest("Give text or media (or both).", code="empty_message")
+    add_extras(phone, path.session_id, spec, body.extras())
+    if not (body.text or body.media or spec.content):
+        raise BadRequest("Give text or media (or both), or a location, contact or poll.", code="empty_message")
     message_id, stored = phone.inbound(path.session_id, spec)
     if stored and spec.media:
         stored = downloads.wait_recorded(path.session_id, message_id, hub().config.media_timeout + 5)

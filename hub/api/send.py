@@ -89,11 +89,12 @@ class SendBody(Model):
         return SendRequest(to=str(self.to), text=self.message, media=self.media.spec() if self.media else None,
                            session_id=self.session_id, queue_only=self.queue_only,
                            idempotency_key=idempotency_key, reply_to=self.reply_to,
-                           mentions=self.mentions, link_preview=_plain(self.link_preview),
-                           location=_plain(self.location), contact=_plain(self.contact), poll=_plain(self.poll))
+                           mentions=self.mentions, link_preview=plain_json(self.link_preview),
+                           location=plain_json(self.location), contact=plain_json(self.contact),
+                           poll=plain_json(self.poll))
 
 
-def _plain(value):
+def plain_json(value):
     """A nested body as the plain JSON the outbound row keeps (by its wire names)."""
     return value.model_dump(by_alias=True, exclude_none=True) if isinstance(value, Model) else value
 

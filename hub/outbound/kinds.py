@@ -16,11 +16,11 @@ from hub.context import HubContext
 from hub.errors import BadRequest
 from hub.outbound.preview import link_preview
 from hub.outbound.request import SendRequest
+from hub.rules import MESSAGE_ID_PATTERN
 from hub.sessions.jids import normalise_jid
 from hub.store import Message
 
-# WhatsApp message ids: 3EB0… (web, whatsmeow), 32 hex digits (Android), 3A… (iPhone), BAE5… (Baileys).
-MESSAGE_ID = re.compile(r"^[0-9A-Za-z]{8,64}$")
+MESSAGE_ID = re.compile(MESSAGE_ID_PATTERN)
 STANDALONE_KINDS = ("location", "contact", "poll")  # each is a message of its own: no text, no media with it
 MAX_MENTIONS = 256
 POLL_OPTIONS = (2, 12)  # WhatsApp's bounds on a poll's options
@@ -59,7 +59,7 @@ def standalone_kind(request: SendRequest) -> str | None:
 def quoted(context: HubContext, session_id: str, chat: str, message_id: str) -> dict:
     """The message `replyTo` names, from the history of its chat (sender, text); by id alone when unknown."""
     if not MESSAGE_ID.match(message_id):
-        raise BadRequest(f"replyTo '{message_id[:80]}' is not a WhatsApp message id (8-64 letters and digits, "
+        raise BadRequest(f"replyTo '{message_id[:80]}' is not a WhatsApp message id (letters and digits, "
                          "e.g. 3EB0C767D26A1D8E5A8B).", code="invalid_reply_to")
     statement = select(Message.sender, Message.text, Message.type).where(
         Message.session_id == session_id, Message.chat_id == chat, Message.message_id == message_id).limit(1)

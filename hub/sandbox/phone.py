@@ -19,6 +19,7 @@ from hub.errors import Conflict
 from hub.sandbox.library import BAN_CODE, LOGGED_OUT_CODE, PAIR_CODE, UNENCODABLE, Connection, Goneonize
 from hub.sandbox.network import MESSAGE_CODE, RECEIPT_CODE, Network, phone_of
 from hub.sessions import builders
+from hub.sessions.compose import attach_context
 
 QR_WAIT = 10.0  # seconds a scan waits for a starting session to show its QR
 ACK_WAIT = 10.0  # seconds an inbound message waits for the session to acknowledge it
@@ -35,6 +36,8 @@ class InboundSpec:
     from_me: bool = False
     chat: str | None = None
     wait: bool = True
+    content: object | None = None  # a built waE2E Message instead of text/media (location, contact, poll, vote)
+    context: object | None = None  # a waE2E ContextInfo: what it quotes, whom it mentions
 
 
 class Phone:
@@ -109,6 +112,10 @@ class Phone:
         return event.Info.ID, acked
 
     def _content(self, spec: InboundSpec):
+        content = spec.content if spec.content is not None else self._text_or_media(spec)
+        return content if spec.context is None else attach_context(content, spec.context)
+
+    def _text_or_media(self, spec: InboundSpec):
         if not spec.media:
             return builders.text_content(spec.text or "")
         media = spec.media

@@ -28,12 +28,19 @@ def build(client, message: OutgoingMessage) -> Message:
     content = message.content or {}
     built = _body(client, message, content)
     context = context_info(content)
-    if context is not None:
-        carrier = _context_carrier(built)
-        if context.mentionedJID:  # ours replace the ones neonize parsed out of a caption
-            del carrier.contextInfo.mentionedJID[:]
-        carrier.contextInfo.MergeFrom(context)
-    return built
+    return built if context is None else attach_context(built, context)
+
+
+def attach_context(message: Message, context: ContextInfo) -> Message:
+    """`message` quoting / mentioning as `context` says (a plain `conversation` becomes an extendedTextMessage,
+    the only text form with a contextInfo)."""
+    if message.conversation:
+        return Message(extendedTextMessage=ExtendedTextMessage(text=message.conversation, contextInfo=context))
+    carrier = _context_carrier(message)
+    if context.mentionedJID:  # ours replace the ones neonize parsed out of a caption
+        del carrier.contextInfo.mentionedJID[:]
+    carrier.contextInfo.MergeFrom(context)
+    return message
 
 
 def _body(client, message: OutgoingMessage, content: dict) -> Message:

@@ -182,7 +182,7 @@ def test_voice_note_is_ptt_ogg_opus(client, hub, sandbox_session):
 
 BAD = [
     ({"message": "x", "replyTo": "not an id!"}, "invalid_reply_to"),
-    ({"message": "x", "replyTo": "3EB0"}, "invalid_reply_to"),
+    ({"message": "x", "replyTo": "3EB0-C767"}, "invalid_reply_to"),
     ({"location": {"latitude": 91, "longitude": 0}}, "invalid_location"),
     ({"location": {"latitude": 0, "longitude": -180.5}}, "invalid_location"),
     ({"poll": {"question": "?", "options": ["solo"]}}, "invalid_poll"),
