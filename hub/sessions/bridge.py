@@ -18,26 +18,25 @@ boundary"):
   in order, from an ordinary greenlet (sinks do database work: never in a hub callback).
 - neonize's media helpers run ffmpeg/ffprobe through `subprocess.Popen` and python-magic's lock
   on the calling (native) thread; under `monkey.patch_all()` both are gevent objects that fail
-  or deadlock there. `install_native_safety` routes those subprocesses to the hub and gives
+  or deadlock there. `hub.sessions.native_safety` routes those subprocesses to the hub and gives
   python-magic real locks.
 """
 from __future__ import annotations
 
 import ctypes
-import io
 import logging
 import subprocess
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from types import SimpleNamespace
 
 import gevent
 from gevent.monkey import get_original
 from gevent.threadpool import ThreadPool
 
 from hub import native
+from hub.sessions import native_safety
 from hub.sessions.engine import EngineError
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,6 @@ _allocate_lock = get_original("_thread", "allocate_lock")
 START_GRACE = 0.25
 POOL_SIZES = {"send": 8, "download": 4, "control": 4}
 CALL_DEADLINES = {"send": 120.0, "download": 60.0, "control": 30.0}  # seconds; media sends convert first
-SUBPROCESS_DEADLINE = 120.0
 GO_LOG_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
                  "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 
@@ -234,7 +232,7 @@ class Bridge:
         self.dials = 0
         self._neonize = neonize_client
         self._install(neonize_client)
-        install_native_safety(self)
+        native_safety.install(self.hub)
 
     def _install(self, neonize_client) -> None:
         # Go reads its minimum log level from this logger at connect() time.
@@ -315,72 +313,9 @@ def _log_go_entry(data: bytes) -> None:
     logging.getLogger(f"whatsmeow.{entry.Name.replace('/', '.')}").log(level, "%s", entry.Message)
 
 
-# -- neonize's media helpers on native threads ----------------------------------------------
-class HubSubprocess:
-    """The `subprocess` neonize's ffmpeg helper sees: each process runs from the hub's thread.
-
-    A `Popen` under gevent's patches needs the default loop's child watcher, which only the hub's
-    thread has; from a native pool thread it raises TypeError. So the process is run by a greenlet
-    (gevent.subprocess) while the calling native thread waits on a real lock.
-    """
-
-    PIPE = subprocess.PIPE
-    DEVNULL = subprocess.DEVNULL
-    STDOUT = subprocess.STDOUT
-
-    def __init__(self, hub):
-        self._hub = hub
-
-    def Popen(self, command, stdout=None, stderr=None, stdin=None, **_ignored):  # noqa: N802 (subprocess's name)
-        done = native.call_on_hub(self._hub, _run_process, list(command))
-        return FinishedProcess(done.returncode, done.stdout or b"", done.stderr or b"")
-
-
-@dataclass
-class FinishedProcess:
-    """What neonize's FFmpeg.call reads from a Popen: stdout, stderr, wait(), returncode."""
-
-    returncode: int
-    out: bytes
-    err: bytes
-
-    def __post_init__(self):
-        self.stdout, self.stderr = io.BytesIO(self.out), io.BytesIO(self.err)
-
-    def wait(self, timeout=None) -> int:
-        return self.returncode
-
-
 def run_process(command: list[str], data: bytes | None = None) -> subprocess.CompletedProcess:
-    """Run a process to completion from any thread (the hub's thread runs it; see HubSubprocess)."""
-    return native.call_on_hub(get().hub, _run_process, command, data)
-
-
-def _run_process(command: list[str], data: bytes | None = None):
-    import gevent.subprocess
-
-    try:
-        feed = {"input": data} if data is not None else {"stdin": subprocess.DEVNULL}
-        return gevent.subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     timeout=SUBPROCESS_DEADLINE, **feed)
-    except FileNotFoundError as exc:
-        return subprocess.CompletedProcess(command, 127, b"", str(exc).encode())
-    except gevent.subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(command, 124, b"", b"timed out")
-
-
-def install_native_safety(bridge: Bridge) -> None:
-    """Make neonize's media helpers safe on native threads (see the module docstring)."""
-    import magic
-    import neonize.utils.ffmpeg as neonize_ffmpeg
-
-    from hub.sessions import converter
-
-    converter.put_on_path()
-    neonize_ffmpeg.subprocess = HubSubprocess(bridge.hub)
-    magic.threading = SimpleNamespace(Lock=_allocate_lock)  # Magic() instances made from now on
-    for instance in list(magic._instances.values()):
-        instance.lock = _allocate_lock()
+    """Run a process to completion from any thread (the hub's thread runs it; see hub.sessions.native_safety)."""
+    return native_safety.run_on_hub(get().hub, command, data)
 
 
 _bridge: Bridge | None = None
