@@ -1,9 +1,10 @@
 """Build real neonize protobuf events without a network (the simulated WhatsApp and the tests use them).
 
 Every builder produces what goneonize 0.5.2 hands Python for the whatsmeow event it names: the
-event classes are proto2 messages with required fields, and `serializable()` proves each built
-event is complete, exactly as `proto.Marshal` on the Go side would have produced it. Each
-docstring names the whatsmeow / goneonize function or protobuf that defines the shape.
+event classes are proto2 messages with required fields, and `SerializeToString()` (which raises
+EncodeError when one is missing) proves each built event is complete, exactly as `proto.Marshal`
+on the Go side would have produced it. Each docstring names the whatsmeow / goneonize function
+or protobuf that defines the shape.
 """
 from __future__ import annotations
 
@@ -313,8 +314,3 @@ def pair_success_event(device_jid: str, business_name: str = "") -> N.PairStatus
 
 def logged_out_event(reason: int = N.LOGGED_OUT, on_connect: bool = False) -> N.LoggedOut:
     return N.LoggedOut(OnConnect=on_connect, Reason=reason)
-
-
-def serializable(event) -> bytes:
-    """The wire bytes (raises EncodeError if a required field is missing)."""
-    return event.SerializeToString()

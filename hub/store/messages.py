@@ -239,7 +239,7 @@ def sent_content(content: dict | None) -> dict:
         data["quoted"] = {"messageId": content["quoted"]["messageId"]}
     if "contact" in content:
         data["contacts"] = [content["contact"]]
-    if "poll" in content:  # the event's shape (DESIGN §5): multiple = more than one answer allowed
+    if "poll" in content:  # the event's shape (README, Events): multiple = more than one answer allowed
         data["poll"] = {**content["poll"], "multiple": content["poll"]["selectableCount"] != 1}
     return data
 

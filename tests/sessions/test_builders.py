@@ -16,7 +16,7 @@ def test_message_info_as_encode_message_info_writes_it():
     assert info.Timestamp == 1795344671500  # time.UnixMilli
     assert (builders.jid(CUSTOMER).User, info.MessageSource.Sender.User) == ("51987654321", "51987654321")
     assert info.MessageSource.SenderAlt.IsEmpty and not info.MessageSource.IsGroup
-    assert N.Message.FromString(builders.serializable(event)) == event  # every required field is set
+    assert N.Message.FromString(event.SerializeToString()) == event  # raises EncodeError without a required field
 
 
 def test_broadcast_and_group_chats_are_groups_as_parse_message_source_says():
