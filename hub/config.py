@@ -8,6 +8,7 @@ import secrets
 import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -86,6 +87,21 @@ def _log_format(text: str) -> str:
     return text
 
 
+# HUB_MEDIA_STORE=s3://bucket/prefix (hub.media.stores)
+S3_URL = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>[A-Za-z0-9._/-]*))?$")
+
+
+def parse_media_store(text: str) -> str:
+    """HUB_MEDIA_STORE: empty, a directory path, or `s3://bucket[/prefix]` (a ValueError names what is wrong)."""
+    text = text.strip()
+    if text.startswith("s3://") and not S3_URL.match(text):
+        raise ValueError("use s3://<bucket>[/<prefix>]: a bucket name of 3-63 lower-case letters, digits, '.' "
+                         "or '-', and a prefix of letters, digits, '.', '_', '-' and '/'")
+    if "://" in text and not text.startswith("s3://"):
+        raise ValueError(f"unknown media store scheme {urlsplit(text).scheme!r} (use a directory or s3://)")
+    return text
+
+
 # The older services' names for their token (README.md, "Configuration"): accepted while HUB_API_KEY is unset.
 LEGACY_KEY_VARIABLES = ("API_STATIC_TOKEN", "API_KEY")
 
@@ -95,6 +111,8 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "HUB_DATABASE_URL": ("database_url", str, "sqlite:///hub.db"),
     "HUB_SESSIONS_DIR": ("sessions_dir", str, "sessions"),
     "HUB_UPLOADS_DIR": ("uploads_dir", str, "uploads"),
+    "HUB_MEDIA_STORE": ("media_store", parse_media_store, ""),
+    "HUB_S3_ENDPOINT": ("s3_endpoint", str.strip, ""),
     "HUB_PUBLIC_URL": ("public_url", str, "http://localhost:3000"),
     "HUB_SESSIONS_CONFIG": ("sessions_config", str, "sessions.config.json"),
     "HUB_ENGINE": ("engine", _engine, "neonize"),
@@ -128,6 +146,8 @@ class Config:
     database_url: str = "sqlite:///hub.db"
     sessions_dir: str = "sessions"
     uploads_dir: str = "uploads"
+    media_store: str = ""  # empty: uploads_dir (hub.media.stores)
+    s3_endpoint: str = ""
     public_url: str = "http://localhost:3000"
     sessions_config: str = "sessions.config.json"
     engine: str = "neonize"

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from hub.media import storage
 from hub.media.names import original_name
+from hub.media.stores import media_store
 from hub.sessions import builders
 from hub.sessions.engine import Engine, EngineError
 from hub.sessions.mapping import HubEventDraft
@@ -133,7 +134,7 @@ def fetch(engine: Engine | None, event, declared: int, config) -> tuple[storage.
         data = call_with_timeout(lambda: engine.download_media(event), config.media_timeout)
         if len(data) > limit:
             raise EngineError(f"the file is {len(data)} bytes; the limit is {limit} (HUB_MAX_MEDIA_MB)")
-        return storage.save(config.uploads_dir, data, media_mimetype(event)), None
+        return media_store(config).save(data, media_mimetype(event)), None
     except EngineError as exc:
         return None, str(exc)
     except Exception as exc:  # a media failure must never stop the event

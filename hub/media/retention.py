@@ -6,7 +6,7 @@ import logging
 from sqlalchemy import update
 
 from hub.context import HubContext
-from hub.media import storage
+from hub.media.stores import media_store
 from hub.store import MediaFile
 from hub.store.messages import MediaStatus
 
@@ -14,8 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def purge(context: HubContext) -> list[str]:
-    """Delete old files from HUB_UPLOADS_DIR and mark their media rows expired; returns the names."""
-    deleted = storage.delete_older_than(context.config.uploads_dir, context.config.media_retention_days)
+    """Delete old files from the media store and mark their media rows expired; returns the names."""
+    deleted = media_store(context.config).delete_older_than(context.config.media_retention_days)
     if deleted:
         with context.store.session() as db:
             db.execute(update(MediaFile).where(MediaFile.file_name.in_(deleted)).values(status=MediaStatus.EXPIRED))
