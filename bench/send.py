@@ -1,14 +1,17 @@
 """Accepted sends per second through real gunicorn (sandbox engine), with p50/p99 latency.
 
-Cases: `connected` (each request sends at once: 200 with the WhatsApp id) and `queued` (the
-session is stopped, so every send is stored durably and answered 202; the same path as `"async": true`).
+Cases: `connected` (each request sends at once: 200 with the WhatsApp id), `queued` (the
+session is stopped, so every send is stored durably and answered 202; the same path as `"async": true`)
+and `mixed` (connected; the requests rotate over text, a reply quoting a message from the history
+with a mention, a reaction when the hub has the reaction route, a PNG image and a WAV voice note,
+which is probed and converted to ogg/opus by ffmpeg): accepted/s and p99 per kind.
 Baseline in the same run: GET /api/health at the same concurrency, so the ratio says what a send
 costs compared with the cheapest request. The machines are noisy (run to run the baseline alone
 varies by a third), so each case runs in several rounds, interleaved with the baseline, and the
 report gives medians and each round's ratio to the baseline measured just before it.
 The client is one gevent process with urllib3 (about 2,200 requests/s on this kind of machine).
 
-    .venv/bin/python bench/send.py [--requests 3000] [--concurrency 20] [--rounds 3]
+    .venv/bin/python bench/send.py [--requests 3000] [--concurrency 20] [--rounds 3] [--mixed-requests 1000]
 """
 from gevent import monkey
 
@@ -60,6 +63,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--mixed-requests", type=int, default=1000, help="requests per round of the mixed case")
     args = parser.parse_args()
     http = urllib3.PoolManager(maxsize=args.concurrency)
     with tempfile.TemporaryDirectory() as directory, HubProcess(Path(directory), HUB_LOG_LEVEL="WARNING") as hub:
@@ -74,6 +78,7 @@ def main() -> None:
         for _ in range(args.rounds):
             rounds[BASELINE].append(health())
             rounds["send, connected (200 sent)"].append(with_grouping(hub, sends, rounds[BASELINE][-1]))
+        mixed_rounds = mixed_case(http, hub, args, health, rounds[BASELINE])
         hub.post("/api/sessions/bench/stop")
         for _ in range(args.rounds):
             rounds[BASELINE].append(health())
@@ -81,7 +86,95 @@ def main() -> None:
         queued = args.requests * args.rounds
         drain_rate = drain(hub, already_sent=queued, queued=queued)
     report(rounds, args)
+    report_mixed(mixed_rounds, args)
     print(f"  queue drain after reconnect: {queued} queued messages sent in order at {drain_rate:.0f}/s")
+
+
+def mixed_bodies(hub: HubProcess) -> dict[str, tuple[str, str, dict]]:
+    """kind -> (method, URL, body) of the mixed case; `reaction` only when the hub has the route."""
+    from tests.media_samples import png, wav
+
+    asked = hub.post("/api/sandbox/bench/inbound", json={"from": "51987654321", "text": "¿Tienen talla M?"})
+    message_id = asked.json()["messageId"]
+    base = {"sessionId": "bench", "to": "51987654321"}
+    send_url = hub.url + "/api/whatsapp/send"
+    bodies = {"text": ("POST", send_url, {**base, "message": "Su pedido 1234 está listo"}),
+              "reply": ("POST", send_url, {**base, "message": "Sí, @51987654321", "replyTo": message_id,
+                                           "mentions": ["51987654321"]})}
+    reaction = f"/api/sessions/bench/messages/{message_id}/reaction"
+    if "/api/sessions/{session_id}/messages/{message_id}/reaction" in hub.get("/openapi.json").json()["paths"]:
+        bodies["reaction"] = ("POST", hub.url + reaction, {"emoji": "👍"})
+    bodies["image"] = ("POST", send_url, {**base, "media": {"base64": b64(png(64)), "mimetype": "image/png"}})
+    bodies["voice"] = ("POST", send_url, {**base, "media": {"base64": b64(wav(2.0)), "mimetype": "audio/wav",
+                                                            "voice": True}})
+    return bodies
+
+
+def b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode()
+
+
+def run_kinds(http, bodies: dict, counts: dict, concurrency: int) -> dict:
+    """counts[kind] requests of each kind (rotating when several); per kind: accepted (2xx) per second, p99."""
+    headers = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
+    order = [kind for n in range(max(counts.values())) for kind in counts if n < counts[kind]]
+    payloads = {kind: json.dumps(bodies[kind][2]).encode() for kind in counts}
+    latencies, accepted = {kind: [] for kind in counts}, dict.fromkeys(counts, 0)
+    remaining = iter(order)
+
+    def client():
+        for kind in remaining:
+            method, url, _ = bodies[kind]
+            started = time.perf_counter()
+            response = http.request(method, url, body=payloads[kind], headers=headers, retries=False)
+            latencies[kind].append(time.perf_counter() - started)
+            accepted[kind] += 200 <= response.status < 300
+
+    started = time.perf_counter()
+    gevent.joinall([gevent.spawn(client) for _ in range(concurrency)])
+    elapsed = time.perf_counter() - started
+    return {"rate": sum(accepted.values()) / elapsed, "kinds": {
+        kind: {"rate": accepted[kind] / elapsed, "p99": sorted(values)[max(0, int(len(values) * 0.99) - 1)] * 1000,
+               "accepted": accepted[kind], "sent": len(values)} for kind, values in latencies.items()}}
+
+
+def kind_counts(bodies: dict, total: int) -> dict:
+    """Requests per kind: `total` for the cheap kinds, a fifth for image and voice (PIL, ffmpeg)."""
+    return {kind: total if kind not in ("image", "voice") else max(20, total // 5) for kind in bodies}
+
+
+def mixed_case(http, hub: HubProcess, args, health, baselines: list) -> list[dict]:
+    """Per round: a baseline, each kind alone (its accepted/s and p99, ratio to that baseline), then all
+    kinds interleaved (the p99 each kind gets while the others run)."""
+    bodies = mixed_bodies(hub)
+    counts = kind_counts(bodies, args.mixed_requests)
+    results = []
+    for _ in range(args.rounds):
+        baselines.append(health())
+        alone = {kind: run_kinds(http, bodies, {kind: count}, args.concurrency)["kinds"][kind]
+                 for kind, count in counts.items()}
+        mixed = run_kinds(http, bodies, counts, args.concurrency)
+        results.append({"baseline": baselines[-1]["rate"], "alone": alone, "mixed": mixed})
+    return results
+
+
+def report_mixed(results: list[dict], args) -> None:
+    kinds = list(results[0]["alone"])
+    median = lambda values: statistics.median(list(values))  # noqa: E731
+    print(f"  send by kind ({args.mixed_requests} requests per kind, a fifth for image and voice; medians of "
+          f"{len(results)} round(s); ratio = accepted/s / GET /api/health/s of the same round)")
+    for kind in kinds:
+        alone = [r["alone"][kind] for r in results]
+        ratios = ", ".join(f"{a['rate'] / r['baseline']:.2f}" for a, r in zip(alone, results, strict=True))
+        mixed_p99 = median(r["mixed"]["kinds"][kind]["p99"] for r in results)
+        print(f"    {kind:9s} alone {median(a['rate'] for a in alone):6.0f} accepted/s  p99 "
+              f"{median(a['p99'] for a in alone):7.1f} ms  ratio [{ratios}]  | mixed p99 {mixed_p99:7.1f} ms")
+    ratios = ", ".join(f"{r['mixed']['rate'] / r['baseline']:.2f}" for r in results)
+    print(f"    mixed     {median(r['mixed']['rate'] for r in results):6.0f} accepted/s in all, ratio [{ratios}]")
+    if "reaction" not in kinds:
+        print("    reaction  skipped: this hub has no POST /api/sessions/<id>/messages/<id>/reaction yet")
 
 
 def group_commit_counters(hub: HubProcess) -> tuple[float, float]:
