@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import redirect
 from flask_openapi3 import Info, OpenAPI
 
-from hub import auth, body, delivery, sandbox
+from hub import auth, delivery, sandbox
 from hub.api.errors import register_error_handlers, validation_error_response
 from hub.api.responses import Error
 from hub.config import Config
@@ -51,8 +51,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
     context.store.migrate()
     app.extensions["hub"] = context
     register_error_handlers(app)
-    auth.init_app(app)
-    app.before_request(body.check_body)  # after the key check: no body is read for 401/403/404/405
+    auth.init_app(app)  # the key check, the body check, the scope check
     from hub import api, socket_io, ws
     from hub.web import views
 

@@ -8,6 +8,12 @@ WebSockets also accept a single-use `?ticket=` (hub/tickets.py) instead of the k
 browser whose Origin is not this hub (another site's page must not ride a user's ticket or key).
 Behind a proxy, X-Forwarded-For is honoured only from the proxies' own addresses
 (HUB_PROXY_ADDRESSES): a client that reaches the hub directly cannot claim a trusted address.
+
+The check decides who the caller is, once (`g.caller`, hub/caller.py): an administrator (a
+HUB_API_KEY key, or a trusted-network request that shows no scoped key) or a scoped key. To a
+scoped key every other session does not exist: a request naming one in its path (`<session_id>`),
+its query or its JSON body (`sessionId`) is a 404 before any view runs; services filter listings
+and refuse administrator-only actions through the same caller.
 """
 from __future__ import annotations
 
@@ -15,10 +21,13 @@ import hmac
 import ipaddress
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from hub import body
 from hub.api.errors import error_response
+from hub.caller import ADMIN, Caller, current_caller
+from hub.keys import caller_for_id, caller_for_key
 from hub.tickets import TicketBook
 
 # Endpoints anyone may call: health, media files, the API docs and their assets, the dashboard
@@ -29,6 +38,10 @@ PUBLIC_ENDPOINTS = frozenset({
     "swagger.swagger", "swagger.static", "swagger.oauth2-redirect",
     "web.index", "web.dashboard", "web.static", "static",
 })
+
+# Endpoints only administrators may call: a scoped key gets 403 admin_required, whatever it names.
+ADMIN_ENDPOINTS = frozenset({"keys.create_key", "keys.list_keys", "keys.delete_key", "sessions.create_session",
+                             "metrics.metrics"})
 
 WEBSOCKET_ENDPOINTS = frozenset({"__flask_sock.events_socket", "__flask_sock.session_socket"})
 
@@ -87,11 +100,23 @@ def refused_origin():
 
 
 def refused_ticket(ticket: str):
-    """403 unless the ticket is genuine, unexpired and unused (None: it authenticates the socket)."""
-    if current_app.extensions["ws_tickets"].redeem(ticket):
-        return None
-    return error_response(403, "invalid_ticket", "The ticket is unknown, expired or already used; "
-                                                 "get a new one from POST /api/ws-ticket.")
+    """403 unless the ticket is genuine, unexpired and unused (None: it authenticates the socket as its holder)."""
+    book = current_app.extensions["ws_tickets"]
+    holder = book.holder_of(ticket) if book.redeem(ticket) else None
+    caller = None if holder is None else caller_for_id(current_app.extensions["hub"], holder) if holder else ADMIN
+    if caller is None:
+        return error_response(403, "invalid_ticket", "The ticket is unknown, expired or already used; "
+                                                     "get a new one from POST /api/ws-ticket.")
+    g.caller = caller
+    return None
+
+
+def caller_for(key: str) -> Caller | None:
+    """An administrator for a HUB_API_KEY key, the scoped caller of a scoped key, else None."""
+    context = current_app.extensions["hub"]
+    if key_is_valid(key, context.config.api_keys):
+        return ADMIN
+    return caller_for_key(context, key)
 
 
 def check_api_key():
@@ -102,16 +127,44 @@ def check_api_key():
         refused = refused_origin()
         if refused is not None or "ticket" in request.args:
             return refused or refused_ticket(request.args["ticket"])
-    config = current_app.extensions["hub"].config
-    if is_trusted_address(request.remote_addr, config.trusted_networks):
-        return None
     key = presented_key()
+    caller = caller_for(key) if key is not None else None
+    trusted = current_app.extensions["hub"].config.trusted_networks
+    if caller is None and is_trusted_address(request.remote_addr, trusted):
+        caller = ADMIN  # the older internal clients send no key: they administer the hub
+    if caller is None:
+        return refusal(key)
+    g.caller = caller
+    return None
+
+
+def refusal(key: str | None):
+    """401 without a key, 403 with one that is neither HUB_API_KEY nor a scoped key."""
     if key is None:
         return error_response(401, "unauthorized",
                               "An API key is required: send it as X-API-Key, "
                               "Authorization: Bearer <key>, or ?apiKey=<key>.")
-    if not key_is_valid(key, config.api_keys):
-        return error_response(403, "forbidden", "The API key is not valid.")
+    return error_response(403, "forbidden", "The API key is not valid.")
+
+
+def named_sessions() -> list:
+    """The session ids a request names: in its path, its query and its JSON body (`sessionId`)."""
+    names = [(request.view_args or {}).get("session_id"), request.args.get("sessionId")]
+    if request.is_json and request.method in body.BODY_METHODS:
+        given = request.get_json(silent=True)
+        names.append(given.get("sessionId") if isinstance(given, dict) else None)
+    return [name for name in names if isinstance(name, str) and name]
+
+
+def check_scope():
+    """before_request hook (after the body check): scoped keys get 403 on admin routes, 404 for other sessions."""
+    caller = current_caller()
+    if caller.is_admin or request.routing_exception is not None:
+        return None
+    if request.endpoint in ADMIN_ENDPOINTS:
+        caller.require_admin("call this route")
+    for session_id in named_sessions():
+        caller.require_session(session_id)
     return None
 
 
@@ -131,3 +184,5 @@ def init_app(app: Flask) -> None:
     """The key check on every request, and the WebSocket tickets it accepts."""
     app.extensions["ws_tickets"] = TicketBook(app.extensions["hub"].config.api_keys)
     app.before_request(check_api_key)
+    app.before_request(body.check_body)  # after the key check: no body is read for 401/403/404/405
+    app.before_request(check_scope)

@@ -8,6 +8,7 @@ def register(app) -> None:
         deliveries,
         events,
         health,
+        keys,
         listeners,
         media,
         messages,
@@ -21,5 +22,5 @@ def register(app) -> None:
     )
 
     for module in (health, sessions, sandbox, sandbox_polls, events, metrics, listeners, webhooks, deliveries,
-                   send, messages, media, compat, tickets):
+                   send, messages, media, compat, tickets, keys):
         app.register_api(module.bp)

@@ -7,6 +7,7 @@ from flask import current_app
 
 from hub.api.common import blueprint, ok
 from hub.api.responses import answers, ok_model
+from hub.caller import current_caller
 
 bp = blueprint("websocket", "Tickets for /ws/events and /ws/session/<id>")
 
@@ -14,5 +15,5 @@ bp = blueprint("websocket", "Tickets for /ws/events and /ws/session/<id>")
 @bp.post("/ws-ticket", responses=answers(ok_model("WsTicket", ticket=str, expiresAt=str)))
 def ws_ticket():
     """A ticket for one WebSocket (`?ticket=`), valid once within about 30 seconds."""
-    ticket, expires = current_app.extensions["ws_tickets"].issue()
+    ticket, expires = current_app.extensions["ws_tickets"].issue(holder=current_caller().key_id or "")
     return ok(ticket=ticket, expiresAt=datetime.fromtimestamp(expires, UTC).isoformat())

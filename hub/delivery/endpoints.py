@@ -198,6 +198,11 @@ def remove_session_webhooks(db: DbSession, session_id: str) -> None:
     _delete_endpoints(db, Endpoint.kind.in_(WEBHOOK_KINDS), Endpoint.session_id == session_id)
 
 
+def remove_key_listeners(db: DbSession, key_id: str) -> None:
+    """A deleted scoped key's listeners go with it (they were filed under its id)."""
+    _delete_endpoints(db, Endpoint.kind == EndpointKind.LISTENER, Endpoint.session_key == key_id)
+
+
 def _delete_endpoints(db: DbSession, *conditions) -> int:
     """Delete matching endpoints; their deliveries and attempts cascade (pending ones stop)."""
     ids = db.scalars(select(Endpoint.id).where(*conditions)).all()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import gevent
 
+from hub.caller import current_caller
 from hub.errors import BadRequest, Conflict, Forbidden, Unavailable
 from hub.events import EventLog
 from hub.rules import ENGINE_NAMES, SESSION_ID_PATTERN
@@ -76,8 +77,9 @@ class SessionManager(SessionSink):
         return self.rows.peek(session_id)
 
     def list(self) -> list[dict]:
-        """Every session's view, oldest first."""
-        return self.rows.list()
+        """Every session the caller sees (a scoped key: its own), oldest first."""
+        caller = current_caller()
+        return [view for view in self.rows.list() if caller.sees(view["sessionId"])]
 
     def exists(self, session_id: str) -> bool:
         """Whether the session exists."""
@@ -129,7 +131,8 @@ class SessionManager(SessionSink):
         return self._new_engine(session_id, engine or self.get(session_id)["engine"]).has_credentials()
 
     def create(self, session_id: str, description: str = "", engine: str | None = None) -> dict:
-        """Add a session (stopped). 409 if the id is taken; 403 for sandbox when disabled."""
+        """Add a session (stopped). 409 if the id is taken; 403 for sandbox when disabled or for a scoped key."""
+        current_caller().require_admin("create sessions")
         validate_session_id(session_id)
         engine = engine or self.config.engine
         self._check_engine_allowed(engine)

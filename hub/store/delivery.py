@@ -78,6 +78,8 @@ class Endpoint(Base):
     session_key: Mapped[str] = mapped_column(CleanString(64), default="")
     events: Mapped[list] = mapped_column(JSON, default=lambda: ["all"])
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    # A listener registered with a scoped key gets only these sessions' events (None: any session).
+    scope: Mapped[list | None] = mapped_column(JSON)
     secret: Mapped[str] = mapped_column(CleanString(128))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # One delivery at a time per session, in event order (taken by deliveries of later events).
