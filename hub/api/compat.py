@@ -117,13 +117,13 @@ def send_media(body: SendMedia):
     return service.accept(hub(), send_request(body, body.session_id, body.spec()))
 
 
-@bp.post("/start-session", responses=answers(SessionState, 409))
+@bp.post("/start-session", responses=answers(SessionState, 404, 409))
 def start_session(body: StartSession):
     """Seed shape: {sessionId}; creates the session if needed and starts it."""
     return session_state(start(body.session_id, body.engine))
 
 
-@bp.get("/connect/<session_id>", responses=answers(SessionState, 409))
+@bp.get("/connect/<session_id>", responses=answers(SessionState, 404, 409))
 def connect(path: SessionPath):
     """Seed shape: create if needed and start (a QR follows at /api/qr/<id>)."""
     return session_state(start(path.session_id))
@@ -156,7 +156,7 @@ def whatsapp_status():
     return ok(**{**overview, "state": state_word(overview["state"]), "status": overview["state"]})
 
 
-@bp.get("/status/<session_id>", responses=answers(SessionState))
+@bp.get("/status/<session_id>", responses=answers(SessionState, 404))
 def status(path: SessionPath):
     """Connection state; a linked session that is down starts reconnecting."""
     return status_view(path.session_id)

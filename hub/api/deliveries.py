@@ -49,7 +49,7 @@ class StatsQuery(Model):
 
 
 @bp.get("/deliveries", responses=answers(ok_model(
-    "DeliveryList", deliveries=list[dict[str, Any]], total=int, limit=int, offset=int)))
+    "DeliveryList", deliveries=list[dict[str, Any]], total=int, limit=int, offset=int), 404))
 def list_deliveries(query: DeliveryQuery):
     """Deliveries, newest first, filtered and paginated."""
     filters = query.model_dump(exclude={"limit", "offset"})

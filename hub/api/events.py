@@ -22,7 +22,7 @@ class EventQuery(Model):
     limit: int = Field(50, ge=1, le=500)
 
 
-@bp.get("/events", responses=answers(ok_model("EventList", events=list[dict[str, Any]])))
+@bp.get("/events", responses=answers(ok_model("EventList", events=list[dict[str, Any]]), 404))
 def list_events(query: EventQuery):
     """Stored events, newest first (or oldest first after `afterSeq`)."""
     return ok(events=hub().events.list(query.session_id, query.type, query.after_seq, query.limit))

@@ -46,7 +46,7 @@ class UnregisterBody(Model):
     callback_url: str = CallbackUrl
 
 
-@bp.post("/register-listener", responses=answers({200: ListenerAnswer, 201: ListenerAnswer}))
+@bp.post("/register-listener", responses=answers({200: ListenerAnswer, 201: ListenerAnswer}, 404))
 def register_listener(body: ListenerBody):
     """Register a callback URL; again, it updates only the fields passed. The secret is shown on creation only.
 
