@@ -1,7 +1,7 @@
 """Scoped API keys (stored as SHA-256 hashes), and the scope a listener registered with one keeps.
 
-Revision ID: 0005_keys
-Revises: 0005_settings
+Revision ID: 0007_keys
+Revises: 0006_msgsend
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_keys"
-down_revision: str | Sequence[str] | None = "0005_settings"
+revision: str = "0007_keys"
+down_revision: str | Sequence[str] | None = "0006_msgsend"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
