@@ -4,6 +4,8 @@ from __future__ import annotations
 
 def register(app) -> None:
     from hub.api import (
+        actions,
+        chats,
         compat,
         deliveries,
         events,
@@ -14,6 +16,7 @@ def register(app) -> None:
         messages,
         metrics,
         sandbox,
+        sandbox_actions,
         sandbox_polls,
         send,
         sessions,
@@ -22,5 +25,5 @@ def register(app) -> None:
     )
 
     for module in (health, sessions, sandbox, sandbox_polls, events, metrics, listeners, webhooks, deliveries,
-                   send, messages, media, compat, tickets, keys):
+                   send, messages, media, compat, tickets, keys, actions, chats, sandbox_actions):
         app.register_api(module.bp)

@@ -59,7 +59,8 @@ def new_row(validated: ValidatedSend, request: SendRequest) -> Outbound:
                     mimetype=attachment.mimetype if attachment else None,
                     payload=attachment.data if attachment else None, content=validated.content,
                     idempotency_key=request.idempotency_key,
-                    request_hash=request.fingerprint() if request.idempotency_key else None)
+                    request_hash=request.fingerprint() if request.idempotency_key else None,
+                    **(validated.target.columns() if validated.target else {}))
 
 
 def engine_for_now(context: HubContext, db, validated: ValidatedSend, session_status: str,

@@ -23,6 +23,28 @@ class MediaSpec:
 
 
 @dataclass
+class ActionSpec:
+    """A message action as a caller asks for it: react to, edit or revoke the message `message_id`."""
+
+    kind: str  # reaction, edit, revoke
+    message_id: str
+    chat_id: str | None = None  # for a reaction to a message the history does not hold
+
+
+@dataclass
+class Target:
+    """The message a validated action acts on: its id and its author (None: the session itself)."""
+
+    kind: str
+    message_id: str
+    sender: str | None = None
+
+    def columns(self) -> dict:
+        """The outbound row's columns for it."""
+        return {"target_id": self.message_id, "target_sender": self.sender}
+
+
+@dataclass
 class SendRequest:
     """One send, whichever route it came through."""
 
@@ -38,6 +60,7 @@ class SendRequest:
     location: dict | None = None  # {latitude, longitude, name?, address?}
     contact: dict | None = None  # {name, phone} or {vcard, name?}
     poll: dict | None = None  # {question, options, multiple?, selectableCount?}
+    action: ActionSpec | None = None
 
     def fingerprint(self) -> str:
         """A hash of what is sent, to tell a retry from a different request under the same key."""
@@ -56,10 +79,13 @@ class ValidatedSend:
     text: str | None
     attachment: Attachment | None
     content: dict | None = None
+    target: Target | None = None  # a message action's target
 
     @property
     def type(self) -> str:
-        """What is sent: text, a media kind (image, voice, sticker, ...), location, contact or poll."""
+        """What is sent: text, a media kind (image, voice, sticker, ...), location, contact, poll; or an action."""
+        if self.target is not None:
+            return self.target.kind
         if self.attachment:
             return self.attachment.kind
         return next((kind for kind in ("location", "contact", "poll") if self.content and kind in self.content),

@@ -16,12 +16,12 @@ from hub.store import Outbound
 from hub.store.messages import OutboundStatus
 
 
-def accept(context: HubContext, request: SendRequest) -> tuple[dict, int]:
-    """Validate, store, and send now when the session is connected; (body, HTTP status)."""
+def accept(context: HubContext, request: SendRequest, check=validate) -> tuple[dict, int]:
+    """Validate (`check`: a send's or a message action's rules), store, and send now when connected."""
     earlier = find_by_key(context, request)
     if earlier is not None:
         return answer(earlier)
-    validated = validate(context, request)
+    validated = check(context, request)
     row, engine = store(context, validated, request)
     if row.status == OutboundStatus.SENDING and engine is not None:  # else: a raced key's row, being sent
         row = send_claimed(context, row, engine)

@@ -10,8 +10,9 @@ import logging
 from hub.backoff import Backoff
 from hub.context import HubContext
 from hub.errors import NotFound
+from hub.outbound.actions import late_edit
 from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
-from hub.store import Message, Outbound
+from hub.store import Message, Outbound, actions
 from hub.store.messages import FINAL_STATUSES, OutboundStatus
 from hub.store.models import insert_values
 
@@ -23,6 +24,9 @@ RETRY = Backoff(base=2.0, cap=300.0, jitter=0.0)  # after engine errors: 2, 4, 8
 
 def send_claimed(context: HubContext, row: Outbound, engine: Engine) -> Outbound:
     """Send a claimed row's message through `engine` and record the outcome on the row."""
+    too_late = late_edit(context, row.session_id, row.target_id) if row.type == "edit" else None
+    if too_late:
+        return settle(context, row, None, EngineError(too_late, permanent=True))
     try:
         result, error = engine.send(row.to, outgoing(row)), None
     except (NotConnected, EngineError) as exc:
@@ -34,8 +38,9 @@ def send_claimed(context: HubContext, row: Outbound, engine: Engine) -> Outbound
 
 
 def outgoing(row: Outbound) -> OutgoingMessage:
-    return OutgoingMessage(text=row.text, media=row.payload, mimetype=row.mimetype,
-                           filename=row.file_name, kind=row.type, content=row.content)
+    return OutgoingMessage(text=row.text, media=row.payload, mimetype=row.mimetype, filename=row.file_name,
+                           kind=row.type, content=row.content, target_id=row.target_id,
+                           target_sender=row.target_sender)
 
 
 def settle(context: HubContext, row: Outbound, result: SendResult | None, error: Exception | None) -> Outbound:
@@ -60,7 +65,12 @@ def save_outcomes(db, outcomes: list[tuple]) -> list[None]:
     rows = [row for _, row in outcomes]
     Outbound.save_states(db, rows)  # the claimed rows are ours alone: no need to read them back
     sent = [row for row in rows if row.status == OutboundStatus.SENT]
-    insert_values(db, Message.__table__, [history_values(context, row) for row in sent])
+    insert_values(db, Message.__table__, [history_values(context, row) for row in sent if not row.target_id])
+    for row in sent:
+        if row.target_id:  # an action changes its message's history row instead of adding one
+            session = view_of(context, row.session_id)
+            actions.apply(db, row.session_id, row.type, row.target_id, session and session["jid"], row.text,
+                          row.sent_at)
     record_outcomes(context, [row for row in rows if row.status in FINAL_STATUSES])
     return [None] * len(outcomes)
 

@@ -28,7 +28,9 @@ from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 from hub import native
 from hub.sandbox import storefile
 from hub.sandbox.builders import MessageBuilders
+from hub.sandbox.actions import MessageActions
 from hub.sandbox.network import MESSAGE_CODE, Network, file_hashes
+from hub.sandbox.phone_actions import edit_attribute
 from hub.sandbox.receipts import ReceiptClock
 from hub.sessions import builders
 from hub.sessions.mapping import content_of, jid_str
@@ -67,7 +69,7 @@ class Connection:
         self.deliver(STREAM_REPLACED_CODE, N.StreamReplaced().SerializeToString(), None)
 
 
-class Goneonize(MessageBuilders):
+class Goneonize(MessageBuilders, MessageActions):
     """The simulated library object (one per process, shared by every sandbox client)."""
 
     def __init__(self, network: Network, hub, qr_seconds: float = 60.0):
@@ -286,7 +288,8 @@ class Goneonize(MessageBuilders):
         devices = [d for d in network.devices_of(to.split("@")[0]) if d["jid"] != connection.device]
         for device in devices:
             event = builders.message_event(content, builders.MessageSpec(
-                chat=sender, sender=sender, push_name="Sandbox phone", message_id=message_id))
+                chat=sender, sender=sender, push_name="Sandbox phone", message_id=message_id,
+                edit=edit_attribute(content)))
             network.enqueue(device["jid"], MESSAGE_CODE, message_id, event.SerializeToString(), connection.device)
         if not devices:
             self.receipts.schedule(connection, message_id, to)

@@ -242,6 +242,11 @@ class Network:
 
 def summarize(message, to: str, message_id: str) -> dict:
     """The phone side's record of a received message (kind, text, file facts, flags)."""
+    from hub.sandbox.actions import action_summary  # noqa: PLC0415  (actions imports this module)
+
+    action = action_summary(message)
+    if action is not None:
+        return {"messageId": message_id, "to": to, **action}
     kind, text, extra, media = content_of(message)
     summary = {"messageId": message_id, "to": to, "kind": kind, "text": text or None, **extra,
                **context_data(message), **link_preview_of(message)}

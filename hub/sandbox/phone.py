@@ -18,6 +18,7 @@ from neonize.proto import Neonize_pb2 as N
 from hub.errors import Conflict
 from hub.sandbox.library import BAN_CODE, LOGGED_OUT_CODE, PAIR_CODE, UNENCODABLE, Connection, Goneonize
 from hub.sandbox.network import MESSAGE_CODE, RECEIPT_CODE, Network, phone_of
+from hub.sandbox.phone_actions import PhoneActions
 from hub.sessions import builders
 from hub.sessions.compose import attach_context
 
@@ -40,7 +41,7 @@ class InboundSpec:
     context: object | None = None  # a waE2E ContextInfo: what it quotes, whom it mentions
 
 
-class Phone:
+class Phone(PhoneActions):
     """The phone side of every sandbox session."""
 
     def __init__(self, library: Goneonize, network: Network):
@@ -100,16 +101,23 @@ class Phone:
     # -- customers -----------------------------------------------------------------------
     def inbound(self, session_id: str, spec: InboundSpec) -> tuple[str, bool]:
         """A message for the session: stored by the servers, delivered, acknowledged. (id, acknowledged)."""
+        return self.deliver(session_id, spec, self._content(spec))
+
+    def deliver(self, session_id: str, spec: InboundSpec, content, edit: str = "") -> tuple[str, bool]:
+        """Any message content for the session (a text, an edit, a reaction...): (id, acknowledged)."""
         device = self.linked(session_id)
-        content = self._content(spec)
         own = device["phoneJid"]
         is_group = bool(spec.chat and spec.chat.endswith("@g.us")) or None
         event = builders.message_event(content, builders.MessageSpec(
             chat=spec.chat or spec.sender, sender=own if spec.from_me else spec.sender, push_name=spec.push_name,
-            from_me=spec.from_me, is_group=is_group, media_type=spec.media["kind"] if spec.media else ""))
+            from_me=spec.from_me, is_group=is_group, media_type=spec.media["kind"] if spec.media else "", edit=edit))
         seq = self.network.enqueue(device["jid"], MESSAGE_CODE, event.Info.ID, event.SerializeToString())
         acked = self.network.wait_acked(seq, ACK_WAIT) if spec.wait else False
         return event.Info.ID, acked
+
+    def deliver_from(self, session_id: str, sender: str, chat: str | None, content, edit: str = "") -> tuple[str, bool]:
+        """`content` from the customer `sender` (in a group `chat`), as the phone-side actions send it."""
+        return self.deliver(session_id, InboundSpec(sender=sender, chat=chat), content, edit)
 
     def _content(self, spec: InboundSpec):
         content = spec.content if spec.content is not None else self._text_or_media(spec)

@@ -39,9 +39,11 @@ class OutgoingMessage:
     media: bytes | None = None
     mimetype: str | None = None
     filename: str | None = None
-    kind: str = "text"  # text, image, video, audio, voice, document, sticker, location, contact, poll
+    kind: str = "text"  # text, image, video, audio, voice, document, sticker, location, contact, poll; actions
     voice: bool = False  # audio sent as a voice note (push-to-talk)
     content: dict | None = None  # quote, mentions, link preview, location, contact, poll (hub/outbound/kinds.py)
+    target_id: str | None = None  # an action's message (reaction, edit, revoke)
+    target_sender: str | None = None  # its author's JID (None: the session's own message)
 
 
 @dataclass
@@ -96,6 +98,14 @@ class Engine:
 
     def send(self, to_jid: str, message: OutgoingMessage) -> SendResult:
         """Send a message; raises NotConnected or EngineError."""
+        raise NotImplementedError
+
+    def mark_read(self, chat: str, message_ids: list[str], sender: str | None = None) -> None:
+        """Send read receipts for these messages of `chat`; raises NotConnected or EngineError."""
+        raise NotImplementedError
+
+    def send_presence(self, chat: str, state: str) -> None:
+        """Show `typing`, `recording` or `paused` in `chat`; raises NotConnected or EngineError."""
         raise NotImplementedError
 
     def download_media(self, event) -> bytes:

@@ -12,10 +12,11 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 
 from hub.sessions.mapping import HubEventDraft
-from hub.store import Message
+from hub.store import Message, actions
 
 MESSAGE_EVENTS = ("message-received", "message-from-me")
 RECEIPT_STATUSES = {"message-delivered": "delivered", "message-read": "read"}
+ACTION_EVENTS = ("message-edited", "message-revoked")  # they change an earlier message's history row
 ALREADY_STORED = select(Message.id).where(Message.session_id == bindparam("session_id"),
                                           Message.message_id == bindparam("message_id")).limit(1)
 
@@ -32,6 +33,10 @@ def ingest(manager, session_id: str, draft: HubEventDraft) -> dict | None:
             if already_stored(db, session_id, draft.data.get("messageId")):
                 return None
             Message.from_event(session_id, draft.data).insert_into(db)
+            if draft.data.get("type") == "reaction":
+                actions.apply_event(db, session_id, draft.type, draft.data)
+        elif draft.type in ACTION_EVENTS:
+            actions.apply_event(db, session_id, draft.type, draft.data)
         elif draft.type in RECEIPT_STATUSES:
             Message.apply_receipts(db, session_id, draft.data.get("messageIds") or [], RECEIPT_STATUSES[draft.type])
         return manager.events.record(draft.type, session_id, draft.data, sandbox=sandbox)

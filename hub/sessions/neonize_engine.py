@@ -26,7 +26,7 @@ from neonize.utils.jid import build_jid
 
 from hub import native
 from hub.errors import Conflict
-from hub.sessions import bridge, compose
+from hub.sessions import bridge, compose, message_actions
 from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
 
 log = logging.getLogger(__name__)
@@ -258,6 +258,21 @@ class NeonizeEngine(Engine):
             raise EngineError(f"{type(exc).__name__}: {exc}", permanent=True) from exc
         return SendResult(message_id=response.ID, timestamp=float(response.Timestamp))
 
+    def mark_read(self, chat: str, message_ids: list[str], sender: str | None = None) -> None:
+        """Read receipts (goneonize MarkRead) in the control pool, with its deadline."""
+        self._control(message_actions.mark_read, chat, message_ids, sender)
+
+    def send_presence(self, chat: str, state: str) -> None:
+        """typing / recording / paused in a chat (goneonize SendChatPresence), in the control pool."""
+        self._control(message_actions.send_presence, chat, state)
+
+    def _control(self, function, *args) -> None:
+        client = self._client()
+        try:
+            self.bridge.call(function, client, *args, kind="control")
+        except NeonizeError as exc:
+            raise EngineError(str(exc)) from exc
+
     def download_media(self, event) -> bytes:
         try:
             return self.bridge.call(self._client().download_any, event.Message, kind="download")
@@ -299,6 +314,8 @@ class NeonizeEngine(Engine):
 
 def _send(client, target, message: OutgoingMessage):
     """The neonize call for one outgoing message (runs in the send pool): build it, then send_message."""
+    if message.kind in message_actions.ACTION_KINDS:
+        return message_actions.send_action(client, target, message)
     return client.send_message(target, compose.build(client, message))
 
 

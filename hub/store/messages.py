@@ -62,7 +62,9 @@ class Message(Base):
     __table_args__ = (Index("ix_messages_session_time", "session_id", "timestamp"),
                       Index("ix_messages_session_chat_time", "session_id", "chat_id", "timestamp"),
                       # receipts look their messages up by id within a session (hub/sessions/inbound.py)
-                      Index("ix_messages_session_message", "session_id", "message_id"))
+                      Index("ix_messages_session_message", "session_id", "message_id"),
+                      # a person's chat addressed by LID merges with their phone chat (hub/outbound/chats.py)
+                      Index("ix_messages_session_chat_lid", "session_id", "chat_lid"))
 
     id: Mapped[str] = mapped_column(CleanString(40), primary_key=True)
     session_id: Mapped[str] = mapped_column(CleanString(64))
@@ -79,6 +81,14 @@ class Message(Base):
     timestamp: Mapped[datetime] = mapped_column(default=utcnow)
     quoted_id: Mapped[str | None] = mapped_column(CleanString(128))  # the message it replies to
     mentions: Mapped[list | None] = mapped_column(JSON)  # the JIDs it mentions
+    push_name: Mapped[str | None] = mapped_column(CleanString(128))
+    chat_lid: Mapped[str | None] = mapped_column(CleanString(128))
+    # What actions did to the message (hub/store/actions.py): edits keep the first text, revokes and reactions.
+    original_text: Mapped[str | None] = mapped_column(CleanText)
+    edited_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(CleanString(128))
+    reactions: Mapped[dict | None]  # reactor JID -> emoji
 
     @classmethod
     def from_event(cls, session_id: str, data: dict) -> Message:
@@ -90,7 +100,8 @@ class Message(Base):
                    type=data.get("type") or "other", text=data.get("text") or None, media=clean_json(data.get("media")),
                    status=MessageStatus.SENT if from_me else MessageStatus.RECEIVED,
                    timestamp=parse_iso(data.get("timestamp")), quoted_id=(data.get("quoted") or {}).get("messageId"),
-                   mentions=clean_json(data.get("mentions")) or None)
+                   mentions=clean_json(data.get("mentions")) or None, push_name=data.get("pushName"),
+                   chat_lid=data.get("chatLid"))
 
     @staticmethod
     def outbound_values(outbound: Outbound, sender: str | None) -> dict:
@@ -119,7 +130,35 @@ class Message(Base):
                 "chatId": self.chat_id, "from": self.sender, "to": self.recipient, "type": self.type,
                 "text": self.text, "media": self.media, "status": self.status,
                 "outboundId": self.outbound_id, "timestamp": isoformat(self.timestamp),
-                "quotedId": self.quoted_id, "mentions": self.mentions or []}
+                "quotedId": self.quoted_id, "mentions": self.mentions or [],
+                **self.actions_dict()}
+
+    def edit(self, text: str, at: datetime) -> None:
+        """An edit arrived or was sent: the new text shows, the first one is kept."""
+        if self.original_text is None:
+            self.original_text = self.text
+        self.text, self.edited_at = text, at
+
+    def revoke(self, by: str | None, at: datetime) -> None:
+        """Deleted for everyone (by its author, or by a group admin)."""
+        self.revoked_at, self.revoked_by = at, by
+
+    def react(self, reactor: str, emoji: str) -> None:
+        """`reactor`'s reaction; an empty emoji removes it (whatsmeow RemoveReactionText)."""
+        reactions = dict(self.reactions or {})  # a new dict: the JSON column sees the change
+        if emoji:
+            reactions[reactor] = emoji
+        else:
+            reactions.pop(reactor, None)
+        self.reactions = reactions or None
+
+    def actions_dict(self) -> dict:
+        """What edits, revokes and reactions did to the message, for the API."""
+        return {"pushName": self.push_name, "chatLid": self.chat_lid, "edited": self.edited_at is not None,
+                "originalText": self.original_text, "editedAt": isoformat(self.edited_at),
+                "revoked": self.revoked_at is not None, "revokedBy": self.revoked_by,
+                "revokedAt": isoformat(self.revoked_at),
+                "reactions": [{"from": who, "emoji": emoji} for who, emoji in (self.reactions or {}).items()]}
 
 
 def _receipt_update(status: str):
@@ -164,6 +203,9 @@ class Outbound(Base):
     content: Mapped[dict | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # An action's message (reaction, edit, revoke: `to` is its chat) and its author (hub/outbound/actions.py).
+    target_id: Mapped[str | None] = mapped_column(CleanString(128))
+    target_sender: Mapped[str | None] = mapped_column(CleanString(128))
 
     def __init__(self, **fields):
         """A new send, queued and due now unless told otherwise."""
@@ -218,13 +260,15 @@ class Outbound(Base):
         if self.text:
             data["text"] = self.text
         data.update(sent_content(self.content))
+        if self.target_id:
+            data["targetMessageId"] = self.target_id
         if self.status == OutboundStatus.FAILED:
             data["error"] = self.error
         return data
 
     def to_dict(self) -> dict:
         return {"id": self.id, "sessionId": self.session_id, "to": self.to, "type": self.type,
-                "text": self.text, "fileName": self.file_name, "status": self.status,
+                "text": self.text, "fileName": self.file_name, "status": self.status, "targetMessageId": self.target_id,
                 "messageId": self.message_id, "error": self.error, "attempts": self.attempts,
                 "nextAttemptAt": isoformat(self.next_attempt_at) if self.status == OutboundStatus.QUEUED else None,
                 "createdAt": isoformat(self.created_at), "sentAt": isoformat(self.sent_at)}

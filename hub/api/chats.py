@@ -1,0 +1,60 @@
+"""Chats from the history, one chat's messages, and the immediate chat actions (read receipts, presence)."""
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field
+
+from hub.api.common import Model, Page, blueprint, hub, ok
+from hub.outbound import chats
+from hub.rules import MESSAGE_ID_PATTERN, SESSION_ID_PATTERN
+
+bp = blueprint("chats", "Chats: list, messages, mark read, typing (immediate: need a connected session)")
+
+
+class ChatPath(Model):
+    session_id: str = Field(pattern=SESSION_ID_PATTERN, description="Session id")
+    chat_id: str = Field(max_length=160, description="Phone number or JID of the chat (…@s.whatsapp.net, …@g.us)")
+
+
+class ChatSessionPath(Model):
+    session_id: str = Field(pattern=SESSION_ID_PATTERN, description="Session id")
+
+
+class ChatMessagesQuery(Model):
+    model_config = ConfigDict(extra="ignore", strict=False)  # query strings are text: "20" is a limit
+
+    limit: int = Field(50, ge=1, le=500)
+    before: str | None = Field(None, pattern=MESSAGE_ID_PATTERN, description="Only messages older than this one")
+    after: str | None = Field(None, pattern=MESSAGE_ID_PATTERN, description="Only messages newer than this one")
+
+
+class ReadBody(Model):
+    message_ids: list[str] | None = Field(None, alias="messageIds", min_length=1, max_length=500,
+                                          description="Default: every unread message of the chat")
+
+
+class PresenceBody(Model):
+    state: str = Field(pattern="^(typing|recording|paused)$", description="typing, recording or paused")
+
+
+@bp.get("/sessions/<session_id>/chats")
+def list_chats(path: ChatSessionPath, query: Page):
+    """The session's chats, most recent first: chatId, name, lastMessage, unreadCount (paged)."""
+    return ok(**chats.list_chats(hub(), path.session_id, query.limit, query.offset))
+
+
+@bp.get("/sessions/<session_id>/chats/<chat_id>/messages")
+def chat_messages(path: ChatPath, query: ChatMessagesQuery):
+    """One chat's messages, newest first; `before` / `after` a message id for the next page."""
+    return ok(**chats.chat_messages(hub(), path.session_id, path.chat_id, query.limit, query.before, query.after))
+
+
+@bp.post("/sessions/<session_id>/chats/<chat_id>/read")
+def mark_read(path: ChatPath, body: ReadBody):
+    """Send read receipts for the chat's unread messages (or `messageIds`); 409 when not connected."""
+    return ok(**chats.mark_read(hub(), path.session_id, path.chat_id, body.message_ids))
+
+
+@bp.post("/sessions/<session_id>/chats/<chat_id>/presence")
+def presence(path: ChatPath, body: PresenceBody):
+    """Show typing, recording or paused in the chat now; 409 when not connected."""
+    return ok(**chats.set_presence(hub(), path.session_id, path.chat_id, body.state))
