@@ -5,11 +5,15 @@ from flask import request
 from pydantic import Field
 
 from hub.api.common import Model, blueprint, hub
+from hub.api.responses import answers, ok_model
 from hub.api.send import IDEMPOTENCY_HEADER, MAX_TEXT
 from hub.outbound import actions, service
 from hub.outbound.request import ActionSpec, SendRequest
 from hub.rules import MESSAGE_ID_PATTERN, SESSION_ID_PATTERN
 
+# As a send's (hub/api/send.py): 200 sent, 202 queued; 404 unknown session or message, 409 not allowed now.
+QUEUED_ACTION = answers({200: ok_model("ActionSent", id=str, messageId=str, status=str),
+                         202: ok_model("ActionQueued", id=str, status=str)}, 404, 409)
 bp = blueprint("actions", "Message actions: reactions, edits, revokes (through the durable send queue)")
 
 
@@ -36,19 +40,22 @@ class EditBody(Model):
     queue_only: bool = Field(False, alias="async", description="Queue even when connected (answer 202 at once)")
 
 
-@bp.post("/sessions/<session_id>/messages/<message_id>/reaction", openapi_extensions=IDEMPOTENCY_HEADER)
+@bp.post("/sessions/<session_id>/messages/<message_id>/reaction", openapi_extensions=IDEMPOTENCY_HEADER,
+         responses=QUEUED_ACTION)
 def react(path: MessagePath, body: ReactionBody):
     """React to a message (200 when sent, 202 when queued); "" removes the reaction."""
     return service.accept(hub(), path.request("reaction", body.emoji, body.chat_id, body.queue_only), actions.validate)
 
 
-@bp.post("/sessions/<session_id>/messages/<message_id>/edit", openapi_extensions=IDEMPOTENCY_HEADER)
+@bp.post("/sessions/<session_id>/messages/<message_id>/edit", openapi_extensions=IDEMPOTENCY_HEADER,
+         responses=QUEUED_ACTION)
 def edit(path: MessagePath, body: EditBody):
     """Edit one of the session's own text messages within WhatsApp's 20-minute window (else 409)."""
     return service.accept(hub(), path.request("edit", body.text, queue_only=body.queue_only), actions.validate)
 
 
-@bp.delete("/sessions/<session_id>/messages/<message_id>", openapi_extensions=IDEMPOTENCY_HEADER)
+@bp.delete("/sessions/<session_id>/messages/<message_id>", openapi_extensions=IDEMPOTENCY_HEADER,
+         responses=QUEUED_ACTION)
 def revoke(path: MessagePath):
     """Delete one of the session's own messages for everyone (200 when sent, 202 when queued)."""
     return service.accept(hub(), path.request("revoke"), actions.validate)

@@ -4,10 +4,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from hub.api.common import Model, SessionPath, blueprint, ok
-from hub.api.sandbox import phone_of
+from hub.api.responses import Ok, answers, ok_model
+from hub.api.sandbox import PHONE_ERRORS, phone_of
 from hub.rules import MESSAGE_ID_PATTERN
 from hub.sessions.jids import normalise_jid
 
+PhoneMessage = answers(ok_model("PhoneMessage", messageId=str), *PHONE_ERRORS)
 bp = blueprint("sandbox-actions", "Simulated WhatsApp for sandbox sessions: a customer's reactions, edits, "
                                   "revokes and reads")
 
@@ -40,28 +42,28 @@ class ReadBody(CustomerAction):
     message_ids: list[str] = Field(alias="messageIds", min_length=1, max_length=500)
 
 
-@bp.post("/sandbox/<session_id>/react")
+@bp.post("/sandbox/<session_id>/react", responses=PhoneMessage)
 def react(path: SessionPath, body: ReactBody):
     """The customer reacts to a message; answers once the session stored the event."""
     sender, chat = body.who()
     return ok(messageId=phone_of(path.session_id).react(path.session_id, sender, body.message_id, body.emoji, chat))
 
 
-@bp.post("/sandbox/<session_id>/edit")
+@bp.post("/sandbox/<session_id>/edit", responses=PhoneMessage)
 def edit(path: SessionPath, body: EditBody):
     """The customer edits one of their messages (message-edited)."""
     sender, chat = body.who()
     return ok(messageId=phone_of(path.session_id).edit(path.session_id, sender, body.message_id, body.text, chat))
 
 
-@bp.post("/sandbox/<session_id>/revoke")
+@bp.post("/sandbox/<session_id>/revoke", responses=PhoneMessage)
 def revoke(path: SessionPath, body: RevokeBody):
     """The customer deletes one of their messages for everyone (message-revoked)."""
     sender, chat = body.who()
     return ok(messageId=phone_of(path.session_id).revoke(path.session_id, sender, body.message_id, chat))
 
 
-@bp.post("/sandbox/<session_id>/read")
+@bp.post("/sandbox/<session_id>/read", responses=answers(Ok, *PHONE_ERRORS))
 def read(path: SessionPath, body: ReadBody):
     """The customer read these messages of the session (message-read)."""
     phone_of(path.session_id).read(path.session_id, body.who()[0], body.message_ids)
