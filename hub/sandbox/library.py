@@ -27,8 +27,8 @@ from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from hub import native
 from hub.sandbox import storefile
-from hub.sandbox.builders import MessageBuilders
 from hub.sandbox.actions import MessageActions
+from hub.sandbox.builders import MessageBuilders
 from hub.sandbox.network import MESSAGE_CODE, Network, file_hashes
 from hub.sandbox.phone_actions import edit_attribute
 from hub.sandbox.receipts import ReceiptClock
