@@ -38,7 +38,7 @@ def validate(context: HubContext, request: SendRequest) -> ValidatedSend:
     own = own_message(message, action.message_id, action.kind)
     if action.kind == "edit":
         return edit(session_id, request, own)
-    return ValidatedSend(session_id, own.chat_id, None, None, Target("revoke", own.message_id))
+    return ValidatedSend(session_id, own.chat_id, None, None, target=Target("revoke", own.message_id))
 
 
 def reaction(session_id: str, request: SendRequest, message: Message | None) -> ValidatedSend:
@@ -51,9 +51,9 @@ def reaction(session_id: str, request: SendRequest, message: Message | None) -> 
                        f"to react to it anyway.", code="message_not_found")
     if message is None:  # unknown to the history: taken as the other party's message in that chat
         chat = normalise_jid(request.action.chat_id, "chatId")
-        return ValidatedSend(session_id, chat, text, None, Target("reaction", request.action.message_id, chat))
+        return ValidatedSend(session_id, chat, text, None, target=Target("reaction", request.action.message_id, chat))
     sender = None if message.direction == "out" else message.sender
-    return ValidatedSend(session_id, message.chat_id, text, None, Target("reaction", message.message_id, sender))
+    return ValidatedSend(session_id, message.chat_id, text, None, target=Target("reaction", message.message_id, sender))
 
 
 def own_message(message: Message | None, message_id: str, kind: str) -> Message:
@@ -80,7 +80,7 @@ def edit(session_id: str, request: SendRequest, message: Message) -> ValidatedSe
     if window_passed(message):
         raise Conflict(f"Message '{message.message_id}' was sent more than {EDIT_WINDOW.seconds // 60} minutes ago; "
                        f"WhatsApp no longer accepts edits of it.", code="edit_window_passed")
-    return ValidatedSend(session_id, message.chat_id, text, None, Target("edit", message.message_id))
+    return ValidatedSend(session_id, message.chat_id, text, None, target=Target("edit", message.message_id))
 
 
 def window_passed(message: Message) -> bool:
