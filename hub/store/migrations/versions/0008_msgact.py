@@ -4,8 +4,8 @@
 push name and the chat's LID (chats list one name per chat and merge a person's LID and phone
 chats). `outbound` gains the message an action (reaction, edit, revoke) acts on.
 
-Revision ID: 0007_msgact
-Revises: 0006_msgsend
+Revision ID: 0008_msgact
+Revises: 0007_keys
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_msgact"
-down_revision: str | Sequence[str] | None = "0006_msgsend"
+revision: str = "0008_msgact"
+down_revision: str | Sequence[str] | None = "0007_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
