@@ -9,6 +9,7 @@ def register(app) -> None:
         compat,
         deliveries,
         events,
+        groups,
         health,
         keys,
         listeners,
@@ -25,5 +26,5 @@ def register(app) -> None:
     )
 
     for module in (health, sessions, sandbox, sandbox_polls, events, metrics, listeners, webhooks, deliveries,
-                   send, messages, media, compat, tickets, keys, actions, chats, sandbox_actions):
+                   send, messages, media, compat, tickets, keys, actions, chats, sandbox_actions, groups):
         app.register_api(module.bp)

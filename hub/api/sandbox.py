@@ -47,6 +47,7 @@ class InboundBody(Model):
     media: InboundMedia | None = None
     from_me: bool = Field(False, alias="fromMe", description="Sent from the phone itself")
     chat_id: str | None = Field(None, alias="chatId", description="Group JID for a group message")
+    group: str | None = Field(None, description="Group JID: a message in that group, `from` a participant")
     wait: bool = Field(True, description="Answer once the session stored it (false: once WhatsApp holds it)")
     location: LocationBody | None = None
     contact: ContactBody | None = None
@@ -61,16 +62,35 @@ class InboundBody(Model):
             ("mentions", "mentions"))}
 
 
+class PrivacyBody(Model):
+    group_add: str = Field(alias="groupAdd", pattern="^(all|none)$", description="Who may add the number to groups")
+
+
 class BanBody(Model):
     seconds: int = Field(3600, ge=1, le=30 * 86400, description="How long the temporary ban lasts")
 
 
-def phone_of(session_id: str) -> Phone:
-    """The simulated phone side for a sandbox session: 404 unknown, 409 not a sandbox session."""
+class PhonePath(Model):
+    phone: str = Field(pattern=r"^\d{7,15}$", description="A simulated number, digits with country code")
+
+
+def sandbox_enabled():
+    """The hub's components; 403 when the sandbox is disabled."""
     context = hub()
     if not context.config.sandbox:
         raise Forbidden("The sandbox is disabled on this hub; set HUB_SANDBOX=true to enable it.",
                         code="sandbox_disabled")
+    return context
+
+
+def sandbox_network():
+    """The simulated WhatsApp's servers (403 when the sandbox is disabled)."""
+    return sandbox_enabled().sessions.simulator().network
+
+
+def phone_of(session_id: str) -> Phone:
+    """The simulated phone side for a sandbox session: 404 unknown, 409 not a sandbox session."""
+    context = sandbox_enabled()
     session = context.sessions.peek(session_id)
     if session["engine"] != "sandbox":
         raise Conflict(f"Session '{session_id}' runs on the {session['engine']} engine, not the sandbox.",
@@ -100,7 +120,7 @@ def inbound(path: SessionPath, body: InboundBody):
     phone = phone_of(path.session_id)
     spec = InboundSpec(sender=normalise_jid(body.sender, "from"), text=body.text, push_name=body.push_name,
                        from_me=body.from_me, wait=body.wait,
-                       chat=normalise_jid(body.chat_id, "chatId") if body.chat_id else None)
+                       chat=normalise_jid(body.group or body.chat_id, "group") if body.group or body.chat_id else None)
     if body.media:
         spec.media = {"data": decode_base64(body.media.base64, hub().config.max_media_bytes),
                       "mimetype": body.media.mimetype, "filename": body.media.filename,
@@ -155,3 +175,10 @@ def sent(path: SessionPath):
 def acknowledged(path: SessionPath):
     """Ids of the inbound messages the session acknowledged to the simulated WhatsApp, oldest first."""
     return ok(messageIds=phone_of(path.session_id).acked_ids(path.session_id))
+
+
+@bp.put("/sandbox/privacy/<phone>")
+def set_privacy(path: PhonePath, body: PrivacyBody):
+    """A simulated number's privacy: with groupAdd "none", adding it to a group is refused (403 for that row)."""
+    sandbox_network().groups.set_privacy(path.phone, body.group_add)
+    return ok(phone=path.phone, groupAdd=body.group_add)

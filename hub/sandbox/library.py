@@ -29,6 +29,7 @@ from hub import native
 from hub.sandbox import storefile
 from hub.sandbox.actions import MessageActions
 from hub.sandbox.builders import MessageBuilders
+from hub.sandbox.groups import GroupCalls
 from hub.sandbox.network import MESSAGE_CODE, Network, file_hashes
 from hub.sandbox.phone_actions import edit_attribute
 from hub.sandbox.receipts import ReceiptClock
@@ -69,7 +70,7 @@ class Connection:
         self.deliver(STREAM_REPLACED_CODE, N.StreamReplaced().SerializeToString(), None)
 
 
-class Goneonize(MessageBuilders, MessageActions):
+class Goneonize(MessageBuilders, MessageActions, GroupCalls):
     """The simulated library object (one per process, shared by every sandbox client)."""
 
     def __init__(self, network: Network, hub, qr_seconds: float = 60.0):
@@ -285,11 +286,12 @@ class Goneonize(MessageBuilders, MessageActions):
         network = self.network
         network.record_sent(connection.uuid, to, message_id, content, content.SerializeToString())
         sender = connection.device.split(":")[0].split("@")[0] + "@s.whatsapp.net"
-        devices = [d for d in network.devices_of(to.split("@")[0]) if d["jid"] != connection.device]
-        for device in devices:
+        numbers = network.groups.member_phones(to) if to.endswith("@g.us") else [to.split("@")[0]]
+        devices = [d for number in numbers for d in network.devices_of(number) if d["jid"] != connection.device]
+        for device in devices:  # a group message goes to every participant's devices, the sender's other ones too
             event = builders.message_event(content, builders.MessageSpec(
-                chat=sender, sender=sender, push_name="Sandbox phone", message_id=message_id,
-                edit=edit_attribute(content)))
+                chat=to if to.endswith("@g.us") else sender, sender=sender, push_name="Sandbox phone",
+                message_id=message_id, from_me=device["phone"] == sender.split("@")[0], edit=edit_attribute(content)))
             network.enqueue(device["jid"], MESSAGE_CODE, message_id, event.SerializeToString(), connection.device)
         if not devices:
             self.receipts.schedule(connection, message_id, to)

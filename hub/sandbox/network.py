@@ -18,6 +18,7 @@ from gevent.event import Event as GreenEvent
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from hub.sandbox import storefile
+from hub.sandbox.groups import GroupServers
 from hub.sessions.mapping import content_of, context_data
 from hub.store.models import utcnow
 from hub.store.sandbox import SandboxDevice, SandboxMedia, SandboxQueued, SandboxSent
@@ -57,6 +58,7 @@ class Network:
         self._devices: dict[str, dict] = {}  # device JID -> view (devices change only through link/unlink)
         self._by_user: dict[str, list[dict]] = {}  # number or LID user -> its devices' views
         self.counters = {"double_connections": 0, "acked": 0, "redelivered": 0}
+        self.groups = GroupServers(self)
 
     # -- devices -----------------------------------------------------------------------
     def link(self, client: str, store_path: str, phone: str, push_name: str) -> dict:

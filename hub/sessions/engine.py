@@ -112,6 +112,10 @@ class Engine:
         """The decrypted bytes of a MessageEv's media; raises EngineError."""
         raise NotImplementedError
 
+    def query(self, method: str, *args):
+        """A call that asks WhatsApp (neonize client method `method`); raises NotConnected or EngineError."""
+        raise NotImplementedError
+
     def pair(self, phone: str) -> str:
         """A pairing code for `phone` (digits with country code), instead of a QR."""
         raise NotImplementedError

@@ -38,7 +38,7 @@ FORWARDED_EVENTS = (ev.MessageEv, ev.ReceiptEv, ev.PairStatusEv, ev.ConnectedEv,
                     ev.LoggedOutEv, ev.StreamReplacedEv, ev.TemporaryBanEv, ev.ConnectFailureEv,
                     ev.ClientOutdatedEv, ev.KeepAliveTimeoutEv, ev.KeepAliveRestoredEv,
                     ev.UndecryptableMessageEv, ev.HistorySyncEv, ev.OfflineSyncPreviewEv,
-                    ev.OfflineSyncCompletedEv)
+                    ev.OfflineSyncCompletedEv, ev.GroupInfoEv, ev.JoinedGroupEv)
 # Events stored before the callback returns: whatsmeow acknowledges a message once it did.
 STORED_BEFORE_ACK = (ev.MessageEv, ev.UndecryptableMessageEv, ev.ReceiptEv)
 # Events after which the websocket is down until someone dials again.
@@ -301,6 +301,14 @@ class NeonizeEngine(Engine):
         phone = f"{found.User}@{found.Server}" if found.User else None
         self.lid_phones[lid] = phone
         return phone
+
+    def query(self, method: str, *args):
+        """A neonize client call that asks WhatsApp (groups, ...) in the control pool; EngineError with its answer."""
+        client = self._client()
+        try:
+            return self.bridge.call(getattr(client, method), *args)
+        except NeonizeError as exc:
+            raise EngineError(str(exc)) from exc
 
     def pair(self, phone: str) -> str:
         if not self.waiting_for_scan:

@@ -14,6 +14,7 @@ from hub.backoff import Backoff
 from hub.events import EventLog
 from hub.sessions import inbound
 from hub.sessions.engine import Engine, EngineError
+from hub.sessions.group_events import GROUP_EVENTS, map_group_event
 from hub.sessions.live import WHATSMEOW_RECONNECT_WATCHDOG, LiveSession
 from hub.sessions.mapping import HubEventDraft, StatusChange, complete_poll_vote, connect_failure, map_event
 from hub.sessions.status import StatusRecorder
@@ -37,7 +38,12 @@ class SessionSink:
         """A neonize protobuf event from `session_id`'s engine."""
         try:
             live = self._live.get(session_id)
-            result = map_event(event, resolve_lid=live.engine.phone_of_lid if live else None)
+            resolver = live.engine.phone_of_lid if live else None
+            if isinstance(event, GROUP_EVENTS):
+                for draft in map_group_event(event, resolver):
+                    inbound.ingest(self, session_id, draft)
+                return
+            result = map_event(event, resolve_lid=resolver)
             if isinstance(result, HubEventDraft) and result.decrypt == "poll-vote":
                 result = self._decrypted_vote(session_id, result, live.engine if live else None)
             if isinstance(result, HubEventDraft):

@@ -64,3 +64,41 @@ class SandboxSent(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SandboxGroup(Base):
+    """A group on the simulated WhatsApp (whatsmeow types.GroupInfo: name, topic, settings, invite code)."""
+
+    __tablename__ = "sandbox_groups"
+
+    jid: Mapped[str] = mapped_column(String(64), primary_key=True)  # 120363…@g.us
+    subject: Mapped[str] = mapped_column(String(128))
+    subject_by: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    description_id: Mapped[str] = mapped_column(String(64), default="")
+    owner: Mapped[str] = mapped_column(String(64))  # the creator's phone number
+    announce: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    invite_code: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SandboxGroupMember(Base):
+    """A participant of a simulated group and its role (member, admin, superadmin: the creator)."""
+
+    __tablename__ = "sandbox_group_members"
+
+    group_jid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SandboxPrivacy(Base):
+    """A simulated number's privacy setting for being added to groups (WhatsApp refuses with 403)."""
+
+    __tablename__ = "sandbox_privacy"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    group_add: Mapped[str] = mapped_column(String(16), default="all")  # all | none

@@ -19,8 +19,9 @@ EXTRA_ARGUMENT = {"IsOnWhatsApp"}
 
 
 def exported(cls) -> dict[str, inspect.Signature]:
-    return {name: inspect.signature(member) for name, member in vars(cls).items()
-            if callable(member) and name[:1].isupper()}
+    """The simulator's goneonize functions, its mixins' (hub.sandbox.groups.GroupCalls) included."""
+    return {name: inspect.signature(member) for klass in reversed(cls.__mro__[:-1])
+            for name, member in vars(klass).items() if callable(member) and name[:1].isupper()}
 
 
 def test_every_simulated_function_is_a_goneonize_export_with_its_arity():
@@ -58,7 +59,8 @@ def test_every_library_function_the_hub_reaches_exists_in_the_simulator(client, 
     assert reached, "no library call was recorded"
     missing = {name for name in reached if not hasattr(Goneonize, name)}
     assert not missing, f"the hub reaches {sorted(missing)}, which the simulator lacks"
-    assert {"Neonize", "SendMessage", "Upload", "DownloadAny", "Stop", "Logout", "PairPhone"} <= reached
+    assert {"Neonize", "SendMessage", "Upload", "DownloadAny", "Stop", "Logout", "PairPhone", "CreateGroup",
+            "UpdateGroupParticipants", "SetGroupTopic", "GetGroupInviteLink", "LeaveGroup"} <= reached
 
 
 def run_representative_flow(client) -> None:
@@ -79,4 +81,21 @@ def run_representative_flow(client) -> None:
                                                    "message": "hola"}).status_code == 200
     inbound = {"from": "51999111222", "media": {"base64": b64(media_samples.png()), "mimetype": "image/png"}}
     assert client.post("/api/sandbox/shop/inbound", json=inbound).status_code == 200
+    run_group_flow(client, "shop")
     assert client.post("/api/sessions/shop/logout").status_code == 200
+
+
+def run_group_flow(client, session_id: str) -> None:
+    """Every group route once."""
+    base = f"/api/sessions/{session_id}/groups"
+    created = client.post(base, json={"subject": "Equipo", "participants": ["51987654321"]})
+    assert created.status_code == 201, created.get_json()
+    group = base + "/" + created.get_json()["group"]["groupId"]
+    assert client.get(base).status_code == client.get(group).status_code == 200
+    assert client.patch(group, json={"subject": "E2", "description": "d", "announce": True,
+                                     "locked": True}).status_code == 200
+    for action in ("promote", "demote", "remove", "add"):
+        answer = client.post(group + "/participants", json={"action": action, "participants": ["51987654321"]})
+        assert answer.status_code == 200, answer.get_json()
+    assert client.get(group + "/invite-link?reset=true").status_code == 200
+    assert client.post(group + "/leave").status_code == 200
