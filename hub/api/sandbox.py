@@ -177,7 +177,7 @@ def acknowledged(path: SessionPath):
     return ok(messageIds=phone_of(path.session_id).acked_ids(path.session_id))
 
 
-@bp.put("/sandbox/privacy/<phone>")
+@bp.put("/sandbox/privacy/<phone>", responses=answers(ok_model("PrivacyAnswer", phone=str, groupAdd=str)))
 def set_privacy(path: PhonePath, body: PrivacyBody):
     """A simulated number's privacy: with groupAdd "none", adding it to a group is refused (403 for that row)."""
     sandbox_network().groups.set_privacy(path.phone, body.group_add)
