@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 EVENT_TYPES = ("message-received", "message-from-me", "message-sent", "message-failed",
                "message-delivered", "message-read", "session-status", "qr", "message-edited",
                "message-revoked", "poll-vote", "call-received", "group-update", "status-received",
-               "message-history")
+               "message-history", "chat-presence")
 
 RecordHook = Callable[[DbSession, Event], None]
 _INSERT = insert(Event.__table__).returning(Event.__table__.c.seq, sort_by_parameter_order=True)

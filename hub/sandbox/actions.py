@@ -12,7 +12,11 @@ from neonize.proto.waCommon.WACommon_pb2 import MessageKey
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from hub.sandbox.network import lid_of
+from hub.sessions import builders
 from hub.sessions.mapping import jid_str
+
+CHAT_PRESENCE_CODE = 19  # neonize's number for ChatPresenceEv
+NOT_CONNECTED = "websocket not connected"  # whatsmeow's ErrNotConnected
 
 USER_SERVERS = ("s.whatsapp.net", "lid", "msgr")  # whatsmeow's DefaultUserServer, HiddenUserServer, MessengerServer
 
@@ -40,6 +44,26 @@ class MessageActions:
         content = E.Message(reactionMessage=E.ReactionMessage(key=key, text=reaction.decode(),
                                                               senderTimestampMS=int(time.time() * 1000)))
         return N.BuildMessageReturnFunction(Message=content).SerializeToString()
+
+    def SendChatPresence(self, uuid, jid, jid_size, state, media):
+        """goneonize `SendChatPresence` (whatsmeow `<chatstate>`): the other side's online devices get a
+        ChatPresence event (whatsmeow events.ChatPresence); nothing is queued for offline ones."""
+        connection = self.clients.get(uuid.decode())
+        if connection is None or not connection.connected:
+            return NOT_CONNECTED.encode()
+        chat = N.JID.FromString(bytes(jid[:jid_size]))
+        self._on_hub(self._chat_presence, connection, jid_str(chat), int(state), int(media))
+        return b""
+
+    def _chat_presence(self, connection, chat: str, state: int, media: int) -> None:
+        sender = connection.device.split(":")[0].split("@")[0] + "@s.whatsapp.net"
+        # SendChatPresence takes indexes into goneonize's utils.ChatPresence(Media) (0-based); the event's
+        # protobuf enums start at 1 (COMPOSING/PAUSED, TEXT/AUDIO).
+        event = N.ChatPresence(MessageSource=builders.source(sender, sender), State=state + 1, Media=media + 1)
+        for device in self.network.devices_of(chat.split("@")[0]):
+            online = self.network.online.get(device["jid"])
+            if online is not None and online is not connection:
+                online.deliver(CHAT_PRESENCE_CODE, event.SerializeToString(), None)
 
 
 def action_summary(message) -> dict | None:

@@ -359,11 +359,6 @@ class Goneonize(MessageBuilders, MessageActions, GroupCalls):
         for device in self.network.devices_of(sender.split("@")[0]):
             self.network.receipt(device["jid"], connection.device, message_ids, "read")
 
-    def SendChatPresence(self, uuid, jid, jid_size, state, media):
-        """goneonize `SendChatPresence` (typing/recording/paused): accepted while connected."""
-        connection = self.clients.get(uuid.decode())
-        return b"" if connection and connection.connected else NOT_CONNECTED.encode()
-
     def IsOnWhatsApp(self, uuid, numbers, size=None):
         """goneonize `IsOnWhatsApp`: every simulated number exists (registry: contacts issue)."""
         def check(connection: Connection):

@@ -288,6 +288,13 @@ def map_receipt(event: N.Receipt, resolve_lid: Resolver | None = None) -> HubEve
     return HubEventDraft(kind, {"messageIds": list(event.MessageIDs), **addresses(event.MessageSource, resolve_lid),
                                 "timestamp": iso_from_unix(event.Timestamp)})
 
+def map_chat_presence(event: N.ChatPresence, resolve_lid: Resolver | None = None) -> HubEventDraft:
+    """ChatPresenceEv (whatsmeow events.ChatPresence) -> chat-presence: typing, recording (audio) or paused."""
+    state = "paused" if event.State == N.ChatPresence.PAUSED else \
+        "recording" if event.Media == N.ChatPresence.AUDIO else "typing"
+    return HubEventDraft("chat-presence", {**addresses(event.MessageSource, resolve_lid), "state": state})
+
+
 def map_lifecycle(event) -> StatusChange | None:
     """Connection events -> the status the session moves to (None: no change)."""
     if isinstance(event, N.Connected):
@@ -372,4 +379,6 @@ def map_event(event, resolve_lid: Resolver | None = None) -> HubEventDraft | Sta
         return map_undecryptable(event, resolve_lid)
     if isinstance(event, N.Receipt):
         return map_receipt(event, resolve_lid)
+    if isinstance(event, N.ChatPresence):
+        return map_chat_presence(event, resolve_lid)
     return map_lifecycle(event)

@@ -38,7 +38,7 @@ FORWARDED_EVENTS = (ev.MessageEv, ev.ReceiptEv, ev.PairStatusEv, ev.ConnectedEv,
                     ev.LoggedOutEv, ev.StreamReplacedEv, ev.TemporaryBanEv, ev.ConnectFailureEv,
                     ev.ClientOutdatedEv, ev.KeepAliveTimeoutEv, ev.KeepAliveRestoredEv,
                     ev.UndecryptableMessageEv, ev.HistorySyncEv, ev.OfflineSyncPreviewEv,
-                    ev.OfflineSyncCompletedEv, ev.GroupInfoEv, ev.JoinedGroupEv)
+                    ev.OfflineSyncCompletedEv, ev.GroupInfoEv, ev.JoinedGroupEv, ev.ChatPresenceEv)
 # Events stored before the callback returns: whatsmeow acknowledges a message once it did.
 STORED_BEFORE_ACK = (ev.MessageEv, ev.UndecryptableMessageEv, ev.ReceiptEv)
 # Events after which the websocket is down until someone dials again.

@@ -89,10 +89,14 @@ def test_a_customers_read_on_the_phone_side_reaches_the_session(client, two_sess
     assert reads[-1]["data"]["messageIds"] == [sent]
 
 
-def test_presence_is_sent_while_connected(client, two_sessions):
+def test_presence_reaches_the_other_session_as_chat_presence(client, two_sessions):
     for state in ("typing", "recording", "paused"):
         reply = client.post(f"/api/sessions/shop/chats/{BOB_PHONE}/presence", json={"state": state})
         assert reply.status_code == 200 and reply.get_json()["state"] == state
+    shown = wait_for(lambda: len(session_events(client, "bob", "chat-presence")) >= 3 and
+                     session_events(client, "bob", "chat-presence"))
+    assert [(e["data"]["state"], e["data"]["from"]) for e in shown] == [("typing", SHOP), ("recording", SHOP),
+                                                                        ("paused", SHOP)]
     bad = client.post(f"/api/sessions/shop/chats/{BOB_PHONE}/presence", json={"state": "dancing"})
     assert bad.status_code in (400, 422) and bad.get_json()["success"] is False
 

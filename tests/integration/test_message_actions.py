@@ -6,7 +6,7 @@ from tests.integration.hubproc import HubProcess
 from tests.integration.test_messaging_kinds import A_JID, A_PHONE, B_JID, B_PHONE, arrived, link, send
 from tests.receivers import Receiver
 
-EVENTS = ["message-received", "message-edited", "message-revoked", "message-read"]
+EVENTS = ["message-received", "message-edited", "message-revoked", "message-read", "chat-presence"]
 
 
 def listen(hub: HubProcess, receiver: Receiver, session_id: str) -> None:
@@ -58,8 +58,12 @@ def test_reaction_edit_revoke_and_read_reach_the_other_session(tmp_path):
         assert read.status_code == 200 and read.json()["messageIds"] == [asked]
         [receipt] = arrived(hub, receiver, "B", "message-read")
         assert receipt["data"]["messageIds"] == [asked] and receipt["data"]["from"] == A_JID
-        typing = hub.post(f"/api/sessions/A/chats/{B_PHONE}/presence", json={"state": "typing"})
-        assert typing.status_code == 200 and typing.json()["chatId"] == B_JID
+        for state in ("typing", "paused"):
+            shown = hub.post(f"/api/sessions/A/chats/{B_PHONE}/presence", json={"state": state})
+            assert shown.status_code == 200 and shown.json()["chatId"] == B_JID
+        typing, paused = arrived(hub, receiver, "B", "chat-presence", 2)
+        assert (typing["data"]["state"], typing["data"]["from"], typing["data"]["chatId"]) == ("typing", A_JID, A_JID)
+        assert paused["data"]["state"] == "paused"
 
 
 def test_actions_queued_while_offline_are_drained_in_order_on_reconnect(tmp_path):
