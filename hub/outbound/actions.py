@@ -4,7 +4,7 @@ An action is an outbound row like a send (same queue, order, Idempotency-Key, 20
 message-sent / message-failed events) whose `to` is the target's chat and whose target columns
 name the message. The rules are checked here, before anything is stored: a reaction is one emoji
 (or "" to remove it); only the session's own messages are edited (within whatsmeow's EditWindow)
-or revoked (group admins may revoke others' messages once groups are known to the hub).
+or revoked (a group admin may also revoke other participants' messages in that group).
 """
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from datetime import timedelta
 import emoji as emoji_data
 
 from hub.context import HubContext
-from hub.errors import BadRequest, Conflict, NotFound
+from hub.errors import BadRequest, Conflict, HubError, NotFound
 from hub.outbound.request import SendRequest, Target, ValidatedSend
 from hub.outbound.validation import resolve_session
+from hub.sessions import groups
 from hub.sessions.jids import normalise_jid
 from hub.store import actions as history
 from hub.store.messages import Message
@@ -35,10 +36,27 @@ def validate(context: HubContext, request: SendRequest) -> ValidatedSend:
             db.expunge(message)
     if action.kind == "reaction":
         return reaction(session_id, request, message)
+    if action.kind == "revoke" and message is not None and message.direction == "in" and \
+            is_group_admin(context, session_id, message.chat_id):  # admins delete others' messages in groups
+        return ValidatedSend(session_id, message.chat_id, None, None,
+                             target=Target("revoke", message.message_id, message.sender))
     own = own_message(message, action.message_id, action.kind)
     if action.kind == "edit":
         return edit(session_id, request, own)
     return ValidatedSend(session_id, own.chat_id, None, None, target=Target("revoke", own.message_id))
+
+
+def is_group_admin(context: HubContext, session_id: str, chat: str) -> bool:
+    """Whether the session is an admin of group `chat` (goneonize GetGroupInfo; False offline or on error)."""
+    session = context.sessions.peek(session_id)
+    if not chat.endswith("@g.us") or not session.get("jid") or context.sessions.connected_engine(session_id) is None:
+        return False
+    try:
+        info = groups.group_info(context.sessions, session_id, chat)
+    except HubError:
+        return False
+    me = session["jid"].split("@")[0].split(":")[0]
+    return any(row["isAdmin"] and row["jid"].split("@")[0] == me for row in info["participants"])
 
 
 def reaction(session_id: str, request: SendRequest, message: Message | None) -> ValidatedSend:

@@ -175,3 +175,20 @@ def test_a_customers_reaction_edit_and_revoke_become_events_and_change_the_histo
     [revoked] = events(client, "message-revoked")
     assert revoked["data"]["messageId"] == theirs and revoked["data"]["revokedBy"] == CHAT
     assert history(client, theirs)["revoked"]
+
+
+def test_a_group_admin_revokes_a_participants_message_with_whatsmeows_admin_key(client, hub, sandbox_session):
+    created = client.post("/api/sessions/shop/groups", json={"subject": "Ventas", "participants": [CUSTOMER]})
+    assert created.status_code == 201, created.get_json()
+    group = created.get_json()["group"]["groupId"]
+    said = client.post("/api/sandbox/shop/inbound", json={"group": group, "from": CUSTOMER, "text": "spam"})
+    target = said.get_json()["messageId"]
+    reply = client.delete(f"/api/sessions/shop/messages/{target}")
+    assert reply.status_code == 200, reply.get_json()
+    revoke = sent(client)[-1]
+    # whatsmeow BuildRevoke(chat, sender=the author): fromMe false, participant the author (Info.Edit "8").
+    assert revoke["kind"] == "revoke" and revoke["key"] == {"messageId": target, "fromMe": False, "chat": group,
+                                                            "participant": CHAT}
+    assert history(client, target)["revoked"]
+    edit = client.post(f"/api/sessions/shop/messages/{target}/edit", json={"text": "x"})
+    assert edit.status_code == 409  # admins delete others' messages; they never edit them
