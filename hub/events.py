@@ -16,6 +16,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session as DbSession
 
+from hub.caller import current_caller
 from hub.store import Event, Store, utcnow
 from hub.store.ids import new_id
 from hub.store.models import clean_json
@@ -156,6 +157,9 @@ class EventLog:
              limit: int = 50) -> list[dict]:
         """Stored envelopes, newest first; oldest first after `after_seq` (a reader catching up)."""
         statement = select(Event)
+        caller = current_caller()
+        if not caller.is_admin:
+            statement = statement.where(Event.session_id.in_(caller.sessions))
         if session_id:
             statement = statement.where(Event.session_id == session_id)
         if type:

@@ -10,8 +10,9 @@ the process is monkey-patched, threads otherwise), wrapped around the Flask app 
   key, unless a browser says it comes from another site (`Origin` not this host): a page on the
   internet must not read the events through a browser inside the trusted network.
 - emit `subscribe` with `{sessionId}` (or the id as a string) for one session, or with nothing for
-  all; the acknowledgement is `{success: true, sessionId}`. An unknown session gets an `error`
-  event (same shape) and the connection stays open. `unsubscribe` takes the same argument.
+  all (a scoped key: all of its own; to it no other session exists); the acknowledgement is
+  `{success: true, sessionId}`. An unknown session gets an `error` event (same shape) and the
+  connection stays open. `unsubscribe` takes the same argument.
 - every event recorded afterwards arrives under its type name (`message-received`,
   `session-status`, `qr`, ...) with the envelope as data, once per client however many of its
   subscriptions match. Nothing is replayed: the bus is in memory (GET /api/events has the past).
@@ -24,7 +25,8 @@ import threading
 import socketio
 from flask import request
 
-from hub.auth import is_trusted_address, key_is_valid, presented_key
+from hub.auth import caller_for, is_trusted_address, presented_key
+from hub.caller import ADMIN, Caller
 from hub.errors import error_body
 
 log = logging.getLogger(__name__)
@@ -85,50 +87,63 @@ class Gateway:
 
     def connect(self, sid: str, environ: dict, auth=None):
         """Refuse a connection without a valid key (connect_error data: the hub's error shape)."""
-        refusal = self.refusal(environ, auth)
+        caller, refusal = self.admit(environ, auth)
         if refusal is not None:
             raise socketio.exceptions.ConnectionRefusedError(refusal["message"], refusal)
+        self.server.save_session(sid, {"caller": caller})
         self.relay.ensure_running()
 
-    def refusal(self, environ: dict, auth) -> dict | None:
-        """None when the client may connect, else the error body."""
+    def admit(self, environ: dict, auth) -> tuple[Caller | None, dict | None]:
+        """(the caller, None) when the client may connect, else (None, the error body)."""
         given = auth.get("apiKey") if isinstance(auth, dict) else None
         config = self.context.config
         with self.app.request_context(environ):
             if not given and is_trusted_address(request.remote_addr, config.trusted_networks) \
                     and same_site(environ):
-                return None
+                return ADMIN, None
             key = given if isinstance(given, str) and given else presented_key()
+            caller = caller_for(key) if key is not None else None
         if key is None:
-            return error_body("unauthorized", "An API key is required: connect with auth: {apiKey: <key>} "
-                                              "or ?apiKey=<key>.")
-        if not key_is_valid(key, config.api_keys):
-            return error_body("forbidden", "The API key is not valid.")
-        return None
+            return None, error_body("unauthorized", "An API key is required: connect with auth: {apiKey: <key>} "
+                                                    "or ?apiKey=<key>.")
+        if caller is None:
+            return None, error_body("forbidden", "The API key is not valid.")
+        return caller, None
+
+    def rooms(self, sid: str, session_id: str | None) -> list[str]:
+        """The rooms of one session, or of every session the client's caller sees."""
+        caller = self.server.get_session(sid)["caller"]
+        if session_id:
+            return [session_room(session_id)]
+        return [EVERY_SESSION] if caller.is_admin else [session_room(name) for name in sorted(caller.sessions)]
 
     def subscribe(self, sid: str, data=None) -> dict:
         """Join the room of one session (or of every session); an unknown session is an `error` event."""
-        session_id, problem = self.requested_session(data)
+        session_id, problem = self.requested_session(sid, data)
         if problem is not None:
             self.server.emit("error", problem, to=sid)
             return problem
-        self.server.enter_room(sid, session_room(session_id) if session_id else EVERY_SESSION)
+        for room in self.rooms(sid, session_id):
+            self.server.enter_room(sid, room)
         return {"success": True, "sessionId": session_id}
 
     def unsubscribe(self, sid: str, data=None) -> dict:
         """Leave the room of one session (or of every session)."""
-        session_id, problem = self.requested_session(data)
+        session_id, problem = self.requested_session(sid, data)
         if problem is not None:
             return problem
-        self.server.leave_room(sid, session_room(session_id) if session_id else EVERY_SESSION)
+        for room in self.rooms(sid, session_id):
+            self.server.leave_room(sid, room)
         return {"success": True, "sessionId": session_id}
 
-    def requested_session(self, data) -> tuple[str | None, dict | None]:
-        """(session id or None for all, None) or (None, error body) for a bad or unknown session."""
+    def requested_session(self, sid: str, data) -> tuple[str | None, dict | None]:
+        """(session id or None for all, None) or (None, error body) for a bad or unknown session (to this caller)."""
         session_id = data.get("sessionId") if isinstance(data, dict) else data
         if session_id is None or session_id == "":
             return None, None
-        if not isinstance(session_id, str) or not self.context.sessions.exists(session_id):
+        caller = self.server.get_session(sid)["caller"]
+        known = isinstance(session_id, str) and caller.sees(session_id) and self.context.sessions.exists(session_id)
+        if not known:
             return None, error_body("session_not_found", f"Session '{session_id}' does not exist; "
                                                          f"subscribe with an existing sessionId, or none for all.")
         return session_id, None

@@ -3,7 +3,8 @@
 /ws/session/<sessionId>[?engine=sandbox]: opening it creates the session if needed and starts it;
 the server sends {"event": "status"|"qr"|"error", "data": ...} and closes once connected. An
 error's data is the message string (the older linking frontends display it as it is).
-/ws/events[?sessionId=...]: every event envelope as it is recorded (for the dashboard).
+/ws/events[?sessionId=...]: every event envelope as it is recorded (for the dashboard); a scoped
+key's socket gets its own sessions' events only.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from flask import request
 from flask_sock import ConnectionClosed, Sock
 
 from hub.api.common import hub
+from hub.caller import current_caller
 from hub.context import HubContext
 from hub.errors import HubError
 from hub.events import Subscription
@@ -92,8 +94,9 @@ def _follow(ws, context: HubContext, session_id: str, subscription: Subscription
 @sock.route("/ws/events")
 def events_socket(ws):
     """Stream every recorded event (optionally of one session) until the client leaves."""
-    session_id = request.args.get("sessionId")
-    subscription = hub().bus.subscribe(lambda env: session_id is None or env["sessionId"] == session_id)
+    session_id, caller = request.args.get("sessionId"), current_caller()  # a scoped key: its sessions only
+    subscription = hub().bus.subscribe(
+        lambda env: caller.sees(env["sessionId"]) and (session_id is None or env["sessionId"] == session_id))
     last_sent = time.monotonic()
     try:
         # Short waits so a client that left is noticed within a second (graceful shutdown waits on us).

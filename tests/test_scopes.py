@@ -69,3 +69,52 @@ def test_administrator_routes_answer_403_to_a_scoped_key(app, client, scoped_key
             body = {"sessionId": "other", "name": "x", "sessions": ["shop"]}
             response = client.raw.open(path, method=method, json=body, headers={"X-API-Key": scoped_key})
             assert (response.status_code, response.get_json()["error"]) == (403, "admin_required"), (method, path)
+
+
+def test_listings_show_a_scoped_key_only_its_sessions_and_endpoints(client, scoped_key):
+    key = {"X-API-Key": scoped_key}
+    raw = client.raw
+    everything = {"callbackUrl": "http://127.0.0.1:9/all", "events": ["all"]}
+    admin_listener = client.post("/api/whatsapp/register-listener", json=everything).get_json()["listener"]
+    for session_id in ("shop", "other"):
+        hook = {"url": f"http://127.0.0.1:9/{session_id}", "events": ["all"]}
+        assert client.post(f"/api/sessions/{session_id}/webhooks", json=hook).status_code == 201
+        assert client.post(f"/api/sessions/{session_id}/connect").status_code == 200
+    events = raw.get("/api/events?limit=500", headers=key).get_json()["events"]
+    assert events and {event["sessionId"] for event in events} == {"shop"}
+    every = client.get("/api/events?limit=500").get_json()["events"]
+    assert {event["sessionId"] for event in every} == {"shop", "other"}
+    deliveries = raw.get("/api/deliveries?limit=500", headers=key).get_json()["deliveries"]
+    assert deliveries and {d["url"] for d in deliveries} == {"http://127.0.0.1:9/shop"}
+    hidden = next(d for d in client.get("/api/deliveries?limit=500").get_json()["deliveries"]
+                  if d["endpointId"] == admin_listener["id"] and d["sessionId"] == "shop")
+    for method, path in (("GET", f"/api/deliveries/{hidden['id']}"),
+                         ("POST", f"/api/deliveries/{hidden['id']}/replay")):
+        answer = raw.open(path, method=method, headers=key)
+        assert (answer.status_code, answer.get_json()["error"]) == (404, "delivery_not_found")
+    rotate = raw.post(f"/api/whatsapp/listeners/{admin_listener['id']}/rotate-secret", headers=key)
+    assert (rotate.status_code, rotate.get_json()["error"]) == (404, "listener_not_found")
+    assert raw.get("/api/whatsapp/listeners", headers=key).get_json()["listeners"] == []
+    status = raw.get("/api/whatsapp/status", headers=key).get_json()
+    assert [s["sessionId"] for s in status["sessions"]] == ["shop"] and status["listeners"] == 0
+
+
+def test_a_scoped_key_cannot_read_or_remove_another_sessions_sends_or_listeners(client, scoped_key):
+    key = {"X-API-Key": scoped_key}
+    queued = client.post("/api/whatsapp/send", json={"sessionId": "other", "to": "51987654321", "message": "hola"})
+    assert queued.status_code == 202
+    for path in (f"/api/whatsapp/send/{queued.get_json()['id']}", f"/api/outbound/{queued.get_json()['id']}"):
+        answer = client.raw.get(path, headers=key)
+        assert (answer.status_code, answer.get_json()["error"]) == (404, "outbound_not_found")
+    client.post("/api/whatsapp/register-listener", json={"callbackUrl": "http://127.0.0.1:9/all"})
+    removed = client.raw.post("/api/whatsapp/unregister-listener", json={"callbackUrl": "http://127.0.0.1:9/all"},
+                              headers=key)
+    assert removed.get_json()["removed"] == 0
+    assert len(client.get("/api/whatsapp/listeners").get_json()["listeners"]) == 1
+
+
+def test_a_scoped_key_sends_without_naming_its_only_session(client, scoped_key):
+    sent = client.raw.post("/api/whatsapp/send", json={"to": "51987654321", "message": "hola"},
+                           headers={"X-API-Key": scoped_key})
+    assert sent.status_code == 202, sent.get_json()
+    assert client.get(f"/api/outbound/{sent.get_json()['id']}").get_json()["outbound"]["sessionId"] == "shop"

@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session as DbSession
 
+from hub.caller import current_caller
 from hub.context import HubContext
+from hub.delivery import endpoints
 from hub.delivery.worker import wake
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.store import Attempt, Delivery, Endpoint, Event, utcnow
@@ -16,9 +18,18 @@ from hub.store.models import isoformat
 BULK_REPLAY_LIMIT = 10_000
 
 
+def seen_by_caller() -> tuple:
+    """SQL conditions for the caller's deliveries: a scoped key sees its sessions' deliveries to its endpoints."""
+    caller = current_caller()
+    if caller.is_admin:
+        return ()
+    return (Delivery.session_id.in_(caller.sessions),
+            Delivery.endpoint_id.in_(select(Endpoint.id).where(*endpoints.seen_by_caller())))
+
+
 def _filtered(status=None, endpoint_id=None, session_id=None, event_type=None, since=None, until=None):
-    """A SELECT of deliveries matching the given filters."""
-    statement = select(Delivery)
+    """A SELECT of the caller's deliveries matching the given filters."""
+    statement = select(Delivery).where(*seen_by_caller())
     for column, value in ((Delivery.status, status), (Delivery.endpoint_id, endpoint_id),
                           (Delivery.session_id, session_id), (Delivery.event_type, event_type)):
         if value is not None:
@@ -42,7 +53,7 @@ def list_deliveries(context: HubContext, limit: int, offset: int, **filters) -> 
 
 
 def _delivery(db: DbSession, delivery_id: str) -> Delivery:
-    delivery = db.get(Delivery, delivery_id)
+    delivery = db.scalar(select(Delivery).where(Delivery.id == delivery_id, *seen_by_caller()))
     if delivery is None:
         raise NotFound(f"Delivery '{delivery_id}' does not exist.", code="delivery_not_found")
     return delivery
@@ -60,7 +71,7 @@ def get_delivery(context: HubContext, delivery_id: str) -> dict:
 
 def _require_enabled(db: DbSession, endpoint_id: str) -> None:
     endpoint = db.get(Endpoint, endpoint_id)
-    if endpoint is None:
+    if endpoint is None or not endpoints.visible(endpoint):
         raise NotFound(f"Endpoint '{endpoint_id}' does not exist.", code="endpoint_not_found")
     if not endpoint.enabled:
         raise Conflict(f"Endpoint {endpoint.url} is disabled ({endpoint.disabled_reason}); register it "
@@ -114,9 +125,11 @@ def minute_stats(context: HubContext, minutes: int) -> list[dict]:
     start = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
     with context.store.session() as db:
         minute = _minute(db, Attempt.at)
-        rows = db.execute(select(minute, func.sum(case((Attempt.success, 1), else_=0)),
-                                 func.sum(case((Attempt.success, 0), else_=1)))
-                          .where(Attempt.at >= start).group_by(minute)).all()
+        statement = select(minute, func.sum(case((Attempt.success, 1), else_=0)),
+                           func.sum(case((Attempt.success, 0), else_=1))).where(Attempt.at >= start)
+        if not current_caller().is_admin:
+            statement = statement.where(Attempt.delivery_id.in_(select(Delivery.id).where(*seen_by_caller())))
+        rows = db.execute(statement.group_by(minute)).all()
     counts = {label: (int(ok or 0), int(bad or 0)) for label, ok, bad in rows}
     buckets = []
     for step in range(minutes):

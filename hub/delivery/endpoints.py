@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session as DbSession
 
+from hub.caller import current_caller
 from hub.context import HubContext
 from hub.delivery import signing
 from hub.delivery.fanout import TEST_EVENT, matching_endpoints
@@ -98,11 +99,13 @@ def register(context: HubContext, spec: EndpointSpec) -> tuple[dict, bool]:
     it. On re-registration only what the caller passes changes (events, headers, secret); what it
     leaves out keeps its value.
     """
-    kind, session_id = spec.kind, spec.session_id
+    kind, session_id, caller = spec.kind, spec.session_id, current_caller()
     field = "callbackUrl" if kind == EndpointKind.LISTENER else "url"
     url = validate_url(spec.url, context.config.block_private_urls, field)
     secret = check_secret(spec.secret)
-    key = (session_id or "") if kind in WEBHOOK_KINDS else ""
+    # A scoped key's listeners are its own (filed under its id): the same URL registered by an
+    # administrator or by another key is a different listener, invisible to this key.
+    key = (session_id or "") if kind in WEBHOOK_KINDS else (caller.key_id or "")
     with context.store.session() as db:
         require_session(db, session_id)
         if kind == EndpointKind.COMPAT_WEBHOOK:  # the session's one compat webhook: a new URL replaces the old one
@@ -111,7 +114,9 @@ def register(context: HubContext, spec: EndpointSpec) -> tuple[dict, bool]:
                                                     Endpoint.url == url))
         created = endpoint is None
         if created:
-            endpoint = Endpoint(kind=kind, url=url, session_key=key, secret=secret or signing.generate_secret())
+            scope = None if caller.is_admin or kind in WEBHOOK_KINDS else sorted(caller.sessions)
+            endpoint = Endpoint(kind=kind, url=url, session_key=key, scope=scope,
+                                secret=secret or signing.generate_secret())
             db.add(endpoint)
         if spec.events is None:  # a new endpoint gets its kind's default filter; an existing one keeps its own
             events = DEFAULT_EVENTS.get(kind, ["all"]) if created else endpoint.events
@@ -129,11 +134,23 @@ def rotate_secret(context: HubContext, kinds: tuple[str, ...], endpoint_id: str,
         require_session(db, session_id)
         endpoint = db.get(Endpoint, endpoint_id)
         other_session = session_id is not None and endpoint is not None and endpoint.session_id != session_id
-        if endpoint is None or endpoint.kind not in kinds or other_session:
+        if endpoint is None or endpoint.kind not in kinds or other_session or not visible(endpoint):
             raise NotFound(f"No {kinds[0]} '{endpoint_id}'.", code=f"{kinds[0]}_not_found")
         endpoint.secret = signing.generate_secret()
         db.flush()
         return public_view(db, endpoint, reveal_secret=True)
+
+
+def visible(endpoint: Endpoint) -> bool:
+    """Whether the caller sees this endpoint: administrators all, a scoped key its listeners and sessions' webhooks."""
+    keys = current_caller().endpoint_keys
+    return keys is None or endpoint.session_key in keys
+
+
+def seen_by_caller() -> tuple:
+    """SQL conditions limiting endpoints to the ones the caller sees (none for an administrator)."""
+    keys = current_caller().endpoint_keys
+    return () if keys is None else (Endpoint.session_key.in_(keys),)
 
 
 def mask(value: str) -> str:
@@ -166,7 +183,7 @@ def list_endpoints(context: HubContext, kinds: tuple[str, ...], session_id: str 
     """Endpoints of these kinds (a session's webhooks when `session_id`), oldest first, with health."""
     with context.store.session() as db:
         require_session(db, session_id)
-        statement = select(Endpoint).where(Endpoint.kind.in_(kinds)).order_by(Endpoint.created_at)
+        statement = select(Endpoint).where(Endpoint.kind.in_(kinds), *seen_by_caller()).order_by(Endpoint.created_at)
         if session_id is not None:
             statement = statement.where(Endpoint.session_id == session_id)
         endpoints = list(db.scalars(statement))
@@ -177,7 +194,8 @@ def list_endpoints(context: HubContext, kinds: tuple[str, ...], session_id: str 
 def unregister_listener(context: HubContext, url: str) -> int:
     """Remove the listener with this callback URL (and its deliveries); returns how many."""
     with context.store.session() as db:
-        return _delete_endpoints(db, Endpoint.kind == EndpointKind.LISTENER, Endpoint.url == url.strip())
+        return _delete_endpoints(db, Endpoint.kind == EndpointKind.LISTENER, Endpoint.url == url.strip(),
+                                 *seen_by_caller())
 
 
 def remove_webhooks(context: HubContext, session_id: str, endpoint_id: str | None = None,
@@ -234,6 +252,6 @@ def whatsapp_status(context: HubContext) -> dict:
                  "no_sessions" if not sessions else SessionStatus.DISCONNECTED)
     with context.store.session() as db:
         listeners = db.scalar(select(func.count()).select_from(Endpoint)
-                              .where(Endpoint.kind == EndpointKind.LISTENER, Endpoint.enabled))
+                              .where(Endpoint.kind == EndpointKind.LISTENER, Endpoint.enabled, *seen_by_caller()))
     return {"connected": SessionStatus.CONNECTED in statuses, "state": state, "listeners": listeners,
             "sessions": sessions}

@@ -18,7 +18,7 @@ from hub.store.delivery import WEBHOOK_KINDS, filter_accepts, lane_for
 
 TEST_EVENT = "test"  # sent by POST /api/<sessionId>/webhook/test, to that session's webhooks only
 # Endpoint columns that decide who gets what (health bookkeeping does not invalidate the cache).
-ROUTING_COLUMNS = ("kind", "url", "session_id", "events", "headers", "secret", "ordered", "enabled")
+ROUTING_COLUMNS = ("kind", "url", "session_id", "events", "headers", "secret", "ordered", "scope", "enabled")
 HEALTH_ONLY = "hub_endpoint_health_only"  # execution option of statements that leave routing alone
 
 
@@ -44,12 +44,15 @@ class Target:
     headers: dict
     secret: str
     ordered: bool = False
+    scope: frozenset | None = None  # a listener registered with a scoped key: only these sessions
 
     def wants(self, event_type: str, session_id: str | None) -> bool:
         """Whether this endpoint gets an event of this type from this session."""
         if event_type == TEST_EVENT:
             return self.kind in WEBHOOK_KINDS and self.session_id == session_id
         if self.session_id is not None and self.session_id != session_id:
+            return False
+        if self.scope is not None and session_id not in self.scope:
             return False
         return filter_accepts(self.kind, self.events, event_type)
 
@@ -58,7 +61,8 @@ def load_targets(db: DbSession) -> dict[str, Target]:
     """{endpoint id: Target} of every enabled endpoint, straight from the database."""
     columns = [getattr(Endpoint, name) for name in ("id",) + ROUTING_COLUMNS[:-1]]
     return {row.id: Target(row.id, row.kind, row.url, row.session_id, tuple(row.events or ()),
-                           dict(row.headers or {}), row.secret, bool(row.ordered))
+                           dict(row.headers or {}), row.secret, bool(row.ordered),
+                           None if row.scope is None else frozenset(row.scope))
             for row in db.execute(select(*columns).where(Endpoint.enabled))}
 
 

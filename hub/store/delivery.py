@@ -119,7 +119,7 @@ class Endpoint(Base):
     def to_dict(self, health: dict, reveal_secret: bool = False) -> dict:
         """The Endpoint JSON; the full secret only right after create/update."""
         return {
-            "id": self.id, "kind": self.kind, "url": self.url, "sessionId": self.session_id,
+            "id": self.id, "kind": self.kind, "url": self.url, "sessionId": self.session_id, "scope": self.scope,
             "events": list(self.events), "headers": dict(self.headers), "ordered": bool(self.ordered),
             "secret": self.secret if reveal_secret else None, "secretHint": self.secret[:8] + "…",
             "enabled": self.enabled, "disabledReason": self.disabled_reason,
