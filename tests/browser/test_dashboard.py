@@ -78,7 +78,7 @@ def check_phone_layout(page) -> None:
     from playwright.sync_api import expect
 
     page.set_viewport_size(PHONE)
-    for view in ("sessions", "deliveries", "endpoints"):
+    for view in ("sessions", "deliveries", "endpoints", "keys"):
         page.click(f"a[data-view={view}]")
         expect(page.locator(f"#view-{view}")).to_be_visible()
         screenshot(page, f"phone-{view}")

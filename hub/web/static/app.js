@@ -1,10 +1,11 @@
-// Entry point: the login screen, the three views, the live event stream and periodic refresh.
+// Entry point: the login screen, the four views, the live event stream and periodic refresh.
 
 import {apiKey, request, whenUnauthorized} from "./api.js";
 import {busy, byId, toast} from "./dom.js";
 import {connectEvents} from "./live.js";
 import * as deliveries from "./deliveries.js";
 import * as endpoints from "./endpoints.js";
+import * as keys from "./keys.js";
 import * as messages from "./messages.js";
 import * as sandbox from "./sandbox.js";
 import * as sessions from "./sessions.js";
@@ -15,6 +16,7 @@ const VIEWS = {
   sessions: () => Promise.all([sessions.loadSessions(), endpoints.loadSessionWebhooks()]),
   endpoints: endpoints.refreshView,
   deliveries: () => Promise.all([endpoints.loadEndpoints(), deliveries.refresh()]),
+  keys: keys.refreshView,
 };
 const POLL_MS = 5000;  // delivery statuses change without an event (the dispatcher's attempts)
 let activeView = "sessions";
@@ -27,6 +29,7 @@ function init() {
   messages.initMessages();
   endpoints.initEndpoints();
   deliveries.initDeliveries();
+  keys.initKeys();
   settings.initSettings();
   sessions.onSelect((session) => [sandbox, messages, endpoints, settings].forEach((module) => module.showFor(session)));
   byId("login-form").addEventListener("submit", signIn);
