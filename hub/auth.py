@@ -42,6 +42,9 @@ PUBLIC_ENDPOINTS = frozenset({
 # Endpoints only administrators may call: a scoped key gets 403 admin_required, whatever it names.
 ADMIN_ENDPOINTS = frozenset({"keys.create_key", "keys.list_keys", "keys.delete_key", "sessions.create_session",
                              "metrics.metrics"})
+# Blueprints of the simulated WhatsApp: a route of theirs that names no session changes the network
+# every sandbox session shares (a contact's privacy, a number's existence), so it is an administrator's too.
+SANDBOX_BLUEPRINTS = ("sandbox",)
 
 WEBSOCKET_ENDPOINTS = frozenset({"__flask_sock.events_socket", "__flask_sock.session_socket"})
 
@@ -156,12 +159,18 @@ def named_sessions() -> list:
     return [name for name in names if isinstance(name, str) and name]
 
 
+def is_admin_route(endpoint: str | None, blueprint: str | None, view_args: dict) -> bool:
+    """Whether only administrators may call this route (ADMIN_ENDPOINTS, and the shared sandbox network's)."""
+    shared_sandbox = (blueprint or "").startswith(SANDBOX_BLUEPRINTS) and "session_id" not in view_args
+    return endpoint in ADMIN_ENDPOINTS or shared_sandbox
+
+
 def check_scope():
     """before_request hook (after the body check): scoped keys get 403 on admin routes, 404 for other sessions."""
     caller = current_caller()
     if caller.is_admin or request.routing_exception is not None:
         return None
-    if request.endpoint in ADMIN_ENDPOINTS:
+    if is_admin_route(request.endpoint, request.blueprint, request.view_args or {}):
         caller.require_admin("call this route")
     for session_id in named_sessions():
         caller.require_session(session_id)

@@ -60,6 +60,19 @@ def test_a_scoped_key_lists_only_its_sessions(client, scoped_key):
     assert len(client.get("/api/sessions").get_json()["sessions"]) == 2
 
 
+def test_the_shared_sandbox_network_is_for_administrators(app, client, scoped_key):
+    shared = [rule for rule in app.url_map.iter_rules()
+              if rule.endpoint.startswith("sandbox") and "session_id" not in rule.arguments]
+    assert shared, "no sandbox route outside a session: drop this test"
+    for rule in shared:
+        path = rule.rule
+        for argument in rule.arguments:
+            path = path.replace(f"<{argument}>", "51987654321")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.raw.open(path, method=method, json={}, headers={"X-API-Key": scoped_key})
+            assert (response.status_code, response.get_json()["error"]) == (403, "admin_required"), (method, path)
+
+
 def test_administrator_routes_answer_403_to_a_scoped_key(app, client, scoped_key):
     paths = {rule.endpoint: (rule.rule.replace("<key_id>", "key_x"), rule.methods - {"HEAD", "OPTIONS"})
              for rule in app.url_map.iter_rules() if rule.endpoint in ADMIN_ENDPOINTS}
