@@ -6,15 +6,22 @@ disabled it). Each delivery's signature is verified; messages sent from the phon
 deliveries already answered (same webhook-id) are ignored. The reply comes from
 `reply(event) -> str | None`: an echo by default, or your own with --reply package.module:function.
 Replies carry `Idempotency-Key: reply-<event id>`, so even a restarted bot never answers twice.
+
+Good manners, each on by default (`--no-mark-read`, `--no-typing`, `--no-quote` turn them off): the
+bot marks the customer's message read, shows "typing…" while `reply` prepares the answer, and
+sends the answer quoting the customer's message. Read and typing are courtesies: when the hub
+refuses them (say the session is offline), the bot logs it and still answers (the answer queues).
 """
 from __future__ import annotations
 
+import argparse
 import importlib
 import logging
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from listeners.client import HubApiError, HubClient, new_secret
 from listeners.receiver import base_arguments, is_registered, parse, serve
@@ -36,13 +43,22 @@ def load_reply(spec: str | None) -> Reply:
     return getattr(importlib.import_module(module), name or "reply")
 
 
+@dataclass(frozen=True)
+class Manners:
+    """What the bot does around its answer (all on by default)."""
+
+    mark_read: bool = True  # blue ticks for the customer's message
+    typing: bool = True  # "typing…" while the answer is prepared
+    quote: bool = True  # the answer quotes the customer's message
+
+
 class BotResponder:
     """Receives message-received events and answers them through POST /api/whatsapp/send."""
 
     def __init__(self, client: HubClient, callback_url: str, secret: str, reply: Reply = echo,
-                 session_id: str | None = None, memory: int = 10_000):
+                 session_id: str | None = None, memory: int = 10_000, manners: Manners = Manners()):
         self.client, self.callback_url, self.secret = client, callback_url, secret
-        self.reply, self.session_id, self.memory = reply, session_id, memory
+        self.reply, self.session_id, self.memory, self.manners = reply, session_id, memory, manners
         self._answered: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -69,18 +85,32 @@ class BotResponder:
         data = event.get("data") or {}
         if event.get("type") != "message-received" or data.get("fromMe"):
             return
+        session, chat = event["sessionId"], data["chatId"]
+        if self.manners.mark_read:
+            self._courtesy(self.client.mark_read, session, chat, [data["messageId"]])
+        if self.manners.typing:
+            self._courtesy(self.client.presence, session, chat, "typing")
         text = self.reply(event)
         if not text:
+            if self.manners.typing:
+                self._courtesy(self.client.presence, session, chat, "paused")
             return
         try:
-            result = self.client.send(data["chatId"], text, session_id=event["sessionId"],
-                                      idempotency_key=f"reply-{event['id']}")
+            result = self.client.send(chat, text, session_id=session, idempotency_key=f"reply-{event['id']}",
+                                      reply_to=data["messageId"] if self.manners.quote else None)
         except HubApiError as exc:
             if exc.status >= 500:
                 raise
             log.error("the hub refused the reply to %s: %s", event["id"], exc)  # retrying cannot help
             return
         log.info("answered %s in %s: %s", event["id"], data["chatId"], result.get("status"))
+
+    def _courtesy(self, call, *args) -> None:
+        """Mark read / typing: a refusal (session offline, hub busy) never stops the answer."""
+        try:
+            call(*args)
+        except (HubApiError, OSError) as exc:
+            log.warning("%s skipped: %s", call.__name__, exc)
 
     def _claim(self, webhook_id: str) -> bool:
         with self._lock:
@@ -102,9 +132,16 @@ def main(argv=None) -> None:
                         help="only this session's messages (SESSION_ID; default: every session)")
     parser.add_argument("--reply", default=os.environ.get("BOT_REPLY"),
                         help="reply function package.module:function (BOT_REPLY; default: echo)")
+    for manner, what in (("mark-read", "mark the customer's message read"), ("typing", 'show "typing…"'),
+                         ("quote", "quote the customer's message in the answer")):
+        variable = "BOT_" + manner.upper().replace("-", "_")
+        parser.add_argument(f"--{manner}", action=argparse.BooleanOptionalAction,
+                            default=os.environ.get(variable, "true").lower() not in ("0", "false", "no"),
+                            help=f"{what} ({variable}; default on)")
     args = parse(parser, argv)
+    manners = Manners(mark_read=args.mark_read, typing=args.typing, quote=args.quote)
     bot = BotResponder(HubClient(args.hub_url, args.api_key), args.public_url, args.secret or new_secret(),
-                       load_reply(args.reply), args.session)
+                       load_reply(args.reply), args.session, manners=manners)
     serve(args, bot.secret, bot.ensure_registered, bot.on_event)
 
 

@@ -17,6 +17,7 @@ import json
 import os
 import time
 from collections.abc import Mapping
+from urllib.parse import quote
 
 import requests
 
@@ -116,11 +117,21 @@ class HubClient:
         return self.call("GET", f"/api/sessions/{session_id}/webhooks")["webhooks"]
 
     def send(self, to: str, message: str | None = None, session_id: str | None = None,
-             media: dict | None = None, idempotency_key: str | None = None) -> dict:
-        """Send (or queue) a message; a retry with the same `idempotency_key` never sends twice."""
+             media: dict | None = None, idempotency_key: str | None = None, reply_to: str | None = None) -> dict:
+        """Send (or queue) a message, quoting `reply_to`; a retry with the same `idempotency_key` never sends twice."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        body = _without_none(to=to, message=message, sessionId=session_id, media=media)
+        body = _without_none(to=to, message=message, sessionId=session_id, media=media, replyTo=reply_to)
         return self.call("POST", "/api/whatsapp/send", json=body, headers=headers)
+
+    def mark_read(self, session_id: str, chat_id: str, message_ids: list[str] | None = None) -> dict:
+        """Read receipts for the chat's unread messages, or these ones (needs a connected session)."""
+        body = _without_none(messageIds=message_ids)
+        return self.call("POST", f"/api/sessions/{quote(session_id)}/chats/{quote(chat_id)}/read", json=body)
+
+    def presence(self, session_id: str, chat_id: str, state: str) -> dict:
+        """Show `typing`, `recording` or `paused` in a chat (needs a connected session)."""
+        return self.call("POST", f"/api/sessions/{quote(session_id)}/chats/{quote(chat_id)}/presence",
+                         json={"state": state})
 
 
 def _without_none(**fields) -> dict:

@@ -4,6 +4,13 @@ At start-up (and every --check-interval seconds, in case the hub forgot it) it c
 webhook on the session with POST /api/<sessionId>/webhook and its event filter. Each delivery's
 signature is verified before anything is stored; an event is stored once, keyed by its id
 (the webhook-id), so retried or replayed deliveries never duplicate a row.
+
+Besides the event log it keeps each conversation as a CRM shows it, in `messages`: one row per
+WhatsApp message (received, sent from the phone, or sent through the hub), whose text follows its
+edits (the first text kept in `original_text`), which is flagged when deleted for everyone and
+which carries its reactions ({who: emoji}), from `message-edited`, `message-revoked` and
+`message-received` of type reaction — and from the hub's own actions (`message-sent` of type
+reaction, edit or revoke).
 """
 from __future__ import annotations
 
@@ -30,7 +37,25 @@ CREATE TABLE IF NOT EXISTS events (
     timestamp TEXT,               -- when the hub recorded it
     received_at REAL NOT NULL,    -- when this receiver stored it (unix time)
     envelope TEXT NOT NULL        -- the whole verified envelope, JSON
+);
+CREATE TABLE IF NOT EXISTS messages (
+    session_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,     -- WhatsApp's id
+    chat_id TEXT,
+    sender TEXT,
+    from_me INTEGER NOT NULL,
+    type TEXT,
+    text TEXT,                    -- as last edited
+    original_text TEXT,           -- the text before the first edit
+    edited_at TEXT,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    revoked_by TEXT,
+    reactions TEXT NOT NULL DEFAULT '{}',  -- JSON {who: emoji}
+    timestamp TEXT,
+    PRIMARY KEY (session_id, message_id)
 )"""
+MESSAGE_EVENTS = ("message-received", "message-from-me", "message-sent")
+ACTION_TYPES = ("reaction", "edit", "revoke")  # message-sent of the hub's own actions
 
 
 class CrmStore:
@@ -39,7 +64,7 @@ class CrmStore:
     def __init__(self, path: str):
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(SCHEMA)
+        self.db.executescript(SCHEMA)
         self._lock = threading.Lock()
 
     def add(self, event: dict) -> bool:
@@ -47,9 +72,56 @@ class CrmStore:
         data = event.get("data") or {}
         row = (event["id"], event["type"], event.get("sessionId"), data.get("chatId"), data.get("from"),
                data.get("text"), event.get("timestamp"), time.time(), json.dumps(event, ensure_ascii=False))
-        with self._lock:
+        with self._lock, self.db:
+            self.db.execute("BEGIN")
             cursor = self.db.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            if cursor.rowcount == 1:  # applied once, in the event's transaction
+                self._apply(event["type"], event.get("sessionId"), data)
         return cursor.rowcount == 1
+
+    def _apply(self, kind: str, session_id: str | None, data: dict) -> None:
+        """What the event changes in the conversation (nothing for other events)."""
+        action = data.get("type") if kind == "message-sent" and data.get("type") in ACTION_TYPES else None
+        if kind == "message-edited" or action == "edit":
+            self._edit(session_id, data.get("messageId") if not action else data.get("targetMessageId"),
+                       data.get("text"), data.get("editedAt") or data.get("timestamp"))
+        elif kind == "message-revoked" or action == "revoke":
+            target = data.get("targetMessageId") if action else data.get("messageId")
+            self._update(session_id, target, "revoked = 1, revoked_by = ?", data.get("revokedBy") or "me")
+        elif data.get("type") == "reaction":
+            reaction = data.get("reaction") or {"messageId": data.get("targetMessageId"), "emoji": data.get("text")}
+            self._react(session_id, reaction.get("messageId"), data.get("from") or "me", reaction.get("emoji"))
+        elif kind in MESSAGE_EVENTS and data.get("messageId"):
+            self.db.execute("INSERT OR IGNORE INTO messages (session_id, message_id, chat_id, sender, from_me, type, "
+                            "text, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (session_id, data["messageId"], data.get("chatId") or data.get("to"), data.get("from"),
+                             int(kind != "message-received"), data.get("type"), data.get("text"),
+                             data.get("timestamp")))
+
+    def _edit(self, session_id, message_id, text, at) -> None:
+        self._update(session_id, message_id, "original_text = COALESCE(original_text, text), text = ?, edited_at = ?",
+                     text, at)
+
+    def _react(self, session_id, message_id, who: str, emoji: str | None) -> None:
+        if emoji is None:  # an encrypted reaction: which emoji is unknown
+            return
+        row = self.db.execute("SELECT reactions FROM messages WHERE session_id = ? AND message_id = ?",
+                              (session_id, message_id)).fetchone()
+        if row is not None:
+            reactions = {**json.loads(row[0]), who: emoji} if emoji else \
+                {k: v for k, v in json.loads(row[0]).items() if k != who}
+            self._update(session_id, message_id, "reactions = ?", json.dumps(reactions, ensure_ascii=False))
+
+    def _update(self, session_id, message_id, assignments: str, *values) -> None:
+        self.db.execute(f"UPDATE messages SET {assignments} WHERE session_id = ? AND message_id = ?",
+                        (*values, session_id, message_id))
+
+    def conversation(self, session_id: str, chat_id: str) -> list[dict]:
+        """One chat's messages as the CRM shows them, oldest first."""
+        cursor = self.db.execute("SELECT * FROM messages WHERE session_id = ? AND chat_id = ? ORDER BY rowid",
+                                 (session_id, chat_id))
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 class CrmReceiver:

@@ -40,3 +40,26 @@ def test_bot_echoes_each_message_once_and_re_registers_when_forgotten(live_hub, 
 
     bot.stop()
     live_hub.post("/api/whatsapp/unregister-listener", json={"callbackUrl": bot.url})
+
+
+def test_bot_marks_read_shows_typing_and_quotes_the_customer(live_hub, run_listener):
+    """The customer is another sandbox session, so the read receipt and the typing reach a real device."""
+    shop_phone = live_hub.get("/api/sessions/shop").json()["session"]["phone"]
+    live_hub.post("/api/sessions", json={"sessionId": "customer", "engine": "sandbox", "start": True})
+    assert live_hub.post("/api/sandbox/customer/scan", json={"phone": "51933000444"}).status_code == 200
+    bot = run_listener("listeners.bot_responder", live_hub, SESSION_ID="shop")
+    live_hub.wait_for(lambda: endpoint_of(live_hub, bot.url), timeout=15)
+
+    asked = live_hub.post("/api/whatsapp/send", json={"sessionId": "customer", "to": shop_phone,
+                                                      "message": "¿Envían a Cusco?"}).json()["messageId"]
+
+    def customer_events(kind):
+        found = live_hub.get("/api/events", params={"type": kind, "sessionId": "customer"}).json()["events"]
+        return [event for event in found if event["sessionId"] == "customer"]
+    [answer] = live_hub.wait_for(lambda: customer_events("message-received"), timeout=15)
+    assert answer["data"]["text"] == "¿Envían a Cusco?" and answer["data"]["quoted"]["messageId"] == asked
+    read = live_hub.wait_for(lambda: [e for e in customer_events("message-read") if asked in e["data"]["messageIds"]])
+    assert read
+    assert [e["data"]["state"] for e in customer_events("chat-presence")] == ["typing"]
+    bot.stop()
+    live_hub.post("/api/whatsapp/unregister-listener", json={"callbackUrl": bot.url})

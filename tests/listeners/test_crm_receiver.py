@@ -47,3 +47,38 @@ def test_crm_stores_each_verified_event_once(live_hub, run_listener, tmp_path):
 
     crm.stop()
     live_hub.delete("/api/shop/webhook", params={"url": crm.url})
+
+
+def conversation(path, message_id: str) -> dict | None:
+    try:
+        with sqlite3.connect(path) as db:
+            db.row_factory = sqlite3.Row
+            row = db.execute("SELECT * FROM messages WHERE message_id = ?", (message_id,)).fetchone()
+            return dict(row) if row else None
+    except sqlite3.OperationalError:
+        return None
+
+
+def test_crm_mirrors_edits_deletions_and_reactions(live_hub, run_listener, tmp_path):
+    database = tmp_path / "crm.db"
+    crm = run_listener("listeners.crm_receiver", live_hub, SESSION_ID="shop", CRM_DB=str(database))
+    live_hub.wait_for(lambda: endpoint_of(live_hub, crm.url, kind="webhook"), timeout=15)
+    customer = "51922000333"
+    said = live_hub.post("/api/sandbox/shop/inbound", json={"from": customer, "text": "Quiero 3"}).json()["messageId"]
+    answer = live_hub.post("/api/whatsapp/send", json={"sessionId": "shop", "to": customer,
+                                                       "message": "Listo"}).json()["messageId"]
+    live_hub.wait_for(lambda: conversation(database, said) and conversation(database, answer))
+
+    live_hub.post("/api/sandbox/shop/edit", json={"from": customer, "messageId": said, "text": "Quiero 4"})
+    live_hub.post("/api/sandbox/shop/react", json={"from": customer, "messageId": answer, "emoji": "🙏"})
+    live_hub.post(f"/api/sessions/shop/messages/{said}/reaction", json={"emoji": "👍"})
+    live_hub.delete(f"/api/sessions/shop/messages/{answer}")
+    live_hub.wait_for(lambda: conversation(database, answer)["revoked"]
+                      and json.loads(conversation(database, said)["reactions"]))
+    edited, revoked = conversation(database, said), conversation(database, answer)
+    assert (edited["text"], edited["original_text"], edited["from_me"]) == ("Quiero 4", "Quiero 3", 0)
+    assert json.loads(edited["reactions"]) == {"me": "👍"}
+    assert revoked["revoked"] == 1 and revoked["from_me"] == 1
+    assert json.loads(revoked["reactions"]) == {f"{customer}@s.whatsapp.net": "🙏"}
+    crm.stop()
+    live_hub.delete("/api/shop/webhook", params={"url": crm.url})
