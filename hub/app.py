@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import redirect
 from flask_openapi3 import Info, OpenAPI
 
-from hub import auth, delivery, sandbox
+from hub import auth, calls, delivery, sandbox
 from hub.api.errors import register_error_handlers, validation_error_response
 from hub.api.responses import Error
 from hub.config import Config
@@ -34,8 +34,10 @@ def build_context(config: Config) -> HubContext:
     delivery.install(events, sessions, targets)
     downloads.install(sessions)
     sandbox.install(sessions)
-    return HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions, targets=targets,
-                      pacer=Pacer(config.send_interval), metrics=HubMetrics(store))
+    context = HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions, targets=targets,
+                         pacer=Pacer(config.send_interval), metrics=HubMetrics(store))
+    calls.install(context)
+    return context
 
 
 def create_app(config: Config | None = None) -> OpenAPI:

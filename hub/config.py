@@ -133,6 +133,7 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "HUB_LOG_FORMAT": ("log_format", _log_format, "json"),
     "HUB_LOG_LEVEL": ("log_level", str.upper, "INFO"),
     "HUB_DEFAULT_SESSION": ("default_session", str.strip, ""),
+    "HUB_CONTACT_CACHE_TTL": ("contact_cache_ttl", parse_duration, "5m"),
     "PORT": ("port", _positive(int), "3000"),
     "HOST": ("host", str, "127.0.0.1"),
 }
@@ -169,6 +170,7 @@ class Config:
     log_format: str = "json"
     log_level: str = "INFO"
     default_session: str = ""
+    contact_cache_ttl: float = 300.0
     port: int = 3000
     host: str = "127.0.0.1"
     # Not a variable of its own: which variable the keys came from (a legacy name earns a warning).

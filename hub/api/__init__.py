@@ -7,6 +7,7 @@ def register(app) -> None:
         actions,
         chats,
         compat,
+        contacts,
         deliveries,
         events,
         groups,
@@ -18,6 +19,7 @@ def register(app) -> None:
         metrics,
         sandbox,
         sandbox_actions,
+        sandbox_contacts,
         sandbox_polls,
         send,
         sessions,
@@ -26,5 +28,6 @@ def register(app) -> None:
     )
 
     for module in (health, sessions, sandbox, sandbox_polls, events, metrics, listeners, webhooks, deliveries,
-                   send, messages, media, compat, tickets, keys, actions, chats, sandbox_actions, groups):
+                   send, messages, media, compat, tickets, keys, actions, chats, sandbox_actions, groups,
+                   contacts, sandbox_contacts):
         app.register_api(module.bp)

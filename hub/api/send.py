@@ -84,6 +84,7 @@ class SendBody(Model):
     location: LocationBody | None = None
     contact: ContactBody | None = None
     poll: PollBody | None = None
+    force: bool = Field(False, description="Send even to a number a contact check found not on WhatsApp")
 
     def request(self, idempotency_key: str | None) -> SendRequest:
         return SendRequest(to=str(self.to), text=self.message, media=self.media.spec() if self.media else None,
@@ -91,7 +92,7 @@ class SendBody(Model):
                            idempotency_key=idempotency_key, reply_to=self.reply_to,
                            mentions=self.mentions, link_preview=plain_json(self.link_preview),
                            location=plain_json(self.location), contact=plain_json(self.contact),
-                           poll=plain_json(self.poll))
+                           poll=plain_json(self.poll), force=self.force)
 
 
 def plain_json(value):

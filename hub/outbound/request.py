@@ -61,6 +61,7 @@ class SendRequest:
     contact: dict | None = None  # {name, phone} or {vcard, name?}
     poll: dict | None = None  # {question, options, multiple?, selectableCount?}
     action: ActionSpec | None = None
+    force: bool = False  # send even to a number a check found not on WhatsApp
 
     def fingerprint(self) -> str:
         """A hash of what is sent, to tell a retry from a different request under the same key."""

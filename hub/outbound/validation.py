@@ -1,6 +1,7 @@
 """Validating a send: the recipient, the session, the text, the media; a 4xx before anything is stored."""
 from __future__ import annotations
 
+from hub.contacts import service as contacts
 from hub.context import HubContext
 from hub.errors import BadRequest, NotFound
 from hub.media import inspect
@@ -15,6 +16,9 @@ def validate(context: HubContext, request: SendRequest) -> ValidatedSend:
     """Check everything (cheap checks first, the media download last); 4xx on bad input."""
     to = normalise_jid(request.to, "to")
     session_id = resolve_session(context, request.session_id)
+    if not request.force and contacts.found_absent(context, session_id, to):
+        raise BadRequest(f"{to.split('@')[0]} is not on WhatsApp (a contact check found it in the last 24 h); "
+                         'send with "force": true to queue it anyway.', code="not_on_whatsapp")
     text = (request.media.caption if request.media and request.media.caption else None) or request.text
     text = clean_text(text) if text else text  # free text: NULs dropped (PostgreSQL could not store them)
     if request.media is None and not (text and text.strip()) and not standalone_kind(request):

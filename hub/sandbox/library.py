@@ -30,6 +30,7 @@ from hub.sandbox import storefile
 from hub.sandbox.actions import MessageActions
 from hub.sandbox.builders import MessageBuilders
 from hub.sandbox.groups import GroupCalls
+from hub.sandbox.contacts import ContactFunctions
 from hub.sandbox.network import MESSAGE_CODE, Network, file_hashes
 from hub.sandbox.phone_actions import edit_attribute
 from hub.sandbox.receipts import ReceiptClock
@@ -70,7 +71,7 @@ class Connection:
         self.deliver(STREAM_REPLACED_CODE, N.StreamReplaced().SerializeToString(), None)
 
 
-class Goneonize(MessageBuilders, MessageActions, GroupCalls):
+class Goneonize(MessageBuilders, MessageActions, GroupCalls, ContactFunctions):
     """The simulated library object (one per process, shared by every sandbox client)."""
 
     def __init__(self, network: Network, hub, qr_seconds: float = 60.0):
@@ -359,13 +360,6 @@ class Goneonize(MessageBuilders, MessageActions, GroupCalls):
         for device in self.network.devices_of(sender.split("@")[0]):
             self.network.receipt(device["jid"], connection.device, message_ids, "read")
 
-    def IsOnWhatsApp(self, uuid, numbers, size=None):
-        """goneonize `IsOnWhatsApp`: every simulated number exists (registry: contacts issue)."""
-        def check(connection: Connection):
-            answers = [N.IsOnWhatsAppResponse(Query=number, JID=builders.jid(f"{number.lstrip('+')}@s.whatsapp.net"),
-                                              IsIn=True) for number in numbers.decode().split()]
-            return N.IsOnWhatsAppReturnFunction(IsOnWhatsAppResponse=answers)
-        return self._call(uuid, N.IsOnWhatsAppReturnFunction, check)
 
     def DecryptPollVote(self, uuid, message, size):
         """goneonize `DecryptPollVote` → ReturnFunctionWithError{PollVoteMessage}.
@@ -383,20 +377,6 @@ class Goneonize(MessageBuilders, MessageActions, GroupCalls):
         except Exception:  # noqa: BLE001 (a protobuf DecodeError): whatsmeow's "failed to decrypt"
             return N.ReturnFunctionWithError(Error="failed to decrypt poll vote: bad payload").SerializeToString()
         return N.ReturnFunctionWithError(PollVoteMessage=vote).SerializeToString()
-
-    def GetPNFromLID(self, uuid, jid, size):
-        """goneonize `GetPNFromLID` (whatsmeow's LID store): the phone JID of a LID the servers know."""
-        lid = N.JID.FromString(bytes(jid[:size]))
-        device = self._on_hub(self.network.device_by_lid, lid.User)
-        found = builders.jid(device["phoneJid"]) if device else builders.jid(None)
-        return N.GetJIDFromStoreReturnFunction(Jid=found).SerializeToString()
-
-    def GetLIDFromPN(self, uuid, jid, size):
-        """goneonize `GetLIDFromPN`: the LID of a phone JID the servers know."""
-        phone = N.JID.FromString(bytes(jid[:size]))
-        devices = self._on_hub(self.network.devices_of, phone.User)
-        found = builders.jid(devices[0]["lid"]) if devices else builders.jid(None)
-        return N.GetJIDFromStoreReturnFunction(Jid=found).SerializeToString()
 
     # -- the phone side (called by hub.sandbox.phone, on the hub thread) ----------------
     def connection(self, uuid: str) -> Connection | None:

@@ -23,6 +23,7 @@ from hub.events import EventLog
 from hub.rules import ENGINE_NAMES, SESSION_ID_PATTERN
 from hub.sessions import factory
 from hub.sessions.engine import Engine, EngineError, NotConnected
+from hub.sessions.lids import LidStore
 from hub.sessions.live import RECONNECT, LiveSession
 from hub.sessions.mapping import StatusChange
 from hub.sessions.rows import SessionRows
@@ -63,6 +64,8 @@ class SessionManager(SessionSink):
         self._live: dict[str, LiveSession] = {}  # others ask: is_running, connected_engine, engine_name
         self._lock = threading.RLock()
         self.on_delete: list = []  # callbacks(db, session_id), e.g. remove its webhooks
+        self.lids = LidStore(store)  # LID <-> phone mappings WhatsApp revealed
+        self.call_handler = None  # (session_id, draft): incoming calls (hub.calls.install)
         self.media_handler = None  # (manager, session_id, draft): media messages (hub.media.downloads.install)
         self.simulator = _no_simulator  # () -> the simulated WhatsApp of sandbox sessions (hub.sandbox.install)
         self.backoff = RECONNECT  # tests give a faster one

@@ -381,4 +381,25 @@ def map_event(event, resolve_lid: Resolver | None = None) -> HubEventDraft | Sta
         return map_receipt(event, resolve_lid)
     if isinstance(event, N.ChatPresence):
         return map_chat_presence(event, resolve_lid)
+    if isinstance(event, N.CallOffer):
+        return map_call_offer(event, resolve_lid)
     return map_lifecycle(event)
+
+
+def map_call_offer(event: N.CallOffer, resolve_lid: Resolver | None = None) -> HubEventDraft:
+    """whatsmeow events.CallOffer -> call-received (`rejected` is settled by the session's settings).
+
+    The caller is `callCreator` (its phone JID when WhatsApp gave the LID and the phone is known);
+    a video call's <offer> node has a <video> child; a group call's offer carries a `group-jid`.
+    """
+    meta = event.basicCallMeta
+    creator = jid_str(meta.callCreator) or jid_str(getattr(meta, "from"))
+    alt = jid_str(meta.callCreatorAlt)
+    data = {"callId": meta.callID, "from": phone_jid(creator, alt, resolve_lid),
+            "isVideo": any(node.Tag == "video" for node in event.data.Nodes),
+            "isGroup": any(attr.name == "group-jid" for attr in event.data.Attrs), "rejected": False,
+            "timestamp": iso_from_unix(meta.timestamp)}
+    lid = creator if is_lid(creator) else alt if is_lid(alt) else None
+    if lid:
+        data["fromLid"] = lid
+    return HubEventDraft("call-received", data, event=event)

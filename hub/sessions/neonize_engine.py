@@ -38,7 +38,8 @@ FORWARDED_EVENTS = (ev.MessageEv, ev.ReceiptEv, ev.PairStatusEv, ev.ConnectedEv,
                     ev.LoggedOutEv, ev.StreamReplacedEv, ev.TemporaryBanEv, ev.ConnectFailureEv,
                     ev.ClientOutdatedEv, ev.KeepAliveTimeoutEv, ev.KeepAliveRestoredEv,
                     ev.UndecryptableMessageEv, ev.HistorySyncEv, ev.OfflineSyncPreviewEv,
-                    ev.OfflineSyncCompletedEv, ev.GroupInfoEv, ev.JoinedGroupEv, ev.ChatPresenceEv)
+                    ev.OfflineSyncCompletedEv, ev.GroupInfoEv, ev.JoinedGroupEv, ev.ChatPresenceEv,
+                    ev.CallOfferEv)
 # Events stored before the callback returns: whatsmeow acknowledges a message once it did.
 STORED_BEFORE_ACK = (ev.MessageEv, ev.UndecryptableMessageEv, ev.ReceiptEv)
 # Events after which the websocket is down until someone dials again.
@@ -288,6 +289,15 @@ class NeonizeEngine(Engine):
         except (NeonizeError, NotConnected) as exc:
             raise EngineError(str(exc)) from exc
         return list(vote.selectedOptions)
+
+    def call(self, method: str, *args):
+        """Any neonize client method (contacts, calls) on the control pool; EngineError when WhatsApp refuses."""
+        client = self._client()
+        target = client.contact if method == "get_contact" else client
+        try:
+            return self.bridge.call(getattr(target, method), *args)
+        except NeonizeError as exc:
+            raise EngineError(str(exc)) from exc
 
     def phone_of_lid(self, lid: str) -> str | None:
         """The phone JID WhatsApp revealed for a LID (goneonize GetPNFromLID; remembered per session)."""

@@ -6,6 +6,7 @@ the engine, another session, or the process.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -15,6 +16,7 @@ from hub.events import EventLog
 from hub.sessions import inbound
 from hub.sessions.engine import Engine, EngineError
 from hub.sessions.group_events import GROUP_EVENTS, map_group_event
+from hub.sessions.lids import LidStore
 from hub.sessions.live import WHATSMEOW_RECONNECT_WATCHDOG, LiveSession
 from hub.sessions.mapping import HubEventDraft, StatusChange, complete_poll_vote, connect_failure, map_event
 from hub.sessions.status import StatusRecorder
@@ -33,12 +35,14 @@ class SessionSink:
     backoff: Backoff
     start: Callable[..., dict]
     _let_go: Callable[[str, bool], None]
+    lids: LidStore
+    call_handler: Callable[[str, HubEventDraft], object] | None
 
     def on_event(self, session_id: str, event) -> None:
         """A neonize protobuf event from `session_id`'s engine."""
         try:
             live = self._live.get(session_id)
-            resolver = live.engine.phone_of_lid if live else None
+            resolver = functools.partial(self._phone_of_lid, live.engine if live else None)
             if isinstance(event, GROUP_EVENTS):
                 for draft in map_group_event(event, resolver):
                     inbound.ingest(self, session_id, draft)
@@ -47,12 +51,24 @@ class SessionSink:
             if isinstance(result, HubEventDraft) and result.decrypt == "poll-vote":
                 result = self._decrypted_vote(session_id, result, live.engine if live else None)
             if isinstance(result, HubEventDraft):
+                self.lids.learn_from(result.data)
+            if isinstance(result, HubEventDraft) and result.type == "call-received" and self.call_handler:
+                self.call_handler(session_id, result)
+            elif isinstance(result, HubEventDraft):
                 inbound.ingest(self, session_id, result)
             elif isinstance(result, StatusChange):
                 self._apply(session_id, result)
         except Exception:
             log.exception("session %s: handling %s failed", session_id, type(event).__name__,
                           extra={"sessionId": session_id})
+
+    def _phone_of_lid(self, engine: Engine | None, lid: str) -> str | None:
+        """A LID's phone JID: a stored mapping, else whatsmeow's LID store (then stored too)."""
+        phone = self.lids.phone_of(lid)
+        if phone is None and engine is not None:
+            phone = engine.phone_of_lid(lid)
+            self.lids.remember(lid, phone, "store")
+        return phone
 
     def _decrypted_vote(self, session_id: str, draft: HubEventDraft, engine: Engine | None) -> HubEventDraft:
         """A poll vote with its options' text (goneonize DecryptPollVote; option names from the poll's event)."""

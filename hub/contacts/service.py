@@ -1,0 +1,192 @@
+"""Number checks (IsOnWhatsApp) and contact look-ups (GetUserInfo, GetProfilePicture, GetContact).
+
+Each asks WhatsApp through the session's engine (the control pool, with its deadline). A check
+stores its answers (`contact_checks`) so the send API can refuse a number found not on WhatsApp;
+both store the LIDs WhatsApp revealed. Look-ups are cached per session for HUB_CONTACT_CACHE_TTL.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+from hub.contacts.numbers import phone_digits
+from hub.context import HubContext
+from hub.errors import BadRequest, HubError, NotFound, Unavailable
+from hub.sessions.engine import EngineError, NotConnected
+from hub.sessions.jids import normalise_jid
+from hub.store.contacts import ContactCheck
+from hub.store.models import utcnow
+
+MAX_CHECK = 50  # numbers per check (WhatsApp's usync queries are batched; a bigger list is a 400)
+ABSENT_FOR = timedelta(hours=24)  # a check that found no account refuses sends for this long
+
+
+def check(context: HubContext, session_id: str, inputs: list) -> list[dict]:
+    """One row per input: {input, exists, jid, lid}, or {input, error} for one that is not a number."""
+    if len(inputs) > MAX_CHECK:
+        raise BadRequest(f"Check at most {MAX_CHECK} numbers per request ({len(inputs)} given).",
+                         code="too_many_numbers")
+    engine = connected_engine(context, session_id)
+    parsed = [_parsed(value) for value in inputs]
+    digits = list(dict.fromkeys(number for number in parsed if not isinstance(number, HubError)))
+    found = _ask(context, engine, digits) if digits else {}
+    _store_checks(context, session_id, found.values())
+    return [{"input": value, "error": number.code, "message": number.message} if isinstance(number, HubError)
+            else {"input": value, **found[number]} for value, number in zip(inputs, parsed, strict=True)]
+
+
+def _parsed(value) -> str | HubError:
+    try:
+        return phone_digits(value)
+    except HubError as exc:
+        return exc
+
+
+def connected_engine(context: HubContext, session_id: str):
+    """The session's engine: 404 for an unknown session, 409 when it is not connected."""
+    context.sessions.peek(session_id)
+    engine = context.sessions.connected_engine(session_id)
+    if engine is None:
+        raise NotConnected(f"Session '{session_id}' is not connected to WhatsApp.")
+    return engine
+
+
+def _ask(context: HubContext, engine, digits: list[str]) -> dict[str, dict]:
+    """WhatsApp's answer per number: exists, the phone JID, and its LID when it has an account."""
+    answers = _engine_call(engine, "is_on_whatsapp", *[f"+{number}" for number in digits])
+    found = {}
+    for answer in answers:
+        number = answer.Query.lstrip("+")
+        jid = f"{answer.JID.User or number}@s.whatsapp.net"
+        found[number] = {"exists": bool(answer.IsIn), "jid": jid,
+                         "lid": lid_of(context, engine, jid) if answer.IsIn else None}
+    for number in digits:  # WhatsApp answers every query; a number it left out counts as unknown
+        found.setdefault(number, {"exists": False, "jid": f"{number}@s.whatsapp.net", "lid": None})
+    return found
+
+
+def lid_of(context: HubContext, engine, jid: str) -> str | None:
+    """The LID of a phone JID: a stored mapping, else whatsmeow's (GetLIDFromPN), then stored."""
+    known = context.sessions.lids.lid_of(jid)
+    if known:
+        return known
+    user, _, server = jid.partition("@")
+    from neonize.utils.jid import build_jid
+
+    try:
+        found = _engine_call(engine, "get_lid_from_pn", build_jid(user, server))
+    except HubError:
+        return None
+    lid = f"{found.User}@lid" if found.User else None
+    context.sessions.lids.remember(lid, jid, "check")
+    return lid
+
+
+def _engine_call(engine, method: str, *args):
+    """An engine call; WhatsApp's refusal or a stuck call is a 503 the caller can retry."""
+    try:
+        return engine.call(method, *args)
+    except EngineError as exc:
+        raise Unavailable(f"WhatsApp did not answer: {exc}", code="whatsapp_error") from exc
+
+
+def _store_checks(context: HubContext, session_id: str, rows) -> None:
+    """Remember each answer (the latest per session and number)."""
+    now = utcnow()
+    with context.store.session() as db:
+        for row in rows:
+            phone = row["jid"].split("@")[0]
+            db.merge(ContactCheck(session_id=session_id, phone=phone, exists=row["exists"], jid=row["jid"],
+                                  lid=row["lid"], checked_at=now))
+
+
+def found_absent(context: HubContext, session_id: str, to_jid: str) -> bool:
+    """Whether a check of this session found `to_jid`'s number not on WhatsApp in the last 24 h."""
+    if not to_jid.endswith("@s.whatsapp.net"):
+        return False
+    with context.store.session() as db:
+        row = db.get(ContactCheck, (session_id, to_jid.split("@")[0]))
+    return row is not None and not row.exists and row.checked_at > utcnow() - ABSENT_FOR
+
+
+# -- look-ups ----------------------------------------------------------------------------
+class ProfileCache:
+    """Contact profiles by (session, JID) for `ttl` seconds (a CRM refresh must not ask WhatsApp per row)."""
+
+    def __init__(self, ttl: float, clock=time.monotonic):
+        self.ttl = ttl
+        self.clock = clock
+        self._entries: dict[tuple[str, str], tuple[float, dict]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> dict | None:
+        entry = self._entries.get(key)
+        if entry is None or self.clock() - entry[0] >= self.ttl:
+            return None
+        return entry[1]
+
+    def put(self, key: tuple[str, str], profile: dict) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:  # bounded: drop the lot rather than grow forever
+                self._entries.clear()
+            self._entries[key] = (self.clock(), profile)
+
+
+_caches: dict[int, ProfileCache] = {}
+
+
+def cache_of(context: HubContext) -> ProfileCache:
+    """The look-up cache of this hub (one per context)."""
+    found = _caches.get(id(context))
+    if found is None or found.ttl != context.config.contact_cache_ttl:
+        found = _caches[id(context)] = ProfileCache(context.config.contact_cache_ttl)
+    return found
+
+
+def lookup(context: HubContext, session_id: str, phone_or_jid: str) -> dict:
+    """{jid, lid, phone, pushName, about, pictureUrl, isBusiness}; 404 when the number is not on WhatsApp."""
+    context.sessions.peek(session_id)  # 404 for an unknown session; a cached profile needs no connection
+    jid = _phone_jid(context, phone_or_jid)
+    cache = cache_of(context)
+    profile = cache.get((session_id, jid))
+    if profile is None:
+        profile = _profile(context, session_id, jid)
+        cache.put((session_id, jid), profile)
+    return dict(profile)
+
+
+def _phone_jid(context: HubContext, value: str) -> str:
+    """The phone JID to look up: a number, a phone JID, or a LID whose phone is known."""
+    if value.endswith("@lid"):
+        lid = normalise_jid(value, "phoneOrJid")
+        phone = context.sessions.lids.phone_of(lid)
+        if phone is None:
+            raise NotFound(f"No phone number is known for {lid} yet.", code="lid_unknown")
+        return phone
+    return f"{phone_digits(value)}@s.whatsapp.net"
+
+
+def _profile(context: HubContext, session_id: str, jid: str) -> dict:
+    from neonize.utils.jid import build_jid
+
+    engine = connected_engine(context, session_id)
+    target = build_jid(jid.split("@")[0], "s.whatsapp.net")
+    users = _engine_call(engine, "get_user_info", target)
+    if not users:
+        raise NotFound(f"{jid.split('@')[0]} is not on WhatsApp.", code="not_on_whatsapp")
+    info = users[0].UserInfo
+    contact = _engine_call(engine, "get_contact", target)
+    business = info.VerifiedName.Details.verifiedName if info.HasField("VerifiedName") else ""
+    return {"jid": jid, "lid": lid_of(context, engine, jid), "phone": jid.split("@")[0],
+            "pushName": contact.PushName or business or None, "about": info.Status or None,
+            "pictureUrl": _picture_url(engine, target), "isBusiness": info.HasField("VerifiedName")}
+
+
+def _picture_url(engine, target) -> str | None:
+    """The profile picture's URL; None when there is none or it is private (whatsmeow's errors say so)."""
+    try:
+        picture = engine.call("get_profile_picture", target)
+    except EngineError:
+        return None
+    return picture.URL or None

@@ -1,0 +1,120 @@
+"""Contacts routes on a connected sandbox session: number checks, look-ups and their cache,
+the send API's not_on_whatsapp refusal, LID mappings kept in the database."""
+from __future__ import annotations
+
+import pytest
+
+from hub.contacts import service
+from hub.sessions.lids import LidStore
+from hub.store.contacts import ContactCheck
+from hub.store.models import utcnow
+
+
+def registry(client, phone, **fields):
+    response = client.put(f"/api/sandbox/contacts/{phone}", json=fields)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def check(client, phones, session_id="shop"):
+    return client.post(f"/api/sessions/{session_id}/contacts/check", json={"phones": phones})
+
+
+def test_check_answers_each_number_and_a_bad_row_does_not_stop_the_others(client, sandbox_session):
+    registry(client, "51900000002", exists=False)
+    response = check(client, ["+51 900 000 001", "51900000002", "not a number", 51900000003, "51900000001@c.us"])
+    assert response.status_code == 200
+    rows = response.get_json()["results"]
+    assert [row["input"] for row in rows] == ["+51 900 000 001", "51900000002", "not a number", 51900000003,
+                                               "51900000001@c.us"]
+    assert rows[0]["exists"] is True and rows[0]["jid"] == "51900000001@s.whatsapp.net"
+    assert rows[0]["lid"].endswith("@lid")
+    assert rows[1] == {"input": "51900000002", "exists": False, "jid": "51900000002@s.whatsapp.net", "lid": None}
+    assert rows[2]["error"] == "invalid_phone" and "exists" not in rows[2]
+    assert rows[3]["exists"] is True and rows[4]["lid"] == rows[0]["lid"]
+
+
+def test_check_of_more_than_50_is_400_and_asks_nobody(client, sandbox_session):
+    phones = [f"5190000{n:04d}" for n in range(51)]
+    response = check(client, phones)
+    assert response.status_code == 400 and response.get_json()["error"] == "too_many_numbers"
+    assert registry(client, phones[0])["served"] == {}
+
+
+def test_check_needs_a_connected_session(client):
+    assert check(client, ["51900000001"], "nope").status_code == 404
+    client.post("/api/sessions", json={"sessionId": "idle", "engine": "sandbox"})
+    response = check(client, ["51900000001"], "idle")
+    assert response.status_code == 409 and response.get_json()["error"] == "session_not_connected"
+
+
+def test_lookup_shows_the_profile_and_is_cached(client, sandbox_session):
+    registry(client, "51900000003", pushName="Ana", about="Hola", isBusiness=True, lid="777000111222333")
+    first = client.get("/api/sessions/shop/contacts/+51 900 000 003")
+    assert first.status_code == 200
+    contact = first.get_json()["contact"]
+    assert contact == {"jid": "51900000003@s.whatsapp.net", "lid": "777000111222333@lid", "phone": "51900000003",
+                       "pushName": "Ana", "about": "Hola", "pictureUrl": contact["pictureUrl"], "isBusiness": True}
+    assert contact["pictureUrl"].startswith("https://pps.whatsapp.net/")
+    served = registry(client, "51900000003")["served"]
+    again = client.get("/api/sessions/shop/contacts/51900000003@s.whatsapp.net")
+    assert again.get_json()["contact"] == contact
+    assert registry(client, "51900000003")["served"] == served  # answered from the cache
+    by_lid = client.get("/api/sessions/shop/contacts/777000111222333@lid")  # the LID is known now
+    assert by_lid.status_code == 200 and by_lid.get_json()["contact"]["phone"] == "51900000003"
+
+
+def test_lookup_cache_expires(client, sandbox_session, hub):
+    registry(client, "51900000004", pushName="Old")
+    client.get("/api/sessions/shop/contacts/51900000004")
+    registry(client, "51900000004", pushName="New")
+    cache = service.cache_of(hub)
+    cache.clock = lambda: 1e12  # far past the TTL
+    assert client.get("/api/sessions/shop/contacts/51900000004").get_json()["contact"]["pushName"] == "New"
+
+
+def test_lookup_errors(client, sandbox_session):
+    registry(client, "51900000005", exists=False)
+    absent = client.get("/api/sessions/shop/contacts/51900000005")
+    assert absent.status_code == 404 and absent.get_json()["error"] == "not_on_whatsapp"
+    unknown_lid = client.get("/api/sessions/shop/contacts/123456789012345@lid")
+    assert unknown_lid.status_code == 404 and unknown_lid.get_json()["error"] == "lid_unknown"
+    assert client.get("/api/sessions/shop/contacts/12ab").status_code == 400
+
+
+def send(client, force=None, to="51900000006"):
+    body = {"sessionId": "shop", "to": to, "message": "Factura"}
+    if force is not None:
+        body["force"] = force
+    return client.post("/api/whatsapp/send", json=body)
+
+
+def test_send_to_a_number_found_absent_is_refused_unless_forced(client, sandbox_session):
+    registry(client, "51900000006", exists=False)
+    assert check(client, ["51900000006"]).get_json()["results"][0]["exists"] is False
+    refused = send(client)
+    assert refused.status_code == 400 and refused.get_json()["error"] == "not_on_whatsapp"
+    assert client.get("/api/sandbox/shop/sent").get_json()["messages"] == []
+    assert send(client, force=True).status_code == 200
+    assert send(client, to="51900000007").status_code == 200  # never checked: sent
+
+
+def test_an_absence_older_than_24_hours_no_longer_refuses(client, sandbox_session, hub):
+    with hub.store.session() as db:
+        db.add(ContactCheck(session_id="shop", phone="51900000008", exists=False,
+                            jid="51900000008@s.whatsapp.net", checked_at=utcnow() - service.ABSENT_FOR * 1.01))
+    assert send(client, to="51900000008").status_code == 200
+
+
+@pytest.mark.parametrize("fields", [{"lid": "abc"}, {"exists": "no"}, {"pushName": "x" * 129}])
+def test_registry_refuses_bad_fields(client, fields):
+    response = client.put("/api/sandbox/contacts/51900000009", json=fields)
+    assert response.status_code == 400 and response.get_json()["error"] == "validation_error"
+
+
+def test_lid_mappings_survive_a_new_store_object(hub):
+    LidStore(hub.store).remember("111222333444555@lid", "51900000010@s.whatsapp.net", "event")
+    fresh = LidStore(hub.store)
+    assert fresh.phone_of("111222333444555@lid") == "51900000010@s.whatsapp.net"
+    assert fresh.lid_of("51900000010@s.whatsapp.net") == "111222333444555@lid"
+    assert fresh.phone_of("999@lid") is None
