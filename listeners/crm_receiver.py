@@ -56,6 +56,20 @@ CREATE TABLE IF NOT EXISTS messages (
 )"""
 MESSAGE_EVENTS = ("message-received", "message-from-me", "message-sent")
 ACTION_TYPES = ("reaction", "edit", "revoke")  # message-sent of the hub's own actions
+# The people the session talks with: their phone number (the hub gives phone JIDs whenever WhatsApp
+# revealed one), the name they set, and the LID WhatsApp may address them by.
+CONTACTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS contacts (
+    phone TEXT PRIMARY KEY,       -- digits, country code first
+    jid TEXT NOT NULL,
+    name TEXT,
+    lid TEXT,
+    updated_at REAL NOT NULL
+)"""
+UPSERT_CONTACT = """
+INSERT INTO contacts VALUES (?, ?, ?, ?, ?)
+ON CONFLICT(phone) DO UPDATE SET name = coalesce(excluded.name, name), lid = coalesce(excluded.lid, lid),
+                                 updated_at = excluded.updated_at"""
 
 
 class CrmStore:
@@ -65,6 +79,7 @@ class CrmStore:
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
+        self.db.execute(CONTACTS_SCHEMA)
         self._lock = threading.Lock()
 
     def add(self, event: dict) -> bool:
@@ -77,7 +92,14 @@ class CrmStore:
             cursor = self.db.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             if cursor.rowcount == 1:  # applied once, in the event's transaction
                 self._apply(event["type"], event.get("sessionId"), data)
+                self._remember_contact(data)
         return cursor.rowcount == 1
+
+    def _remember_contact(self, data: dict) -> None:
+        """The sender as a contact (name, phone, LID); the session's own messages are not."""
+        contact = contact_of(data) if not data.get("fromMe") else None
+        if contact:
+            self.db.execute(UPSERT_CONTACT, (*contact, time.time()))
 
     def _apply(self, kind: str, session_id: str | None, data: dict) -> None:
         """What the event changes in the conversation (nothing for other events)."""
@@ -122,6 +144,20 @@ class CrmStore:
                                  (session_id, chat_id))
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def contacts(self) -> list[dict]:
+        """Every contact seen, by phone number."""
+        with self._lock:
+            rows = self.db.execute("SELECT phone, jid, name, lid FROM contacts ORDER BY phone").fetchall()
+        return [dict(zip(("phone", "jid", "name", "lid"), row, strict=True)) for row in rows]
+
+
+def contact_of(data: dict) -> tuple | None:
+    """(phone, jid, name, lid) of an event's sender when it is a phone number (a LID alone is no number)."""
+    sender = data.get("from") or ""
+    if not sender.endswith("@s.whatsapp.net"):
+        return None
+    return sender.split("@")[0], sender, data.get("pushName") or None, data.get("fromLid") or None
 
 
 class CrmReceiver:

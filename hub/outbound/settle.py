@@ -28,7 +28,8 @@ def send_claimed(context: HubContext, row: Outbound, engine: Engine) -> Outbound
     if too_late:
         return settle(context, row, None, EngineError(too_late, permanent=True))
     try:
-        result, error = engine.send(row.to, outgoing(row)), None
+        # To the LID when WhatsApp revealed one: the chat it keeps for that person is under the LID.
+        result, error = engine.send(context.sessions.lids.send_address(row.to), outgoing(row)), None
     except (NotConnected, EngineError) as exc:
         result, error = None, exc
     except Exception as exc:  # an engine bug must not leave the row stuck in "sending"

@@ -24,7 +24,7 @@ class LidStore:
     def __init__(self, store):
         self.store = store
         self._phones: dict[str, str | None] = {}  # lid -> phone JID (None: looked up, unknown)
-        self._lids: dict[str, str] = {}  # phone JID -> lid
+        self._lids: dict[str, str | None] = {}  # phone JID -> lid (None: looked up, unknown)
         self._lock = threading.Lock()
 
     def phone_of(self, lid: str) -> str | None:
@@ -41,9 +41,16 @@ class LidStore:
                 lid = db.scalar(select(LidMapping.lid).where(LidMapping.phone_jid == phone_jid)
                                 .order_by(LidMapping.updated_at.desc()).limit(1))
             if lid is None:
+                self._lids[phone_jid] = None
                 return None
             self._remember_here(lid, phone_jid)
-        return self._lids.get(phone_jid)
+        return self._lids[phone_jid]
+
+    def send_address(self, jid: str) -> str:
+        """Where a message to `jid` goes: its LID when one is known for a phone JID, else `jid` itself."""
+        if not jid.endswith("@s.whatsapp.net"):
+            return jid
+        return self.lid_of(jid) or jid
 
     def remember(self, lid: str | None, phone_jid: str | None, source: str) -> None:
         """Store a mapping WhatsApp revealed (no write when it is already known)."""

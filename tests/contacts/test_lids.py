@@ -39,3 +39,18 @@ def test_without_any_mapping_the_lid_stays(client, hub, sandbox_session):
     arrive(hub, "solo")
     data = received(client)[0]
     assert data["from"] == LID and data["fromLid"] == LID
+
+
+def test_a_send_to_a_number_goes_to_its_known_lid(client, hub, sandbox_session):
+    arrive(hub, "hola", sender_alt=PHONE)
+    reply = client.post("/api/whatsapp/send", json={"sessionId": "shop", "to": "+51 911 222 333", "message": "Buenas"})
+    assert reply.status_code == 200
+    [sent] = client.get("/api/sandbox/shop/sent").get_json()["messages"]
+    assert sent["to"] == LID  # the chat WhatsApp keeps under the LID
+    messages = client.get("/api/messages/shop").get_json()["messages"]
+    assert {message["chatId"] for message in messages} == {PHONE}  # one conversation, by phone number
+
+
+def test_a_number_without_a_known_lid_is_sent_to_as_is(client, hub, sandbox_session):
+    assert LidStore(hub.store).send_address("51911000000@s.whatsapp.net") == "51911000000@s.whatsapp.net"
+    assert LidStore(hub.store).send_address("1203-4@g.us") == "1203-4@g.us"

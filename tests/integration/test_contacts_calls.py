@@ -36,8 +36,12 @@ def test_check_of_50_numbers_of_which_3_do_not_exist_then_sends_refused(hub):
     forced = hub.post("/api/whatsapp/send", json={"sessionId": "caja", "to": "+51 955 000 007", "message": "Factura",
                                                   "force": True})
     assert forced.status_code == 200
+    # The check revealed 51955000008's LID: the message goes to the chat WhatsApp keeps under it.
+    lid = next(row["lid"] for row in results if row["jid"] == "51955000008@s.whatsapp.net")
     assert [m["to"] for m in hub.get("/api/sandbox/caja/sent").json()["messages"]] == [
-        "51955000008@s.whatsapp.net", "51955000007@s.whatsapp.net"]
+        lid, "51955000007@s.whatsapp.net"]
+    chats = {message["chatId"] for message in hub.get("/api/messages/caja").json()["messages"]}
+    assert chats == {"51955000008@s.whatsapp.net", "51955000007@s.whatsapp.net"}  # by phone, not LID
 
 
 def test_lookup_is_cached_for_the_ttl(hub):
@@ -66,10 +70,13 @@ def test_a_call_is_rejected_and_the_caller_gets_the_message(hub):
     hub.wait_for(rejected, timeout=10)  # the caller's phone saw the rejection
     hub.wait_for(lambda: hub.get("/api/sandbox/caja/sent").json()["messages"], timeout=10)
     message = hub.get("/api/sandbox/caja/sent").json()["messages"][0]
-    assert message["to"] == "51955200001@s.whatsapp.net" and message["text"] == settings["rejectCallMessage"]
     events = hub.get("/api/events", params={"type": "call-received"}).json()["events"]
     assert [event["data"]["callId"] for event in events] == [call["callId"]]
     data = events[0]["data"]
+    # The call revealed the caller's LID: the message reaches the chat WhatsApp keeps under it.
+    assert message["to"] == data["fromLid"] and message["text"] == settings["rejectCallMessage"]
+    sent = hub.get("/api/events", params={"type": "message-sent"}).json()["events"]
+    assert sent[0]["data"]["to"] == "51955200001@s.whatsapp.net"
     assert data["from"] == "51955200001@s.whatsapp.net" and data["isVideo"] is True and data["rejected"] is True
     assert data["isGroup"] is False and data["fromLid"].endswith("@lid")
 

@@ -19,6 +19,27 @@ def stored_events(path) -> list[dict]:
         return []
 
 
+def stored_contacts(path) -> list[dict]:
+    with sqlite3.connect(path) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute("SELECT phone, jid, name, lid FROM contacts ORDER BY phone")]
+
+
+def test_crm_keeps_contacts_with_name_phone_and_lid(tmp_path):
+    from listeners.crm_receiver import CrmStore
+
+    store = CrmStore(str(tmp_path / "crm.db"))
+    ana = {"from": "51922000333@s.whatsapp.net", "pushName": "Ana", "fromLid": "123456789012345@lid"}
+    store.add({"id": "evt_1", "type": "message-received", "data": ana})
+    store.add({"id": "evt_2", "type": "call-received", "data": {"from": ana["from"]}})  # no name: kept
+    store.add({"id": "evt_3", "type": "message-received", "data": {"from": "999888777666555@lid"}})
+    store.add({"id": "evt_4", "type": "message-from-me", "data": {"from": "51900000000@s.whatsapp.net",
+                                                                  "fromMe": True, "pushName": "Me"}})
+    assert store.contacts() == [{"phone": "51922000333", "jid": ana["from"], "name": "Ana",
+                                 "lid": "123456789012345@lid"}]
+    assert stored_contacts(tmp_path / "crm.db") == store.contacts()
+
+
 def test_crm_stores_each_verified_event_once(live_hub, run_listener, tmp_path):
     database = tmp_path / "crm.db"
     crm = run_listener("listeners.crm_receiver", live_hub, SESSION_ID="shop", CRM_DB=str(database),
@@ -44,6 +65,10 @@ def test_crm_stores_each_verified_event_once(live_hub, run_listener, tmp_path):
     delivery = delivery_of(live_hub, webhook["id"], event_id_of(live_hub, message_id))
     replay_and_wait(live_hub, delivery["id"])
     assert [row["id"] for row in stored_events(database)] == [delivery["eventId"]]
+
+    # The sender is kept as a contact (name, phone; the LID when WhatsApp used one).
+    assert stored_contacts(database) == [{"phone": "51922000222", "jid": "51922000222@s.whatsapp.net",
+                                          "name": "Ana", "lid": None}]
 
     crm.stop()
     live_hub.delete("/api/shop/webhook", params={"url": crm.url})
