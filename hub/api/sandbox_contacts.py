@@ -11,7 +11,7 @@ from hub.api.sandbox import PHONE_ERRORS, phone_of
 from hub.contacts.numbers import phone_digits
 from hub.errors import Forbidden
 
-bp = blueprint("sandbox-contacts", "Simulated WhatsApp: its numbers' profiles, and calls to sandbox sessions")
+bp = blueprint("sandbox_contacts", "Simulated WhatsApp: its numbers' profiles, and calls to sandbox sessions")
 ContactAnswer = ok_model("SandboxContact", contact=dict[str, Any], served=dict[str, int])
 CallAnswer = ok_model("SandboxCall", call=dict[str, Any])
 

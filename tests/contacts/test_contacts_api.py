@@ -118,3 +118,15 @@ def test_lid_mappings_survive_a_new_store_object(hub):
     assert fresh.phone_of("111222333444555@lid") == "51900000010@s.whatsapp.net"
     assert fresh.lid_of("51900000010@s.whatsapp.net") == "111222333444555@lid"
     assert fresh.phone_of("999@lid") is None
+
+
+def test_a_scoped_key_checks_its_own_session_only_and_cannot_change_the_registry(client, sandbox_session):
+    client.post("/api/sessions", json={"sessionId": "other", "engine": "sandbox"})
+    key = client.post("/api/keys", json={"name": "crm", "sessions": ["shop"]}).get_json()["key"]
+    headers = {"X-API-Key": key["key"]}
+    own = client.raw.post("/api/sessions/shop/contacts/check", json={"phones": ["51900000011"]}, headers=headers)
+    assert own.status_code == 200
+    other = client.raw.post("/api/sessions/other/contacts/check", json={"phones": ["51900000011"]}, headers=headers)
+    assert other.status_code == 404 and other.get_json()["error"] == "session_not_found"
+    registry_change = client.raw.put("/api/sandbox/contacts/51900000011", json={"exists": False}, headers=headers)
+    assert registry_change.status_code == 403 and registry_change.get_json()["error"] == "admin_required"
