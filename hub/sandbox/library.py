@@ -29,8 +29,8 @@ from hub import native
 from hub.sandbox import storefile
 from hub.sandbox.actions import MessageActions
 from hub.sandbox.builders import MessageBuilders
-from hub.sandbox.groups import GroupCalls
 from hub.sandbox.contacts import ContactFunctions
+from hub.sandbox.groups import GroupCalls
 from hub.sandbox.network import MESSAGE_CODE, Network, file_hashes
 from hub.sandbox.phone_actions import edit_attribute
 from hub.sandbox.receipts import ReceiptClock
