@@ -360,7 +360,6 @@ class Goneonize(MessageBuilders, MessageActions, GroupCalls, ContactFunctions):
         for device in self.network.devices_of(sender.split("@")[0]):
             self.network.receipt(device["jid"], connection.device, message_ids, "read")
 
-
     def DecryptPollVote(self, uuid, message, size):
         """goneonize `DecryptPollVote` → ReturnFunctionWithError{PollVoteMessage}.
 
