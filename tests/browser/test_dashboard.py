@@ -218,3 +218,40 @@ def test_operator_edits_session_settings(browser, hub):
     expect(form.locator("[name=sendRate]")).to_have_value("30")
     screenshot(page, "desktop-settings")
     page.close()
+
+
+def test_recent_messages_show_quotes_reactions_edits_and_deletions(browser, hub):
+    """The console's customer actions, and the session's own, show on the messages they act on."""
+    from playwright.sync_api import expect
+
+    assert hub.post("/api/sessions", json={"sessionId": "tienda", "engine": "sandbox", "start": True}).ok
+    assert hub.post("/api/sandbox/tienda/scan", json={}).ok
+    customer = "51987654321"
+    asked = hub.post("/api/sandbox/tienda/inbound", json={"from": customer, "text": "¿Hay talla M?"}).json()
+    answer = hub.post("/api/whatsapp/send", json={"sessionId": "tienda", "to": customer, "message": "Sí, hay",
+                                                  "replyTo": asked["messageId"]}).json()
+    page = open_dashboard(browser, hub, DESKTOP)
+    expect(page.locator("#detail-title")).to_have_text("tienda")
+    reply = page.locator(f'[data-message-id="{answer["messageId"]}"]')
+    expect(reply.locator(".quote")).to_have_text("¿Hay talla M?")
+
+    form = page.locator("#phone-action-form")  # the customer reacts to the answer, then edits their question
+    form.locator("[name=action]").select_option("react")
+    form.locator("[name=messageId]").fill(answer["messageId"])
+    form.locator("[name=value]").fill("❤️")
+    form.locator("button[type=submit]").click()
+    expect(reply.locator(".reaction")).to_have_text("❤️")
+    form.locator("[name=action]").select_option("edit")
+    form.locator("[name=messageId]").fill(asked["messageId"])
+    form.locator("[name=value]").fill("¿Hay talla L?")
+    form.locator("button[type=submit]").click()
+    question = page.locator(f'[data-message-id="{asked["messageId"]}"]')
+    expect(question.locator(".message-text")).to_have_text("¿Hay talla L?")
+    expect(question.locator(".edited")).to_be_visible()
+    expect(question.locator(".original")).to_contain_text("¿Hay talla M?")
+
+    assert hub.delete(f"/api/sessions/tienda/messages/{answer['messageId']}").ok  # the session deletes its answer
+    expect(reply.locator(".message-text")).to_have_text("🚫 Deleted for everyone")
+    expect(page.locator("#message-list .message")).to_have_count(2)  # the reaction is not a message of its own
+    screenshot(page, "desktop-message-actions")
+    page.close()

@@ -1,4 +1,5 @@
-// The sandbox console: play the phone of a sandbox session (scan, receive a message, remote logout).
+// The sandbox console: play the phone of a sandbox session (scan, receive a message, remote logout) and its
+// customers' actions on messages (react, edit, delete, read).
 
 import {api, seg} from "./api.js";
 import {busy, byId, onSubmit, toast} from "./dom.js";
@@ -12,6 +13,7 @@ export function initSandbox() {
   card.querySelector('[data-sandbox="logout"]').addEventListener("click", (event) =>
     busy(event.target, () => phone("logout", "The phone removed this device.")));
   onSubmit(byId("inbound-form"), sendInbound);
+  onSubmit(byId("phone-action-form"), phoneAction);
 }
 
 /** The console follows the selected session (it is hidden for non-sandbox sessions). */
@@ -32,6 +34,16 @@ async function sendInbound(values, form) {
   form.elements.text.value = "";
   form.elements.file.value = "";
   toast(`Message ${messageId} received.`);
+}
+
+/** The customer reacts to, edits, deletes or reads a message (POST /api/sandbox/<id>/{react,edit,revoke,read}). */
+async function phoneAction(values, form) {
+  const {action, from, messageId, value} = values;
+  const bodies = {react: {from, messageId, emoji: value}, edit: {from, messageId, text: value},
+                  revoke: {from, messageId}, read: {from, messageIds: [messageId]}};
+  await api.post(`/api/sandbox/${seg(sessionId)}/${action}`, bodies[action]);
+  form.elements.value.value = "";
+  toast(`Done: ${action} on ${messageId}.`);
 }
 
 /** A File as the sandbox's media object (base64 data URL). */
