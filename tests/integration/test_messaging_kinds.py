@@ -38,16 +38,20 @@ def send(hub: HubProcess, **body) -> dict:
     return reply.json()
 
 
+def b_asks_a(hub: HubProcess, receiver: Receiver, text: str) -> str:
+    """Sessions A and B linked, each with a listener; B writes to A: the id of B's message as A got it."""
+    for session_id, phone in (("A", A_PHONE), ("B", B_PHONE)):
+        link(hub, session_id, phone)
+        listen(hub, receiver, session_id)
+    asked = hub.post("/api/whatsapp/send", json={"sessionId": "B", "to": A_PHONE, "message": text}).json()
+    [question] = arrived(hub, receiver, "A", "message-received")
+    assert question["data"]["messageId"] == asked["messageId"] and question["data"]["from"] == B_JID
+    return asked["messageId"]
+
+
 def test_reply_with_mention_and_a_poll_vote_between_two_sandbox_sessions(tmp_path):
     with Receiver() as receiver, HubProcess(tmp_path, HUB_LOG_LEVEL="WARNING") as hub:
-        link(hub, "A", A_PHONE)
-        link(hub, "B", B_PHONE)
-        listen(hub, receiver, "A")
-        listen(hub, receiver, "B")
-        asked = hub.post("/api/whatsapp/send", json={"sessionId": "B", "to": A_PHONE,
-                                                     "message": "¿Tienen talla M?"}).json()["messageId"]
-        [question] = arrived(hub, receiver, "A", "message-received")
-        assert question["data"]["messageId"] == asked and question["data"]["from"] == B_JID
+        asked = b_asks_a(hub, receiver, "¿Tienen talla M?")
 
         answer = send(hub, message=f"Sí @{B_PHONE}, la tenemos", replyTo=asked, mentions=[B_PHONE])
         [reply] = arrived(hub, receiver, "B", "message-received")
@@ -69,13 +73,7 @@ def test_reply_with_mention_and_a_poll_vote_between_two_sandbox_sessions(tmp_pat
 
 def test_queued_reply_and_poll_are_drained_in_order_when_the_sender_reconnects(tmp_path):
     with Receiver() as receiver, HubProcess(tmp_path, HUB_LOG_LEVEL="WARNING") as hub:
-        link(hub, "A", A_PHONE)
-        link(hub, "B", B_PHONE)
-        listen(hub, receiver, "A")
-        listen(hub, receiver, "B")
-        asked = hub.post("/api/whatsapp/send", json={"sessionId": "B", "to": A_PHONE,
-                                                     "message": "¿Abren hoy?"}).json()["messageId"]
-        arrived(hub, receiver, "A", "message-received")
+        asked = b_asks_a(hub, receiver, "¿Abren hoy?")
         assert hub.post("/api/sessions/A/stop").ok
         queued = [send(hub, message="Abrimos a las 9", replyTo=asked, mentions=[B_PHONE]),
                   send(hub, poll={"question": "¿Pasa hoy?", "options": ["sí", "no"]}),
