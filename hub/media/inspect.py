@@ -21,11 +21,32 @@ def sendable(attachment: Attachment, voice: bool = False, sticker: bool = False)
     """The attachment with the kind it is sent as (voice note, sticker, ...); 400 when it cannot be sent."""
     kind = "voice" if voice else "sticker" if sticker or attachment.mimetype == "image/webp" else attachment.kind
     attachment = replace(attachment, sent_as=kind)
+    if kind == "voice" and not converter.is_ogg_opus(attachment.data):
+        return _as_voice_note(attachment)
     if kind == "image" or (kind == "sticker" and attachment.kind == "image"):
         _check_image(attachment)
     elif kind in NEEDS_FFMPEG or kind == "sticker":
         _check_playable(attachment, kind)
     return attachment
+
+
+def _as_voice_note(attachment: Attachment) -> Attachment:
+    """Converted to ogg/opus now, when the send is accepted: the conversion is also the check that ffmpeg
+    reads the file, and the send pool's threads then only upload (bench/send.py: a voice note converted
+    at send time held a send thread, and the texts queued behind it)."""
+    _need_ffmpeg("voice")
+    try:
+        data = converter.to_voice_note(attachment.data)
+    except ValueError as exc:
+        raise BadRequest(f"The voice file cannot be read by ffmpeg ({str(exc)[-300:]}).",
+                         code="unsupported_media") from None
+    return replace(attachment, data=data, mimetype="audio/ogg")
+
+
+def _need_ffmpeg(kind: str) -> None:
+    if not converter.available() and not converter.put_on_path():
+        raise BadRequest(f"This hub cannot send {kind} messages: ffmpeg/ffprobe are not installed "
+                         "(see the README, 'ffmpeg').", code="media_conversion_unavailable")
 
 
 def _check_image(attachment: Attachment) -> None:
@@ -44,9 +65,7 @@ def _check_image(attachment: Attachment) -> None:
 
 
 def _check_playable(attachment: Attachment, kind: str) -> None:
-    if not converter.available() and not converter.put_on_path():
-        raise BadRequest(f"This hub cannot send {kind} messages: ffmpeg/ffprobe are not installed "
-                         "(see the README, 'ffmpeg').", code="media_conversion_unavailable")
+    _need_ffmpeg(kind)
     problem = converter.probe(attachment.data)
     if problem:
         raise BadRequest(f"The {kind} file cannot be read by ffmpeg ({problem}).", code="unsupported_media")
