@@ -1,7 +1,7 @@
 """The simulated WhatsApp's phone side, polls: a customer votes on a poll the session sent (sandbox only)."""
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from hub.api.common import Model, SessionPath, blueprint, ok
 from hub.api.responses import answers, ok_model
@@ -16,11 +16,13 @@ Voted = ok_model("Voted", messageId=str, stored=bool)
 
 
 class VoteBody(Model):
+    model_config = ConfigDict(openapi_extra={"example": {"pollMessageId": "3EB0C767D26A1D8E5A8B", "options": ["Tarde"],
+                                                         "from": "51987654321"}})
+
     poll_message_id: str = Field(alias="pollMessageId", pattern=MESSAGE_ID_PATTERN,
                                  description="The id of a poll the session sent")
-    options: list[str] = Field(max_length=12, description="The chosen options' text; [] takes the vote back",
-                               examples=[["Tarde"]])
-    sender: str = Field(alias="from", description="Phone number or JID of the voter", examples=["51987654321"])
+    options: list[str] = Field(max_length=12, description="The chosen options' text; [] takes the vote back")
+    sender: str = Field(alias="from", description="Phone number or JID of the voter")
 
 
 @bp.post("/sandbox/<session_id>/vote", responses=answers(Voted, *PHONE_ERRORS))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from hub.api.common import Model, blueprint, hub
 from hub.api.responses import answers, ok_model
@@ -37,23 +37,22 @@ class MediaBody(Model):
 
 
 class LocationBody(Model):
-    latitude: float = Field(description="Degrees, -90 to 90", examples=[-12.0464])
-    longitude: float = Field(description="Degrees, -180 to 180", examples=[-77.0428])
-    name: str | None = Field(None, max_length=1024, examples=["Tienda Lima"])
-    address: str | None = Field(None, max_length=1024, examples=["Av. Larco 345, Miraflores"])
+    latitude: float = Field(description="Degrees, -90 to 90")
+    longitude: float = Field(description="Degrees, -180 to 180")
+    name: str | None = Field(None, max_length=1024)
+    address: str | None = Field(None, max_length=1024)
 
 
 class ContactBody(Model):
     name: str | None = Field(None, max_length=256, description="Shown on the card (from the vCard's FN when "
-                             "only a vcard is given)", examples=["Ana Pérez"])
-    phone: str | None = Field(None, max_length=32, description="With country code", examples=["+51 987 654 321"])
+                             "only a vcard is given)")
+    phone: str | None = Field(None, max_length=32, description="With country code")
     vcard: str | None = Field(None, max_length=65536, description="A complete vCard instead of name + phone")
 
 
 class PollBody(Model):
-    question: str = Field(max_length=1024, examples=["¿Qué horario prefiere?"])
-    options: list[str] = Field(max_length=64, description="2 to 12 different options",
-                               examples=[["Mañana", "Tarde", "Noche"]])
+    question: str = Field(max_length=1024)
+    options: list[str] = Field(max_length=64, description="2 to 12 different options")
     multiple: bool = Field(False, description="Voters may pick several options (selectableCount 0)")
     selectable_count: int | None = Field(None, alias="selectableCount", ge=0, le=64,
                                          description="How many options a voter may pick (0 = any number)")
@@ -65,17 +64,41 @@ class LinkPreviewBody(Model):
     description: str | None = Field(None, max_length=1024)
 
 
+TO = {"sessionId": "tienda_lima", "to": "+51 987 654 321"}
+# One request body example per kind (Swagger UI offers them in a list; README.md "Sending" has the same as curl).
+SEND_EXAMPLES = {name: {"summary": summary, "value": {**TO, **value}} for name, summary, value in (
+    ("text", "Text", {"message": "Su pedido está listo"}),
+    ("reply", "A reply quoting a message, with a mention", {
+        "message": "Sí, @51911222333 lo lleva hoy", "replyTo": "3EB0C767D26A1D8E5A8B", "mentions": ["51911222333"]}),
+    ("linkPreview", "A link with its preview (true: the hub fetches the page)", {
+        "message": "Nuestra oferta: https://tienda.example/oferta", "linkPreview": True}),
+    ("image", "An image with its caption", {"message": "Así quedó", "media": {"url": "https://tienda.example/foto.jpg"}}),
+    ("document", "A document", {"media": {"url": "https://tienda.example/F001-881.pdf", "filename": "F001-881.pdf",
+                                          "caption": "Su factura"}}),
+    ("voice", "A voice note (converted to ogg/opus)", {"media": {"url": "https://tienda.example/saludo.mp3",
+                                                                 "voice": True}}),
+    ("sticker", "A sticker (converted to webp)", {"media": {"url": "https://tienda.example/gracias.png",
+                                                            "sticker": True}}),
+    ("location", "A location", {"location": {"latitude": -12.1211, "longitude": -77.0297, "name": "Tienda Lima",
+                                             "address": "Av. Larco 345, Miraflores"}}),
+    ("contact", "A contact card", {"contact": {"name": "Soporte Tienda", "phone": "+51 999 888 777"}}),
+    ("poll", "A poll", {"poll": {"question": "¿Qué horario prefiere?", "options": ["Mañana", "Tarde", "Noche"]}}),
+)}
+
+
 class SendBody(Model):
+    model_config = ConfigDict(openapi_extra={"examples": SEND_EXAMPLES})
+
     session_id: str | None = Field(None, alias="sessionId", pattern=SESSION_ID_PATTERN,
                                    description="Optional when the hub has exactly one session")
     to: str | int = Field(description="Phone number with country code (+, spaces, dashes allowed) or a JID")
     message: str | None = Field(None, max_length=MAX_TEXT, description="Text (the caption when media is given)")
     media: MediaBody | None = None
     queue_only: bool = Field(False, alias="async", description="Queue even when connected (answer 202 at once)")
-    reply_to: str | None = Field(None, alias="replyTo", max_length=128, examples=["3EB0C767D26A1D8E5A8B"],
+    reply_to: str | None = Field(None, alias="replyTo", max_length=128,
                                  description="Id of a message to quote (its sender and text come from the history; "
                                              "an id the hub does not know is quoted by id alone)")
-    mentions: list[str | int] | None = Field(None, max_length=1024, examples=[["51987654321"]],
+    mentions: list[str | int] | None = Field(None, max_length=1024,
                                              description="Numbers or JIDs to @-mention; write @<number> in the text "
                                                          "where the mention should show")
     link_preview: bool | LinkPreviewBody | None = Field(

@@ -227,3 +227,17 @@ def test_queued_send_keeps_its_quote_and_poll_until_the_session_connects(client,
     assert first_sent["quoted"]["messageId"] == "3EB0AAAABBBBCCCCDDDD"
     assert first_sent["mentions"] == ["51911222333@s.whatsapp.net"]
     assert poll_sent["kind"] == "poll" and poll_sent["poll"]["options"] == ["sí", "no"]
+
+
+def test_openapi_shows_an_example_of_each_kind_and_the_hub_accepts_them(client, hub, sandbox_session):
+    doc = client.get("/openapi.json").get_json()
+    body = doc["paths"]["/api/whatsapp/send"]["post"]["requestBody"]["content"]["application/json"]
+    examples = {name: example["value"] for name, example in body["examples"].items()}
+    assert {"text", "reply", "linkPreview", "image", "document", "voice", "sticker", "location", "contact",
+            "poll"} <= examples.keys()
+    offline = ("media", "linkPreview")  # they would fetch from the example's (non-loopback) host
+    for name, example in examples.items():
+        if not any(key in example for key in offline):
+            reply = client.post("/api/whatsapp/send", json={**example, "sessionId": "shop"})
+            assert reply.status_code == 200, (name, reply.get_json())
+    assert [m["kind"] for m in sent(client)] == ["text", "text", "location", "contact", "poll"]
