@@ -48,6 +48,9 @@ def test_a_customer_replies_quoting_the_sessions_message_and_mentions_someone(cl
     context = delivered_content(hub, message_id).extendedTextMessage.contextInfo
     assert (context.stanzaID, context.participant) == (ours, own_jid)
     assert context.quotedMessage.conversation == "¿Confirma su pedido?"
+    history = client.get("/api/messages/shop").get_json()["messages"]
+    row = next(m for m in history if m["messageId"] == message_id)
+    assert (row["quotedId"], row["mentions"]) == (ours, ["51911222333@s.whatsapp.net"])
 
 
 def test_a_customer_shares_a_location_a_contact_and_a_poll(client, hub, sandbox_session):
