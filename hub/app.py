@@ -14,6 +14,7 @@ from hub.events import EventBus, EventLog
 from hub.media import downloads
 from hub.metrics import HubMetrics
 from hub.outbound.pacing import Pacer
+from hub.ratelimit.buckets import buckets_for
 from hub.sessions.manager import SessionManager
 from hub.store import Store
 
@@ -35,7 +36,8 @@ def build_context(config: Config) -> HubContext:
     downloads.install(sessions)
     sandbox.install(sessions)
     context = HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions, targets=targets,
-                         pacer=Pacer(config.send_interval), metrics=HubMetrics(store))
+                         pacer=Pacer(config.send_interval), metrics=HubMetrics(store),
+                         limiter=buckets_for(store.engine))
     calls.install(context)
     return context
 

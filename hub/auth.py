@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub import body
+from hub import body, request_limits
 from hub.api.errors import error_response
 from hub.caller import ADMIN, Caller, current_caller
 from hub.keys import caller_for_id, caller_for_key
@@ -62,9 +62,22 @@ def presented_key() -> str | None:
 
 def key_is_valid(key: str, accepted: list[str]) -> bool:
     """Constant-time comparison against every accepted key (no early exit on a match)."""
+    return key_index(key, accepted) is not None
+
+
+def key_index(key: str, accepted: list[str]) -> int | None:
+    """The key's position among the accepted keys, compared in constant time against every one."""
     given = key.encode()
     matches = [hmac.compare_digest(given, candidate.encode()) for candidate in accepted]
-    return any(matches)
+    return matches.index(True) if any(matches) else None
+
+
+def bucket_name(caller: Caller, key: str | None, admin_keys: list[str]) -> str:
+    """The caller's public name for its rate limit and metrics: a scoped key's id, admin-N, or addr:<client>."""
+    if caller.key_id:
+        return caller.key_id
+    index = key_index(key, admin_keys) if key is not None else None
+    return f"admin-{index + 1}" if index is not None else f"addr:{request.remote_addr}"
 
 
 def is_trusted_address(address: str | None, networks: list) -> bool:
@@ -138,6 +151,7 @@ def check_api_key():
     if caller is None:
         return refusal(key)
     g.caller = caller
+    g.rate_bucket = bucket_name(caller, key, current_app.extensions["hub"].config.api_keys)
     return None
 
 
@@ -190,8 +204,9 @@ class ForwardedByProxies:
 
 
 def init_app(app: Flask) -> None:
-    """The key check on every request, and the WebSocket tickets it accepts."""
+    """The key check on every request, its rate limit, and the WebSocket tickets it accepts."""
     app.extensions["ws_tickets"] = TicketBook(app.extensions["hub"].config.api_keys)
     app.before_request(check_api_key)
+    app.before_request(request_limits.limit_request)  # a caller is known by now, and no body was read
     app.before_request(body.check_body)  # after the key check: no body is read for 401/403/404/405
     app.before_request(check_scope)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from hub.rates import RateLimit, parse_rate_setting
 from hub.rules import ENGINE_NAMES
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -134,6 +135,7 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "HUB_LOG_LEVEL": ("log_level", str.upper, "INFO"),
     "HUB_DEFAULT_SESSION": ("default_session", str.strip, ""),
     "HUB_CONTACT_CACHE_TTL": ("contact_cache_ttl", parse_duration, "5m"),
+    "HUB_RATE_LIMIT": ("rate_limit", parse_rate_setting, "50/s burst 100"),
     "PORT": ("port", _positive(int), "3000"),
     "HOST": ("host", str, "127.0.0.1"),
 }
@@ -171,6 +173,7 @@ class Config:
     log_level: str = "INFO"
     default_session: str = ""
     contact_cache_ttl: float = 300.0
+    rate_limit: RateLimit | None = RateLimit(50, 1.0, 100)  # per key (and per trusted address); None: off
     port: int = 3000
     host: str = "127.0.0.1"
     # Not a variable of its own: which variable the keys came from (a legacy name earns a warning).
@@ -206,7 +209,7 @@ class Config:
         base = dict(api_keys=["test-key"], database_url=f"sqlite:///{directory / 'hub.db'}",
                     sessions_dir=str(directory / "sessions"), uploads_dir=str(directory / "uploads"),
                     sessions_config=str(directory / "sessions.config.json"), engine="sandbox",
-                    log_format="text")
+                    log_format="text", rate_limit=None)
         return cls(**{**base, **overrides})
 
     def with_api_key_file(self) -> Config:

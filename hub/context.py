@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # annotations only: importing the components here would make 
     from hub.metrics import HubMetrics
     from hub.outbound.pacing import Pacer
     from hub.outbound.worker import OutboundWorker
+    from hub.ratelimit.buckets import DatabaseBuckets, MemoryBuckets
     from hub.sessions.manager import SessionManager
     from hub.store import Store
 
@@ -36,6 +37,7 @@ class HubContext:
     targets: Targets  # the enabled endpoints: one cache shared by fan-out and the dispatcher
     pacer: Pacer  # one per process: the API's send-now path and the queue worker take from it
     metrics: HubMetrics
+    limiter: MemoryBuckets | DatabaseBuckets  # the API rate limits' buckets (hub/ratelimit/)
     # Background components (hub.runtime.start):
     scheduler: BaseScheduler | None = None
     dispatcher: Dispatcher | None = None

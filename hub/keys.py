@@ -13,7 +13,7 @@ from hub.caller import Caller, current_caller
 from hub.context import HubContext
 from hub.delivery.endpoints import remove_key_listeners
 from hub.errors import BadRequest, NotFound
-from hub.rates import parse_rate_limit
+from hub.rates import RateLimit, parse_rate_limit
 from hub.store import ApiKey, Session
 from hub.store.keys import KEY_PREFIX, key_hash
 
@@ -21,7 +21,7 @@ from hub.store.keys import KEY_PREFIX, key_hash
 def create_key(context: HubContext, name: str, sessions: list[str], rate_limit: str | None) -> dict:
     """A new key limited to `sessions` (which must exist); the answer is the only place the key is shown."""
     current_caller().require_admin("create API keys")
-    rate_limit = normalise_rate_limit(rate_limit)
+    rate_limit = normalise_rate_limit(rate_limit, context.config.rate_limit)
     with context.store.session() as db:
         known = set(db.scalars(select(Session.id).where(Session.id.in_(sessions))))
         unknown = [session_id for session_id in sessions if session_id not in known]
@@ -34,14 +34,18 @@ def create_key(context: HubContext, name: str, sessions: list[str], rate_limit: 
         return {**row.to_dict(), "key": key}
 
 
-def normalise_rate_limit(text: str | None) -> str | None:
-    """The key's rate limit in its canonical spelling ('50/s burst 100'); 400 invalid_rate_limit if malformed."""
+def normalise_rate_limit(text: str | None, ceiling: RateLimit | None) -> str | None:
+    """The key's rate limit in its canonical spelling ('50/s burst 100'); 400 if malformed or above HUB_RATE_LIMIT."""
     if text is None:
         return None
     try:
-        return str(parse_rate_limit(text))
+        limit = parse_rate_limit(text)
     except ValueError as exc:
         raise BadRequest(f"rateLimit: {exc}.", code="invalid_rate_limit") from None
+    if ceiling is not None and not limit.within(ceiling):
+        raise BadRequest(f"rateLimit: {limit} is above the hub's maximum, HUB_RATE_LIMIT={ceiling}; a key's own "
+                         f"limit may only be stricter.", code="rate_limit_above_maximum", maximum=str(ceiling))
+    return str(limit)
 
 
 def list_keys(context: HubContext) -> list[dict]:

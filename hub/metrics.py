@@ -195,6 +195,12 @@ class HubMetrics:
         self.latency = Histogram("hub_delivery_attempt_latency_seconds",
                                  "Time from POST to response of each delivery attempt, per endpoint.",
                                  ["endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.limited = Counter("hub_api_limited_requests", "API requests refused with 429 (rate limit), by "
+                               "caller: admin-N, a scoped key's id, or addr:<client address>.", ["key"],
+                               registry=self.registry)
+        self.paced = Counter("hub_sends_paced", "Sends that waited for their session's pace (sendRate, "
+                             "dailyLimit, newContactRate, HUB_SEND_INTERVAL), by session.", ["session"],
+                             registry=self.registry)
         self._last_attempt_id = 0
         self._lock = threading.Lock()
         self.registry.register(DatabaseCollector(store))

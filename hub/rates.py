@@ -21,6 +21,20 @@ class RateLimit:
     def per_second(self) -> float:
         return self.count / self.period
 
+    @property
+    def interval(self) -> float:
+        """Seconds between two requests at the average rate (GCRA's emission interval, hub/ratelimit/)."""
+        return self.period / self.count
+
+    @property
+    def window(self) -> float:
+        """How far ahead of now a bucket may run: `burst` intervals."""
+        return self.burst * self.interval
+
+    def within(self, ceiling: RateLimit) -> bool:
+        """Whether this limit is no looser than `ceiling` (a key's own limit against HUB_RATE_LIMIT)."""
+        return self.per_second <= ceiling.per_second and self.burst <= ceiling.burst
+
     def __str__(self) -> str:
         unit = next(name for name, seconds in PERIODS.items() if seconds == self.period)
         return f"{self.count}/{unit} burst {self.burst}"
@@ -34,3 +48,11 @@ def parse_rate_limit(text: str) -> RateLimit:
                          f"e.g. '50/s burst 100'")
     count, unit, burst = match.groups()
     return RateLimit(int(count), PERIODS[unit], int(burst or count))
+
+
+OFF = ("off", "none", "0")
+
+
+def parse_rate_setting(text: str) -> RateLimit | None:
+    """HUB_RATE_LIMIT: a rate limit, or `off` (None: no limit). ValueError if malformed."""
+    return None if text.strip().lower() in OFF else parse_rate_limit(text)

@@ -32,7 +32,9 @@ def test_values_are_parsed():
 
 @pytest.mark.parametrize("name,value", [("PORT", "abc"), ("PORT", "-1"), ("HUB_SANDBOX", "maybe"),
                                         ("HUB_RETRY_SCHEDULE", "5x"), ("HUB_TRUSTED_NETWORKS", "not-a-cidr"),
-                                        ("HUB_ENGINE", "baileys"), ("HUB_WEBHOOK_TIMEOUT", "0")])
+                                        ("HUB_ENGINE", "baileys"), ("HUB_WEBHOOK_TIMEOUT", "0"),
+                                        ("HUB_RATE_LIMIT", "fast"), ("HUB_RATE_LIMIT", "-5/s"),
+                                        ("HUB_RATE_LIMIT", "0/s"), ("HUB_RATE_LIMIT", "50/s burst 0")])
 def test_invalid_values_name_the_variable(name, value):
     with pytest.raises(ConfigError) as error:
         Config.from_env({name: value}, dotenv_path="/nonexistent")

@@ -12,6 +12,7 @@ from pydantic import Field
 from hub.api.common import START_SETTLE, Model, SessionPath, blueprint, hub, ok
 from hub.api.responses import answers, ok_model
 from hub.errors import BadRequest
+from hub.outbound.limits import with_queue
 from hub.rules import ENGINE_PATTERN, SESSION_ID_PATTERN
 from hub.session_settings import SettingsPatch
 
@@ -59,13 +60,13 @@ def create_session(body: CreateSession):
 @bp.get("/sessions", responses=answers(ok_model("SessionList", sessions=list[dict[str, Any]])))
 def list_sessions():
     """Every session with its status."""
-    return ok(sessions=hub().sessions.list())
+    return ok(sessions=[with_queue(hub(), view) for view in hub().sessions.list()])
 
 
 @bp.get("/sessions/<session_id>", responses=answers(SessionAnswer, 404))
 def get_session(path: SessionPath):
     """One session's status, reconnect state and last error."""
-    return ok(session=hub().sessions.get(path.session_id))
+    return ok(session=with_queue(hub(), hub().sessions.get(path.session_id)))
 
 
 @bp.patch("/sessions/<session_id>", responses=answers(SessionAnswer, 404))

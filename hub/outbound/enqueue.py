@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.context import HubContext
 from hub.outbound.idempotency import find_by_key
+from hub.outbound.limits import reserve
 from hub.outbound.request import SendRequest, ValidatedSend
 from hub.sessions.engine import Engine
 from hub.store import Outbound
@@ -65,7 +66,7 @@ def new_row(validated: ValidatedSend, request: SendRequest) -> Outbound:
 
 def engine_for_now(context: HubContext, db, validated: ValidatedSend, session_status: str,
                    queued_ahead: dict) -> Engine | None:
-    """The engine to send with right away, or None: offline, messages queued ahead, or paced."""
+    """The engine to send with right away, or None: offline, messages queued ahead, or paced (its limits)."""
     engine = context.sessions.connected_engine(validated.session_id)
     if engine is None or session_status != SessionStatus.CONNECTED:  # connected when the send came in, too
         return None
@@ -74,4 +75,4 @@ def engine_for_now(context: HubContext, db, validated: ValidatedSend, session_st
         queued_ahead[validated.session_id] = waiting is not None
     if queued_ahead[validated.session_id]:
         return None
-    return engine if context.pacer.try_take(validated.session_id) else None
+    return engine if reserve(context, db, validated.session_id, validated.to, max_wait=0.0) <= 0 else None

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import undefer
 
 from hub.context import HubContext
+from hub.outbound.limits import wait_turn
 from hub.outbound.settle import record_outcomes, send_claimed
 from hub.store import Outbound, Session, utcnow
 from hub.store.messages import WAITING, OutboundStatus
@@ -26,9 +27,8 @@ def drain(context: HubContext, session_id: str) -> int:
     while True:
         engine = context.sessions.connected_engine(session_id)
         claimed = claim_next(context, session_id) if engine else None
-        if claimed is None:
-            return sent
-        context.pacer.take(session_id)
+        if claimed is None or not wait_turn(context, claimed):
+            return sent  # nothing due, or the head waits for its turn under the session's limits
         if send_claimed(context, claimed, engine).status != OutboundStatus.SENT:
             return sent  # it waits for its retry; the ones behind it wait with it
         sent += 1

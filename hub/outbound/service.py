@@ -9,6 +9,7 @@ from __future__ import annotations
 from hub.context import HubContext
 from hub.outbound.enqueue import store
 from hub.outbound.idempotency import find_by_key
+from hub.outbound.limits import limits_of, queue_estimate
 from hub.outbound.request import SendRequest
 from hub.outbound.settle import send_claimed
 from hub.outbound.validation import validate
@@ -27,7 +28,10 @@ def accept(context: HubContext, request: SendRequest, check=validate) -> tuple[d
         row = send_claimed(context, row, engine)
     else:
         wake_worker(context, validated.session_id)
-    return answer(row)
+    body, status = answer(row)
+    if status == 202 and limits_of(context, row.session_id).paced:
+        body["queue"] = queue_estimate(context, row.session_id)  # when a paced queue will have sent it
+    return body, status
 
 
 def answer(row: Outbound) -> tuple[dict, int]:

@@ -248,6 +248,11 @@ class Outbound(Base):
         self.status, self.error = OutboundStatus.QUEUED, error
         self.next_attempt_at = utcnow() + timedelta(seconds=delay)
 
+    def postpone(self, delay: float) -> None:
+        """Back to the queue until its turn under the session's send limits (the claim was not an attempt)."""
+        self.status, self.attempts = OutboundStatus.QUEUED, self.attempts - 1
+        self.next_attempt_at = utcnow() + timedelta(seconds=delay)
+
     def mark_failed(self, error: str) -> None:
         self.status, self.error = OutboundStatus.FAILED, error
         self.payload = None

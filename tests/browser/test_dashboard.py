@@ -255,3 +255,27 @@ def test_recent_messages_show_quotes_reactions_edits_and_deletions(browser, hub)
     expect(page.locator("#message-list .message")).to_have_count(2)  # the reaction is not a message of its own
     screenshot(page, "desktop-message-actions")
     page.close()
+
+
+def test_operator_sees_each_sessions_pace_and_queue_drain(browser, hub):
+    from playwright.sync_api import expect
+
+    created = hub.post("/api/sessions", json={"sessionId": "cobros", "engine": "sandbox", "start": True})
+    assert created.status_code == 201
+    assert hub.post("/api/sandbox/cobros/scan", json={}).status_code == 200
+    settings = {"sendRate": 60, "newContactRate": 3600, "dailyLimit": 1000}
+    assert hub.request("PATCH", "/api/sessions/cobros", json={"settings": settings}).status_code == 200
+    hub.post("/api/sessions/cobros/stop")
+    for n in range(5):
+        hub.post("/api/whatsapp/send", json={"sessionId": "cobros", "to": "51987654321", "message": f"factura {n}"})
+    page = open_dashboard(browser, hub, DESKTOP)
+    facts = page.locator("#detail-facts")
+    expect(facts).to_contain_text("60/min · 3600 new contacts/h · 1000/day")
+    expect(facts).to_contain_text("5 waiting, drains in 4 s")
+    expect(page.locator(".session-item[data-session-id=cobros]")).to_contain_text("5 queued")
+    screenshot(page, "desktop-session-queue")
+    hub.post("/api/sessions/cobros/connect")  # the queue drains at one a second; the page follows it live
+    expect(facts).not_to_contain_text("waiting", timeout=20_000)
+    expect(page.locator(".session-item[data-session-id=cobros]")).not_to_contain_text("queued")
+    assert len(hub.sandbox_sent("cobros")) == 5
+    page.close()

@@ -44,7 +44,8 @@ class HubProcess:
                    HUB_SESSIONS_DIR=str(self.directory / "sessions"),
                    HUB_UPLOADS_DIR=str(self.directory / "uploads"),
                    HUB_SESSIONS_CONFIG=str(self.directory / "sessions.config.json"),
-                   HUB_PUBLIC_URL=self.url, HUB_ENGINE="sandbox", HUB_LOG_FORMAT="json")
+                   HUB_PUBLIC_URL=self.url, HUB_ENGINE="sandbox", HUB_LOG_FORMAT="json",
+                   HUB_RATE_LIMIT="off")  # the suite's floods measure other things; limit tests set their own
         env.update(self.extra_env)
         return env
 

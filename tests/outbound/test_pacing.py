@@ -1,7 +1,7 @@
-"""Per-session pacing (HUB_SEND_INTERVAL)."""
+"""Per-session pacing: HUB_SEND_INTERVAL and the sendRate / newContactRate slots."""
 from __future__ import annotations
 
-from hub.outbound.pacing import Pacer
+from hub.outbound.pacing import Pacer, SendLimits
 
 
 class FakeClock:
@@ -40,3 +40,32 @@ def test_no_interval_never_waits():
     assert all(pacer.try_take("a") for _ in range(5))
     pacer.take("a")
     assert clock.slept == []
+
+
+def test_limits_come_from_the_settings_and_the_global_interval():
+    assert SendLimits.of({"sendRate": 30, "newContactRate": 20, "dailyLimit": 500}, 0) == SendLimits(2.0, 180.0, 500)
+    assert SendLimits.of({"sendRate": 120}, 3.0).interval == 3.0  # HUB_SEND_INTERVAL stays the floor
+    assert not SendLimits.of({}, 0).paced and SendLimits.of({}, 1.0).paced
+
+
+def test_first_messages_to_new_numbers_have_their_own_slots():
+    clock = FakeClock()
+    pacer = Pacer(0, clock=clock, sleep=clock.sleep)
+    limits = SendLimits(interval=1.0, new_contact_interval=10.0)
+    assert pacer.reserve("a", limits, new_contact=True) == 0
+    clock.now += 1.0
+    assert pacer.reserve("a", limits, new_contact=False) == 0  # a known number: only the send rate applies
+    clock.now += 1.0
+    assert pacer.reserve("a", limits, new_contact=True) == 8.0  # too far for max_wait=0: nothing booked
+    assert pacer.reserve("a", limits, new_contact=False) == 0
+    assert pacer.wait("a") == 1.0 and pacer.wait("a", new_contact=True) == 8.0
+
+
+def test_a_known_wait_moves_the_slot_and_a_far_slot_is_not_booked():
+    clock = FakeClock()
+    pacer = Pacer(0, clock=clock, sleep=clock.sleep)
+    limits = SendLimits(interval=2.0)
+    assert pacer.reserve("a", limits, not_before=50.0, max_wait=30.0) == 50.0
+    assert pacer.wait("a") == 0  # nothing was booked
+    assert pacer.reserve("a", limits, not_before=20.0, max_wait=30.0) == 20.0
+    assert pacer.wait("a") == 22.0

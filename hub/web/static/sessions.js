@@ -1,7 +1,7 @@
 // Sessions: the list with live status, the selected session's facts and actions, its QR and pairing.
 
 import {api, imageUrl, seg} from "./api.js";
-import {badge, busy, byId, el, fillSelects, formatTime, onSubmit, toast} from "./dom.js";
+import {badge, busy, byId, debounce, el, fillSelects, formatTime, onSubmit, toast} from "./dom.js";
 
 const sessions = new Map();
 const selectListeners = [];
@@ -18,7 +18,26 @@ const FACTS = [
   ["Reconnecting", (s) => s.reconnect?.attempts && `attempt ${s.reconnect.attempts}, next at ${formatTime(s.reconnect.nextRetryAt)}`],
   ["Last error", (s) => s.lastError],
   ["Calls", (s) => s.settings?.rejectCalls && "rejected"],
+  ["Pace", (s) => pace(s.settings || {})],
+  ["Queue", (s) => queue(s.queue)],
 ];
+const SENT_EVENTS = ["message-sent", "message-failed"];
+const queueRefreshes = new Map();  // sessionId -> debounced refresh: a paced run sends one event per message
+
+/** "20/min · 60 new contacts/h · 1000/day", or "" without limits. */
+function pace({sendRate, newContactRate, dailyLimit}) {
+  const parts = [sendRate && `${sendRate}/min`, newContactRate && `${newContactRate} new contacts/h`,
+                 dailyLimit && `${dailyLimit}/day`];
+  return parts.filter(Boolean).join(" · ");
+}
+
+/** "30 waiting, drains in 29 s (12:04:31)", or "" when empty. */
+function queue(state) {
+  if (!state?.waiting) return "";
+  const seconds = state.drainSeconds;
+  const span = seconds >= 3600 ? `${(seconds / 3600).toFixed(1)} h` : seconds >= 60 ? `${Math.round(seconds / 60)} min` : `${seconds} s`;
+  return `${state.waiting} waiting, drains in ${span} (${formatTime(state.drainsAt)})`;
+}
 const ACTIONS = {
   connect: (id) => api.post(`/api/sessions/${seg(id)}/connect`),
   stop: (id) => api.post(`/api/sessions/${seg(id)}/stop`),
@@ -57,6 +76,13 @@ export async function loadSessions() {
 export function handleEvent(envelope) {
   if (envelope.type === "session-status") refreshSession(envelope.sessionId);
   if (envelope.type === "qr" && envelope.sessionId === selectedId) refreshQr();
+  if (SENT_EVENTS.includes(envelope.type)) refreshQueue(envelope.sessionId);
+}
+
+/** The session's queue after sends: one refresh per burst, not one request per message. */
+function refreshQueue(sessionId) {
+  if (!queueRefreshes.has(sessionId)) queueRefreshes.set(sessionId, debounce(() => refreshSession(sessionId), 500));
+  queueRefreshes.get(sessionId)();
 }
 
 async function refreshSession(sessionId) {
@@ -105,6 +131,7 @@ function sessionItem(session) {
                   dataset: {sessionId: session.sessionId}, onclick: () => select(session.sessionId)},
       el("span", {class: "session-name"}, session.sessionId),
       session.sandbox && el("span", {class: "tag"}, "sandbox"),
+      session.queue?.waiting > 0 && el("span", {class: "tag", title: queue(session.queue)}, `${session.queue.waiting} queued`),
       badge(session.status)));
 }
 

@@ -1,0 +1,25 @@
+"""The API rate limits' token buckets (rate_buckets): shared by every hub process on PostgreSQL.
+
+Revision ID: 0010_ratelimit
+Revises: 0009_groups
+Create Date: 2026-11-30
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010_ratelimit"
+down_revision: str | Sequence[str] | None = "0009_groups"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table("rate_buckets",
+                    sa.Column("id", sa.String(80), primary_key=True),
+                    sa.Column("tat", sa.Float(), nullable=False))
+
+
+def downgrade() -> None:
+    op.drop_table("rate_buckets")
