@@ -1,7 +1,7 @@
 """The API rate limits' token buckets (rate_buckets): shared by every hub process on PostgreSQL.
 
-Revision ID: 0010_ratelimit
-Revises: 0009_groups
+Revision ID: 0011_ratelimit
+Revises: 0010_contacts
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_ratelimit"
-down_revision: str | Sequence[str] | None = "0009_groups"
+revision: str = "0011_ratelimit"
+down_revision: str | Sequence[str] | None = "0010_contacts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
