@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
 import segno
@@ -11,7 +10,7 @@ from pydantic import Field
 
 from hub.api.common import START_SETTLE, Model, SessionPath, blueprint, hub, ok
 from hub.api.responses import answers, ok_model
-from hub.errors import BadRequest
+from hub.contacts.numbers import phone_digits
 from hub.outbound.limits import with_queue
 from hub.rules import ENGINE_PATTERN, SESSION_ID_PATTERN
 from hub.session_settings import SettingsPatch
@@ -117,19 +116,10 @@ def qr_image(code: str, image_format: str) -> Response:
     return Response(buffer.getvalue(), mimetype="image/svg+xml" if image_format == "svg" else "image/png")
 
 
-def normalise_phone(phone: str) -> str:
-    """'+51 987-654-321' -> '51987654321'; 400 unless 7-15 digits remain."""
-    digits = re.sub(r"[\s\-+().]", "", phone)
-    if not digits.isdigit() or not 7 <= len(digits) <= 15:
-        raise BadRequest("phone must be a number with country code: 7 to 15 digits "
-                         "(+, spaces, dashes and parentheses are ignored).", code="invalid_phone")
-    return digits
-
-
 @bp.post("/sessions/<session_id>/pair",
          responses=answers(ok_model("PairAnswer", sessionId=str, phone=str, code=str), 404, 409))
 def pair_session(path: SessionPath, body: PairBody):
     """Link by phone number: returns the code to type on the phone."""
-    phone = normalise_phone(body.phone)
+    phone = phone_digits(body.phone)
     code = hub().sessions.pair(path.session_id, phone)
     return ok(sessionId=path.session_id, phone=phone, code=code)
