@@ -147,7 +147,7 @@ def cache_of(context: HubContext) -> ProfileCache:
 def lookup(context: HubContext, session_id: str, phone_or_jid: str) -> dict:
     """{jid, lid, phone, pushName, about, pictureUrl, isBusiness}; 404 when the number is not on WhatsApp."""
     context.sessions.peek(session_id)  # 404 for an unknown session; a cached profile needs no connection
-    jid = _phone_jid(context, phone_or_jid)
+    jid = _phone_jid(context, session_id, phone_or_jid)
     cache = cache_of(context)
     profile = cache.get((session_id, jid))
     if profile is None:
@@ -156,11 +156,11 @@ def lookup(context: HubContext, session_id: str, phone_or_jid: str) -> dict:
     return dict(profile)
 
 
-def _phone_jid(context: HubContext, value: str) -> str:
-    """The phone JID to look up: a number, a phone JID, or a LID whose phone is known."""
+def _phone_jid(context: HubContext, session_id: str, value: str) -> str:
+    """The phone JID to look up: a number, a phone JID, or a LID whose phone is known (stored, or whatsmeow's)."""
     if value.endswith("@lid"):
         lid = normalise_jid(value, "phoneOrJid")
-        phone = context.sessions.lids.phone_of(lid)
+        phone = context.sessions.resolve_lid(context.sessions.connected_engine(session_id), lid)
         if phone is None:
             raise NotFound(f"No phone number is known for {lid} yet.", code="lid_unknown")
         return phone

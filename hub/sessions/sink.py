@@ -42,7 +42,7 @@ class SessionSink:
         """A neonize protobuf event from `session_id`'s engine."""
         try:
             live = self._live.get(session_id)
-            resolver = functools.partial(self._phone_of_lid, live.engine if live else None)
+            resolver = functools.partial(self.resolve_lid, live.engine if live else None)
             if isinstance(event, GROUP_EVENTS):
                 for draft in map_group_event(event, resolver):
                     inbound.ingest(self, session_id, draft)
@@ -62,7 +62,7 @@ class SessionSink:
             log.exception("session %s: handling %s failed", session_id, type(event).__name__,
                           extra={"sessionId": session_id})
 
-    def _phone_of_lid(self, engine: Engine | None, lid: str) -> str | None:
+    def resolve_lid(self, engine: Engine | None, lid: str) -> str | None:
         """A LID's phone JID: a stored mapping, else whatsmeow's LID store (then stored too)."""
         phone = self.lids.phone_of(lid)
         if phone is None and engine is not None:

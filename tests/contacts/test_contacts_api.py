@@ -130,3 +130,11 @@ def test_a_scoped_key_checks_its_own_session_only_and_cannot_change_the_registry
     assert other.status_code == 404 and other.get_json()["error"] == "session_not_found"
     registry_change = client.raw.put("/api/sandbox/contacts/51900000011", json={"exists": False}, headers=headers)
     assert registry_change.status_code == 403 and registry_change.get_json()["error"] == "admin_required"
+
+
+def test_lookup_by_a_lid_only_whatsapps_store_knows(client, sandbox_session, hub):
+    registry(client, "51900000012", pushName="Luz", lid="888000111222333")
+    assert hub.sessions.lids.phone_of("888000111222333@lid") is None
+    response = client.get("/api/sessions/shop/contacts/888000111222333@lid")  # GetPNFromLID answers
+    assert response.status_code == 200 and response.get_json()["contact"]["pushName"] == "Luz"
+    assert LidStore(hub.store).phone_of("888000111222333@lid") == "51900000012@s.whatsapp.net"  # and it is kept
