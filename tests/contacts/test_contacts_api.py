@@ -138,3 +138,23 @@ def test_lookup_by_a_lid_only_whatsapps_store_knows(client, sandbox_session, hub
     response = client.get("/api/sessions/shop/contacts/888000111222333@lid")  # GetPNFromLID answers
     assert response.status_code == 200 and response.get_json()["contact"]["pushName"] == "Luz"
     assert LidStore(hub.store).phone_of("888000111222333@lid") == "51900000012@s.whatsapp.net"  # and it is kept
+
+
+def test_an_absence_another_process_recorded_counts_once_the_index_reloads(client, sandbox_session, hub):
+    assert send(client, to="51900000013").status_code == 200  # the index is loaded now
+    with hub.store.session() as db:  # another hub process of the cluster checked the number
+        db.add(ContactCheck(session_id="shop", phone="51900000013", exists=False,
+                            jid="51900000013@s.whatsapp.net", checked_at=utcnow()))
+    index = service.absent_numbers(hub)
+    index.clock = lambda: 1e12  # past its reload interval
+    refused = send(client, to="51900000013")
+    assert refused.status_code == 400 and refused.get_json()["error"] == "not_on_whatsapp"
+
+
+def test_a_later_check_that_finds_the_number_lifts_the_refusal(client, sandbox_session):
+    registry(client, "51900000014", exists=False)
+    check(client, ["51900000014"])
+    assert send(client, to="51900000014").status_code == 400
+    registry(client, "51900000014", exists=True)
+    assert check(client, ["51900000014"]).get_json()["results"][0]["exists"] is True
+    assert send(client, to="51900000014").status_code == 200
