@@ -28,8 +28,9 @@ class ContactBody(Model):
     is_business: bool | None = Field(None, alias="isBusiness")
 
     def fields(self) -> dict:
-        """The columns to change (only the keys given)."""
-        values = self.model_dump(exclude_unset=True)
+        """The columns to change (only the keys given; null clears a text, and leaves a flag as it is)."""
+        values = {key: value for key, value in self.model_dump(exclude_unset=True).items()
+                  if value is not None or key not in ("exists", "is_business")}
         if values.get("lid") and not values["lid"].endswith("@lid"):
             values["lid"] += "@lid"
         return values

@@ -158,3 +158,9 @@ def test_a_later_check_that_finds_the_number_lifts_the_refusal(client, sandbox_s
     registry(client, "51900000014", exists=True)
     assert check(client, ["51900000014"]).get_json()["results"][0]["exists"] is True
     assert send(client, to="51900000014").status_code == 200
+
+
+def test_registry_nulls_clear_texts_and_leave_flags(client):
+    registry(client, "51900000015", exists=False, pushName="Eva", isBusiness=True)
+    contact = registry(client, "51900000015", exists=None, isBusiness=None, pushName=None)["contact"]
+    assert contact["exists"] is False and contact["isBusiness"] is True and contact["pushName"] is None
