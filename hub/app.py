@@ -8,6 +8,7 @@ from hub import auth, calls, delivery, sandbox
 from hub.api.errors import register_error_handlers, validation_error_response
 from hub.api.responses import Error
 from hub.config import Config
+from hub.contacts import service as contacts
 from hub.context import HubContext
 from hub.delivery.fanout import Targets
 from hub.events import EventBus, EventLog
@@ -39,6 +40,7 @@ def build_context(config: Config) -> HubContext:
                          pacer=Pacer(config.send_interval), metrics=HubMetrics(store),
                          limiter=buckets_for(store.engine))
     calls.install(context)
+    contacts.install(context)
     return context
 
 

@@ -10,7 +10,7 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from hub.contacts.numbers import phone_digits
 from hub.context import HubContext
@@ -22,6 +22,15 @@ from hub.store.models import utcnow
 
 MAX_CHECK = 50  # numbers per check (WhatsApp's usync queries are batched; a bigger list is a 400)
 ABSENT_FOR = timedelta(hours=24)  # a check that found no account refuses sends for this long
+
+
+def install(context: HubContext) -> None:
+    """A deleted session's checks go with it (a new session of that id starts with none)."""
+    def forget_checks(db, session_id: str) -> None:
+        """SessionManager.on_delete callback: the session's number checks, stored and in memory."""
+        db.execute(delete(ContactCheck).where(ContactCheck.session_id == session_id))
+        absent_numbers(context).forget(session_id)
+    context.sessions.on_delete.append(forget_checks)
 
 
 def check(context: HubContext, session_id: str, inputs: list) -> list[dict]:
@@ -139,6 +148,11 @@ class AbsentNumbers:
                 self._found.pop((session_id, phone), None)
             else:
                 self._found[(session_id, phone)] = at
+
+    def forget(self, session_id: str) -> None:
+        """A deleted session's answers."""
+        with self._lock:
+            self._found = {key: at for key, at in self._found.items() if key[0] != session_id}
 
     def reload(self) -> None:
         """Every absent answer of the last 24 h, from the database (one query)."""

@@ -164,3 +164,14 @@ def test_registry_nulls_clear_texts_and_leave_flags(client):
     registry(client, "51900000015", exists=False, pushName="Eva", isBusiness=True)
     contact = registry(client, "51900000015", exists=None, isBusiness=None, pushName=None)["contact"]
     assert contact["exists"] is False and contact["isBusiness"] is True and contact["pushName"] is None
+
+
+def test_deleting_a_session_forgets_its_checks(client, sandbox_session, hub):
+    registry(client, "51900000016", exists=False)
+    check(client, ["51900000016"])
+    assert client.delete("/api/sessions/shop").status_code == 200
+    with hub.store.session() as db:
+        assert db.get(ContactCheck, ("shop", "51900000016")) is None
+    client.post("/api/sessions", json={"sessionId": "shop", "engine": "sandbox", "start": True})
+    client.post("/api/sandbox/shop/scan", json={})
+    assert send(client, to="51900000016").status_code == 200  # the new session never checked it
