@@ -119,6 +119,8 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "HUB_ENGINE": ("engine", _engine, "neonize"),
     "HUB_SANDBOX": ("sandbox", _bool, "true"),
     "HUB_SANDBOX_QR_SECONDS": ("sandbox_qr_seconds", _positive(float), "60"),
+    "HUB_SANDBOX_HISTORY_CHATS": ("sandbox_history_chats", _positive(int), "5"),
+    "HUB_SANDBOX_HISTORY_MESSAGES": ("sandbox_history_messages", _non_negative(int), "0"),
     "HUB_WEBHOOK_TIMEOUT": ("webhook_timeout", _positive(float), "10"),
     "HUB_RETRY_SCHEDULE": ("retry_schedule", _schedule, "5s,5m,30m,2h,5h,10h,14h,20h,24h"),
     "HUB_BLOCK_PRIVATE_URLS": ("block_private_urls", _bool, "false"),
@@ -156,6 +158,8 @@ class Config:
     engine: str = "neonize"
     sandbox: bool = True
     sandbox_qr_seconds: float = 60.0
+    sandbox_history_chats: int = 5
+    sandbox_history_messages: int = 0
     webhook_timeout: float = 10.0
     retry_schedule: list[float] = field(
         default_factory=lambda: _schedule("5s,5m,30m,2h,5h,10h,14h,20h,24h"))

@@ -50,6 +50,7 @@ def _bring_up_sessions(context: HubContext) -> None:
     try:
         created = context.sessions.create_from_file(context.config.sessions_config)
         restored = context.sessions.restore_all()
+        context.sessions.history.resume_all()
         log.info("sessions: %d restored, %d created from %s", len(restored), len(created),
                  context.config.sessions_config)
         for warning in default_session_warnings(context):

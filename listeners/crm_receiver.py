@@ -10,7 +10,8 @@ WhatsApp message (received, sent from the phone, or sent through the hub), whose
 edits (the first text kept in `original_text`), which is flagged when deleted for everyone and
 which carries its reactions ({who: emoji}), from `message-edited`, `message-revoked` and
 `message-received` of type reaction — and from the hub's own actions (`message-sent` of type
-reaction, edit or revoke).
+reaction, edit or revoke). With the session setting `syncHistory`, linking the number imports its
+existing conversations (`message-history`) into the same table.
 """
 from __future__ import annotations
 
@@ -54,7 +55,9 @@ CREATE TABLE IF NOT EXISTS messages (
     timestamp TEXT,
     PRIMARY KEY (session_id, message_id)
 )"""
-MESSAGE_EVENTS = ("message-received", "message-from-me", "message-sent")
+# A message-history is a message of WhatsApp's history sync (the session setting syncHistory): importing it
+# never duplicates a message the CRM already had.
+MESSAGE_EVENTS = ("message-received", "message-from-me", "message-sent", "message-history")
 ACTION_TYPES = ("reaction", "edit", "revoke")  # message-sent of the hub's own actions
 # The people the session talks with: their phone number (the hub gives phone JIDs whenever WhatsApp
 # revealed one), the name they set, and the LID WhatsApp may address them by.
@@ -117,7 +120,7 @@ class CrmStore:
             self.db.execute("INSERT OR IGNORE INTO messages (session_id, message_id, chat_id, sender, from_me, type, "
                             "text, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             (session_id, data["messageId"], data.get("chatId") or data.get("to"), data.get("from"),
-                             int(kind != "message-received"), data.get("type"), data.get("text"),
+                             int(from_me(kind, data)), data.get("type"), data.get("text"),
                              data.get("timestamp")))
 
     def _edit(self, session_id, message_id, text, at) -> None:
@@ -198,3 +201,8 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def from_me(kind: str, data: dict) -> bool:
+    """Whether the session's side wrote the message (a history message says so itself)."""
+    return bool(data.get("fromMe")) if kind == "message-history" else kind != "message-received"

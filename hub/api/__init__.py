@@ -20,6 +20,7 @@ def register(app) -> None:
         sandbox,
         sandbox_actions,
         sandbox_contacts,
+        sandbox_history,
         sandbox_polls,
         send,
         sessions,
@@ -29,5 +30,5 @@ def register(app) -> None:
 
     for module in (health, sessions, sandbox, sandbox_polls, events, metrics, listeners, webhooks, deliveries,
                    send, messages, media, compat, tickets, keys, actions, chats, sandbox_actions, groups,
-                   contacts, sandbox_contacts):
+                   contacts, sandbox_contacts, sandbox_history):
         app.register_api(module.bp)

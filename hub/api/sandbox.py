@@ -14,6 +14,7 @@ from hub.errors import BadRequest, Conflict, Forbidden
 from hub.media import downloads
 from hub.media.payload import decode_base64, media_kind
 from hub.rules import MIMETYPE_PATTERN
+from hub.sandbox.history import generated
 from hub.sandbox.phone import InboundSpec, Phone
 from hub.sandbox.phone_messages import add_extras
 from hub.sessions.jids import normalise_jid
@@ -27,8 +28,15 @@ SandboxSession = answers(ok_model("SandboxSession", session=dict[str, Any]), *PH
 SETTLE_WAIT = 10.0  # seconds a phone action waits for the session to reach the status it causes
 
 
+class HistorySize(Model):
+    chats: int = Field(5, ge=1, le=1000)
+    messages: int = Field(0, ge=0, le=100_000)
+
+
 class ScanBody(Model):
     phone: str | None = Field(None, pattern=r"^\d{7,15}$", description="Number the sandbox phone has")
+    history: HistorySize | None = Field(None, description="The history sync the phone sends once linked "
+                                        "(default: HUB_SANDBOX_HISTORY_CHATS / HUB_SANDBOX_HISTORY_MESSAGES)")
 
 
 class InboundMedia(Model):
@@ -110,7 +118,9 @@ def settled(session_id: str, statuses: tuple[str, ...]) -> dict:
     ok_model("Scanned", jid=str, session=dict[str, Any]), *PHONE_ERRORS))
 def scan(path: SessionPath, body: ScanBody):
     """The QR is scanned: the session links and connects (answers once it is connected)."""
-    jid = phone_of(path.session_id).scan(path.session_id, body.phone)
+    config = hub().config
+    size = body.history or HistorySize(chats=config.sandbox_history_chats, messages=config.sandbox_history_messages)
+    jid = phone_of(path.session_id).scan(path.session_id, body.phone, generated(size.chats, size.messages))
     return ok(jid=jid, session=settled(path.session_id, (SessionStatus.CONNECTED,)))
 
 

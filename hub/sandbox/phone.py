@@ -16,6 +16,7 @@ import gevent
 from neonize.proto import Neonize_pb2 as N
 
 from hub.errors import Conflict
+from hub.sandbox import history as sandbox_history
 from hub.sandbox.library import BAN_CODE, LOGGED_OUT_CODE, PAIR_CODE, UNENCODABLE, Connection, Goneonize
 from hub.sandbox.network import MESSAGE_CODE, RECEIPT_CODE, Network, phone_of
 from hub.sandbox.phone_actions import PhoneActions
@@ -49,16 +50,24 @@ class Phone(PhoneActions):
         self.network = network
 
     # -- the session's own phone ---------------------------------------------------------
-    def scan(self, session_id: str, phone: str | None = None) -> str:
-        """The QR is scanned: the servers link a device and write it to the session's store."""
+    def scan(self, session_id: str, phone: str | None = None, history: list | None = None) -> str:
+        """The QR is scanned: the servers link a device and write it to the session's store; the phone
+        then sends the device its `history` (hub.sandbox.history messages), if any."""
         connection = self._showing_qr(session_id)
         device = self.network.link(session_id, connection.store_path, phone or phone_of(session_id), "Sandbox phone")
+        self.send_history(session_id, history or [], device)
         connection.device = device["jid"]
         event = N.PairStatus(ID=builders.jid(device["phoneJid"]), BusinessName="", Platform="sandbox",
                              Status=N.PairStatus.SUCCESS, Error="")
         connection.deliver(PAIR_CODE, event.SerializeToString(), None)
         connection.paired.set()
         return device["phoneJid"]
+
+    def send_history(self, session_id: str, messages: list, device: dict | None = None) -> int:
+        """A history sync of `messages` for the session's device (queued: it arrives after Connected); its chunks."""
+        events = sandbox_history.chunks(messages) if messages else []
+        sandbox_history.send(self.network, (device or self.linked(session_id))["jid"], events)
+        return len(events)
 
     def _showing_qr(self, session_id: str) -> Connection:
         deadline = time.monotonic() + QR_WAIT

@@ -21,8 +21,9 @@ from hub.caller import current_caller
 from hub.errors import BadRequest, Conflict, Forbidden, Unavailable
 from hub.events import EventLog
 from hub.rules import ENGINE_NAMES, SESSION_ID_PATTERN
-from hub.sessions import factory
+from hub.sessions import factory, history
 from hub.sessions.engine import Engine, EngineError, NotConnected
+from hub.sessions.history import HistoryWorker
 from hub.sessions.lids import LidStore
 from hub.sessions.live import RECONNECT, LiveSession
 from hub.sessions.mapping import StatusChange
@@ -69,6 +70,8 @@ class SessionManager(SessionSink):
         self.media_handler = None  # (manager, session_id, draft): media messages (hub.media.downloads.install)
         self.simulator = _no_simulator  # () -> the simulated WhatsApp of sandbox sessions (hub.sandbox.install)
         self.backoff = RECONNECT  # tests give a faster one
+        self.history = HistoryWorker(self)  # works through WhatsApp's history syncs (hub/sessions/history.py)
+        self.on_delete.append(history.forget)
 
     # Reads of the rows: see SessionRows.
     def get(self, session_id: str) -> dict:

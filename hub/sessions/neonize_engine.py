@@ -41,7 +41,7 @@ FORWARDED_EVENTS = (ev.MessageEv, ev.ReceiptEv, ev.PairStatusEv, ev.ConnectedEv,
                     ev.OfflineSyncCompletedEv, ev.GroupInfoEv, ev.JoinedGroupEv, ev.ChatPresenceEv,
                     ev.CallOfferEv)
 # Events stored before the callback returns: whatsmeow acknowledges a message once it did.
-STORED_BEFORE_ACK = (ev.MessageEv, ev.UndecryptableMessageEv, ev.ReceiptEv)
+STORED_BEFORE_ACK = (ev.MessageEv, ev.UndecryptableMessageEv, ev.ReceiptEv, ev.HistorySyncEv)
 # Events after which the websocket is down until someone dials again.
 DOWN_EVENTS = (ev.DisconnectedEv, ev.LoggedOutEv, ev.StreamReplacedEv, ev.TemporaryBanEv,
                ev.ClientOutdatedEv, ev.ConnectFailureEv)

@@ -11,9 +11,11 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from neonize.proto import Neonize_pb2 as N
+
 from hub.backoff import Backoff
 from hub.events import EventLog
-from hub.sessions import inbound
+from hub.sessions import history, inbound
 from hub.sessions.engine import Engine, EngineError
 from hub.sessions.group_events import GROUP_EVENTS, map_group_event
 from hub.sessions.lids import LidStore
@@ -42,7 +44,12 @@ class SessionSink:
         """A neonize protobuf event from `session_id`'s engine."""
         try:
             live = self._live.get(session_id)
-            resolver = functools.partial(self.resolve_lid, live.engine if live else None)
+            resolver = self.lid_resolver(session_id)
+            if isinstance(event, N.HistorySync):
+                history.accept(self, session_id, event)
+                return
+            if isinstance(event, N.PairStatus) and event.Status == N.PairStatus.SUCCESS:
+                history.linked(self, session_id)
             if isinstance(event, GROUP_EVENTS):
                 for draft in map_group_event(event, resolver):
                     inbound.ingest(self, session_id, draft)
@@ -61,6 +68,11 @@ class SessionSink:
         except Exception:
             log.exception("session %s: handling %s failed", session_id, type(event).__name__,
                           extra={"sessionId": session_id})
+
+    def lid_resolver(self, session_id: str):
+        """What maps a LID of the session's events to its phone JID (stored mappings, then whatsmeow's store)."""
+        live = self._live.get(session_id)
+        return functools.partial(self.resolve_lid, live.engine if live else None)
 
     def resolve_lid(self, engine: Engine | None, lid: str) -> str | None:
         """A LID's phone JID: a stored mapping, else whatsmeow's LID store (then stored too)."""

@@ -4,9 +4,10 @@ from hub.store import ratelimit as _ratelimit_models  # noqa: F401  (the API rat
 from hub.store import sandbox as _sandbox_models  # noqa: F401  (the simulated WhatsApp's tables)
 from hub.store.db import Store
 from hub.store.delivery import Attempt, Delivery, Endpoint
+from hub.store.history import HistoryChunk
 from hub.store.keys import ApiKey
 from hub.store.messages import MediaFile, Message, Outbound
 from hub.store.models import Base, Event, Session, utcnow
 
 __all__ = ["Store", "Base", "Event", "Session", "utcnow", "Message", "Outbound", "MediaFile", "Endpoint", "Delivery",
-           "Attempt", "ApiKey"]
+           "Attempt", "ApiKey", "HistoryChunk"]

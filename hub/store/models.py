@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, TypeDecorator, insert, inspect
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, TypeDecorator, false, insert, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub import session_settings
@@ -160,10 +160,26 @@ class Session(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Only the settings a caller set (hub/session_settings.py fills in the defaults).
     settings: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # The history sync of the last link: None (syncHistory was off then), else its progress.
+    history_sync: Mapped[bool | None] = mapped_column(Boolean)
+    history_messages: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    history_chats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    history_done: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def change_settings(self, changes: dict) -> None:
         """Apply a validated settings PATCH (a new dict: JSON columns do not see in-place edits)."""
         self.settings = session_settings.merged(self.settings or {}, changes)
+
+    def begin_history(self) -> None:
+        """A device linked: its history sync is kept if syncHistory is on now (a later change: the next link)."""
+        self.history_sync = bool(session_settings.view(self.settings).get("syncHistory")) or None
+        self.history_messages, self.history_chats, self.history_done = 0, 0, False
+
+    def history_view(self) -> dict | None:
+        """`{messages, chats, done}` of the last link's history sync; None when it was not kept."""
+        if not self.history_sync:
+            return None
+        return {"messages": self.history_messages, "chats": self.history_chats, "done": self.history_done}
 
     def set_status(self, status: str, reason: str | None = None) -> str:
         """Move to `status` (a SessionStatus value); returns the previous one."""
@@ -188,6 +204,7 @@ class Session(Base):
                           "nextRetryAt": isoformat(self.next_retry_at)},
             "connectedAt": isoformat(self.connected_at), "createdAt": isoformat(self.created_at),
             "updatedAt": isoformat(self.updated_at), "settings": session_settings.view(self.settings),
+            "history": self.history_view(),
         }
 
 

@@ -107,3 +107,37 @@ def test_crm_mirrors_edits_deletions_and_reactions(live_hub, run_listener, tmp_p
     assert json.loads(revoked["reactions"]) == {f"{customer}@s.whatsapp.net": "🙏"}
     crm.stop()
     live_hub.delete("/api/shop/webhook", params={"url": crm.url})
+
+
+def stored_messages(path) -> list[dict]:
+    try:
+        with sqlite3.connect(path) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(row) for row in db.execute("SELECT * FROM messages ORDER BY rowid")]
+    except sqlite3.OperationalError:  # not created yet
+        return []
+
+
+def test_crm_imports_the_history_of_a_newly_linked_number_once(live_hub, run_listener, tmp_path):
+    """A session with syncHistory links: WhatsApp's history sync (40 messages in 4 chats) becomes the
+    CRM's conversations, each message once; a live message lands in the same table."""
+    database = tmp_path / "crm.db"
+    assert live_hub.post("/api/sessions", json={"sessionId": "archive"}).status_code == 201
+    assert live_hub.request("PATCH", "/api/sessions/archive",
+                            json={"settings": {"syncHistory": True}}).status_code == 200
+    crm = run_listener("listeners.crm_receiver", live_hub, SESSION_ID="archive", CRM_DB=str(database))
+    live_hub.wait_for(lambda: endpoint_of(live_hub, crm.url, kind="webhook", session_id="archive"), timeout=15)
+    assert live_hub.post("/api/sessions/archive/connect").status_code == 200
+    scan = live_hub.post("/api/sandbox/archive/scan", json={"phone": "51955511122",
+                                                            "history": {"chats": 4, "messages": 40}})
+    assert scan.status_code == 200, scan.text
+    history = live_hub.wait_for(lambda: len(rows := stored_messages(database)) >= 40 and rows, timeout=30)
+    assert len(history) == 40 and {row["from_me"] for row in history} == {0, 1}
+    assert len({row["chat_id"] for row in history}) == 4
+    events = live_hub.get("/api/events", params={"sessionId": "archive", "type": "message-history",
+                                                 "limit": 100}).json()["events"]
+    assert sorted(row["message_id"] for row in history) == sorted(e["data"]["messageId"] for e in events)
+
+    live_hub.post("/api/sandbox/archive/inbound", json={"from": "51922000222", "text": "en vivo"})
+    rows = live_hub.wait_for(lambda: len(rows := stored_messages(database)) == 41 and rows)
+    assert (rows[-1]["from_me"], rows[-1]["text"]) == (0, "en vivo")
