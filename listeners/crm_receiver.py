@@ -185,6 +185,11 @@ class CrmReceiver:
             log.info("already had %s (delivery %s)", event["id"], webhook_id)
 
 
+def from_me(kind: str, data: dict) -> bool:
+    """Whether the session's side wrote the message (a history message says so itself)."""
+    return bool(data.get("fromMe")) if kind == "message-history" else kind != "message-received"
+
+
 def main(argv=None) -> None:
     parser = base_arguments("Store a session's hub events in SQLite.", default_port=3014)
     parser.add_argument("--session", default=os.environ.get("SESSION_ID"), required="SESSION_ID" not in os.environ,
@@ -201,8 +206,3 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def from_me(kind: str, data: dict) -> bool:
-    """Whether the session's side wrote the message (a history message says so itself)."""
-    return bool(data.get("fromMe")) if kind == "message-history" else kind != "message-received"
