@@ -1,7 +1,7 @@
 """History sync: chunks stored before WhatsApp is acknowledged, and each session's progress.
 
-Revision ID: 0011_history
-Revises: 0010_contacts
+Revision ID: 0012_history
+Revises: 0011_ratelimit
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_history"
-down_revision: str | Sequence[str] | None = "0010_contacts"
+revision: str = "0012_history"
+down_revision: str | Sequence[str] | None = "0011_ratelimit"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
