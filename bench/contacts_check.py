@@ -15,13 +15,26 @@ import argparse
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.integration.hubproc import HubProcess  # noqa: E402
+import requests  # noqa: E402
+
+from tests.integration.hubproc import API_KEY, HubProcess  # noqa: E402
+
+_local = threading.local()
+
+
+def http() -> requests.Session:
+    """One keep-alive session per client thread (a shared one is not thread-safe)."""
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+        _local.session.headers["X-API-Key"] = API_KEY
+    return _local.session
 
 
 def rate(call, count: int, concurrency: int) -> float:
@@ -44,12 +57,13 @@ def main() -> None:
         assert hub.post("/api/sandbox/bench/scan", json={}).ok
 
         def health(_):
-            return hub.get("/api/health").ok
+            return http().get(hub.url + "/api/health", timeout=30).ok
 
         def check(offset):
             def call(n):
                 phones = [f"5197{offset + n:05d}{i:03d}" for i in range(args.batch)]
-                reply = hub.post("/api/sessions/bench/contacts/check", json={"phones": phones})
+                reply = http().post(hub.url + "/api/sessions/bench/contacts/check", json={"phones": phones},
+                                    timeout=60)
                 return reply.ok and len(reply.json()["results"]) == args.batch
             return call
 

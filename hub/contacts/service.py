@@ -18,7 +18,7 @@ from hub.errors import BadRequest, HubError, NotFound, Unavailable
 from hub.sessions.engine import EngineError, NotConnected
 from hub.sessions.jids import normalise_jid
 from hub.store.contacts import ContactCheck
-from hub.store.models import utcnow
+from hub.store.models import insert_all, utcnow
 
 MAX_CHECK = 50  # numbers per check (WhatsApp's usync queries are batched; a bigger list is a 400)
 ABSENT_FOR = timedelta(hours=24)  # a check that found no account refuses sends for this long
@@ -104,12 +104,13 @@ def _engine_call(engine, method: str, *args):
 
 def _store_checks(context: HubContext, session_id: str, rows) -> None:
     """Remember each answer (the latest per session and number), in the database and this process's index."""
-    now = utcnow()
-    with context.store.session() as db:
-        for row in rows:
-            phone = row["jid"].split("@")[0]
-            db.merge(ContactCheck(session_id=session_id, phone=phone, exists=row["exists"], jid=row["jid"],
-                                  lid=row["lid"], checked_at=now))
+    now, rows = utcnow(), list(rows)
+    checks = [ContactCheck(session_id=session_id, phone=row["jid"].split("@")[0], exists=row["exists"],
+                           jid=row["jid"], lid=row["lid"], checked_at=now) for row in rows]
+    with context.store.session() as db:  # two statements for the whole check, not one per number
+        db.execute(delete(ContactCheck).where(ContactCheck.session_id == session_id,
+                                              ContactCheck.phone.in_([check.phone for check in checks])))
+        insert_all(db, checks)
     absent = absent_numbers(context)
     for row in rows:
         absent.record(session_id, row["jid"].split("@")[0], row["exists"], now)

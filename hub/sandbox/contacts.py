@@ -45,8 +45,16 @@ class ContactRegistry:
 
     def profile(self, phone: str) -> dict:
         """What WhatsApp knows of `phone` (the defaults for a number nobody registered)."""
+        return self.profiles([phone])[0]
+
+    def profiles(self, phones: list[str]) -> list[dict]:
+        """`profile` of each number, with one query (a check asks for up to 50 at once)."""
         with self.network.store.session() as db:
-            row = db.get(SandboxContact, phone)
+            found = db.scalars(select(SandboxContact).where(SandboxContact.phone.in_(phones)))
+            rows = {row.phone: row for row in found}
+        return [self._profile_of(phone, rows.get(phone)) for phone in phones]
+
+    def _profile_of(self, phone: str, row: SandboxContact | None) -> dict:
         devices = self.network.devices_of(phone)
         lid = (row.lid if row and row.lid else None) or (devices[0]["lid"] if devices else f"{lid_of(phone)}@lid")
         self._lids[lid.split("@")[0]] = phone
@@ -84,8 +92,12 @@ class ContactFunctions:
         return {}
 
     def _profile(self, phone: str, function: str) -> dict:
-        self.registry.count(function, phone)
-        return self.registry.profile(phone)
+        return self._profiles([phone], function)[0]
+
+    def _profiles(self, phones: list[str], function: str) -> list[dict]:
+        for phone in phones:
+            self.registry.count(function, phone)
+        return self.registry.profiles(phones)
 
     def IsOnWhatsApp(self, uuid, numbers, size=None):
         """goneonize `IsOnWhatsApp(id, numbers)` → IsOnWhatsAppReturnFunction (whatsmeow `Client.IsOnWhatsApp`).
@@ -94,12 +106,11 @@ class ContactFunctions:
         query and carries the JID also for a number that is not on WhatsApp (IsIn false).
         """
         def check(connection):
-            answers = []
-            for query in numbers.decode().split():
-                phone = query.lstrip("+")
-                profile = self._on_hub(self._profile, phone, "IsOnWhatsApp")
-                answers.append(N.IsOnWhatsAppResponse(Query=query, JID=builders.jid(f"{phone}@s.whatsapp.net"),
-                                                      IsIn=profile["exists"]))
+            queries = numbers.decode().split()
+            profiles = self._on_hub(self._profiles, [query.lstrip("+") for query in queries], "IsOnWhatsApp")
+            answers = [N.IsOnWhatsAppResponse(Query=query, JID=builders.jid(f"{profile['phone']}@s.whatsapp.net"),
+                                              IsIn=profile["exists"])
+                       for query, profile in zip(queries, profiles, strict=True)]
             return N.IsOnWhatsAppReturnFunction(IsOnWhatsAppResponse=answers)
         return self._call(uuid, N.IsOnWhatsAppReturnFunction, check)
 
