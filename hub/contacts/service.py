@@ -66,12 +66,15 @@ def connected_engine(context: HubContext, session_id: str):
 def _ask(context: HubContext, engine, digits: list[str]) -> dict[str, dict]:
     """WhatsApp's answer per number: exists, the phone JID, and its LID when it has an account."""
     answers = _engine_call(engine, "is_on_whatsapp", *[f"+{number}" for number in digits])
-    found = {}
-    for answer in answers:
-        number = answer.Query.lstrip("+")
-        jid = f"{answer.JID.User or number}@s.whatsapp.net"
-        found[number] = {"exists": bool(answer.IsIn), "jid": jid,
-                         "lid": lid_of(context, engine, jid) if answer.IsIn else None}
+    found = {answer.Query.lstrip("+"): {"exists": bool(answer.IsIn), "lid": None,
+                                        "jid": f"{answer.JID.User or answer.Query.lstrip('+')}@s.whatsapp.net"}
+             for answer in answers}
+    lids = context.sessions.lids
+    lids.preload([row["jid"] for row in found.values() if row["exists"]])
+    for row in found.values():
+        if row["exists"]:
+            row["lid"] = lids.lid_of(row["jid"]) or _lid_from_whatsapp(engine, row["jid"])
+    lids.remember_many([(row["lid"], row["jid"]) for row in found.values()], "check")
     for number in digits:  # WhatsApp answers every query; a number it left out counts as unknown
         found.setdefault(number, {"exists": False, "jid": f"{number}@s.whatsapp.net", "lid": None})
     return found
@@ -82,16 +85,21 @@ def lid_of(context: HubContext, engine, jid: str) -> str | None:
     known = context.sessions.lids.lid_of(jid)
     if known:
         return known
-    user, _, server = jid.partition("@")
+    lid = _lid_from_whatsapp(engine, jid)
+    context.sessions.lids.remember(lid, jid, "lookup")
+    return lid
+
+
+def _lid_from_whatsapp(engine, jid: str) -> str | None:
+    """whatsmeow's LID for a phone JID (GetLIDFromPN), or None."""
     from neonize.utils.jid import build_jid
 
+    user, _, server = jid.partition("@")
     try:
         found = _engine_call(engine, "get_lid_from_pn", build_jid(user, server))
     except HubError:
         return None
-    lid = f"{found.User}@lid" if found.User else None
-    context.sessions.lids.remember(lid, jid, "check")
-    return lid
+    return f"{found.User}@lid" if found.User else None
 
 
 def _engine_call(engine, method: str, *args):

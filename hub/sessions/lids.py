@@ -46,6 +46,18 @@ class LidStore:
             self._remember_here(lid, phone_jid)
         return self._lids[phone_jid]
 
+    def preload(self, phone_jids: list[str]) -> None:
+        """Read the LIDs of many phone JIDs with one query (a number check asks for up to 50)."""
+        missing = [jid for jid in phone_jids if jid not in self._lids]
+        if not missing:
+            return
+        with self.store.session() as db:
+            rows = db.execute(select(LidMapping.lid, LidMapping.phone_jid).where(LidMapping.phone_jid.in_(missing)))
+            for lid, phone_jid in rows:
+                self._remember_here(lid, phone_jid)
+        for jid in missing:
+            self._lids.setdefault(jid, None)
+
     def send_address(self, jid: str) -> str:
         """Where a message to `jid` goes: its LID when one is known for a phone JID, else `jid` itself."""
         if not jid.endswith("@s.whatsapp.net"):
@@ -54,20 +66,26 @@ class LidStore:
 
     def remember(self, lid: str | None, phone_jid: str | None, source: str) -> None:
         """Store a mapping WhatsApp revealed (no write when it is already known)."""
-        if not lid or not phone_jid or not lid.endswith("@lid") or phone_jid.endswith("@lid"):
-            return
-        if self._phones.get(lid) == phone_jid:
+        self.remember_many([(lid, phone_jid)], source)
+
+    def remember_many(self, pairs: list[tuple[str | None, str | None]], source: str) -> None:
+        """Store the new ones of several (lid, phone JID) pairs, in one transaction."""
+        new = [(lid, phone) for lid, phone in pairs if lid and phone and lid.endswith("@lid")
+               and not phone.endswith("@lid") and self._phones.get(lid) != phone]
+        if not new:
             return
         try:
             with self.store.session() as db:
-                row = db.get(LidMapping, lid)
-                if row is None:
-                    db.add(LidMapping(lid=lid, phone_jid=phone_jid, source=source))
-                elif row.phone_jid != phone_jid:
-                    row.phone_jid, row.source = phone_jid, source
-        except Exception:  # a racing writer stored it first: the mapping is known either way
-            log.debug("LID mapping %s not stored", lid, exc_info=True)
-        self._remember_here(lid, phone_jid)
+                for lid, phone_jid in new:
+                    row = db.get(LidMapping, lid)
+                    if row is None:
+                        db.add(LidMapping(lid=lid, phone_jid=phone_jid, source=source))
+                    elif row.phone_jid != phone_jid:
+                        row.phone_jid, row.source = phone_jid, source
+        except Exception:  # a racing writer stored one first: the mappings are known either way
+            log.debug("LID mappings %s not stored", new, exc_info=True)
+        for lid, phone_jid in new:
+            self._remember_here(lid, phone_jid)
 
     def _remember_here(self, lid: str, phone_jid: str) -> None:
         with self._lock:
