@@ -47,14 +47,17 @@ class MemoryBuckets:
 
 # One statement: the row is created, or moved forward only when the tokens taken (`cost` seconds) fit.
 _TAKE = """
-INSERT INTO rate_buckets (id, tat) VALUES (:id, :now + :cost)
-ON CONFLICT (id) DO UPDATE SET tat = {greatest}(rate_buckets.tat, :now) + :cost
-WHERE {greatest}(rate_buckets.tat, :now) + :cost - :now <= :window + 1e-9
+INSERT INTO rate_buckets (id, tat) VALUES (:id, {now} + :cost)
+ON CONFLICT (id) DO UPDATE SET tat = {greatest}(rate_buckets.tat, {now}) + :cost
+WHERE {greatest}(rate_buckets.tat, {now}) + :cost - {now} <= :window + 1e-9
 RETURNING tat
 """
+_READ = "SELECT tat, {now} FROM rate_buckets WHERE id = :id"
+# PostgreSQL's clock, one value per statement: every process then shares one clock (no skew between
+# machines), and a statement that waited for the row's lock still compares with the time it started.
+PG_NOW = "EXTRACT(EPOCH FROM statement_timestamp())::float8"
 BATCH_SHARE = 10  # a process takes a tenth of the burst per round trip (50/s burst 100: 10 tokens)
 PREPAID_SECONDS = 1.0  # unspent tokens lapse after this, or after the burst window when that is longer
-_READ = text("SELECT tat FROM rate_buckets WHERE id = :id")
 
 
 class DatabaseBuckets:
@@ -64,15 +67,17 @@ class DatabaseBuckets:
     requests cost no round trip. Every token is charged to the shared row before it is spent, so
     the cluster never admits more than the limit (a burst may come at most one batch late per process);
     unspent tokens lapse after the burst window (at least a second).
-    Each decision is one statement in autocommit (no BEGIN/COMMIT round trips), and `now` is read
-    once a connection is in hand: a request that queued for one must not bring an older `now` than
+    Each decision is one statement in autocommit (no BEGIN/COMMIT round trips). `now` is the
+    database's (PG_NOW): a request that queued for a connection must not bring an older `now` than
     the requests that overtook it meanwhile (it would look like a burst and be refused).
     """
 
     def __init__(self, engine, clock=time.time):
         self.engine, self._clock = engine.execution_options(isolation_level="AUTOCOMMIT"), clock
-        greatest = "GREATEST" if engine.dialect.name == "postgresql" else "MAX"
-        self._take = text(_TAKE.format(greatest=greatest))
+        postgres = engine.dialect.name == "postgresql"  # elsewhere (tests on SQLite): the process's clock
+        clock_sql = PG_NOW if postgres else ":now"
+        self._take = text(_TAKE.format(greatest="GREATEST" if postgres else "MAX", now=clock_sql))
+        self._read = text(_READ.format(now=clock_sql))
         self._prepaid: dict[str, tuple[int, float]] = {}  # bucket -> (tokens paid for, spendable until)
         self._lock = threading.Lock()
 
@@ -102,11 +107,10 @@ class DatabaseBuckets:
         charged and the refusal says when one token would fit (0: now)."""
         try:
             with self.engine.connect() as connection:
-                now = self._clock()
-                values = {"id": bucket_id, "now": now, "cost": tokens * rate.interval, "window": rate.window}
+                values = {"id": bucket_id, "now": self._clock(), "cost": tokens * rate.interval, "window": rate.window}
                 if connection.execute(self._take, values).first() is not None:
                     return Decision(True)
-                tat = connection.scalar(_READ, {"id": bucket_id})
+                tat, now = connection.execute(self._read, values).one()
         except SQLAlchemyError as exc:  # the request itself will meet the outage; the limit must not 500 it
             log.warning("rate limit skipped: the database did not answer (%s)", exc.__class__.__name__)
             return Decision(True)
