@@ -53,7 +53,10 @@ class Destination:
 
 def parse(url: str, field: str = "url") -> Destination:
     """The URL's parts when it is an absolute http(s) URL the guard accepts; BadRequest otherwise."""
-    parts = urlsplit(url.strip()) if isinstance(url, str) else None
+    try:
+        parts = urlsplit(url.strip()) if isinstance(url, str) else None
+    except ValueError:  # a bracketed host that is no IPv6 address: http://[::zz]/
+        parts = None
     if parts is None or parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         raise BadRequest(f"{field} must be an absolute http:// or https:// URL.", code="invalid_url")
     if len(url) > MAX_URL_LENGTH or any(ord(ch) <= 0x20 or ord(ch) == 0x7f for ch in url.strip()):

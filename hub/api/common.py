@@ -6,12 +6,12 @@ from typing import Annotated
 
 from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from hub.api.responses import COMMON_ERRORS, PUBLIC_ERRORS, error_responses
+from hub.api.responses import COMMON_ERRORS, PUBLIC_ERRORS, URI_TOO_LONG, error_responses
 from hub.context import HubContext
 from hub.errors import BadRequest
-from hub.rules import SESSION_ID_PATTERN
+from hub.rules import PHONE_PATTERN, RECIPIENT_NUMBER, RECIPIENT_PATTERN, SESSION_ID_PATTERN, URL_PATTERN
 
 SECURITY = [{"apiKey": []}, {"bearer": []}, {"apiKeyQuery": []}]
 # Every integer a caller sends ends up in SQL: beyond a signed 64-bit integer SQLite raises (a 500).
@@ -24,6 +24,21 @@ def as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+def integral(value):
+    """A JSON number with no fraction (12.0) is an integer, as JSON Schema says; strict models refuse it otherwise."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer in a JSON body (strict models): 3600 or 3600.0, never "3600" or 3600.5.
+JsonInt = Annotated[int, BeforeValidator(integral)]
+# A phone number or JID, checked by sessions/jids.normalise_jid (invalid_recipient); a number as digits.
+Recipient = str | Annotated[int, Field(ge=RECIPIENT_NUMBER["minimum"], le=RECIPIENT_NUMBER["maximum"]),
+                            BeforeValidator(integral)]
+RECIPIENT_SCHEMA = {"pattern": RECIPIENT_PATTERN}
+PHONE_SCHEMA = {"pattern": PHONE_PATTERN}  # checked by contacts/numbers.phone_digits (invalid_phone)
+URL_SCHEMA = {"pattern": URL_PATTERN}  # checked by urlguard.parse (invalid_url)
 
 
 def hub() -> HubContext:
@@ -39,7 +54,8 @@ def blueprint(name: str, description: str, url_prefix: str = "/api", public: boo
     """
     return APIBlueprint(name, __name__, url_prefix=url_prefix, abp_tags=[Tag(name=name, description=description)],
                         abp_security=[] if public else SECURITY,
-                        abp_responses=error_responses(*(PUBLIC_ERRORS if public else COMMON_ERRORS)))
+                        abp_responses={**error_responses(*(PUBLIC_ERRORS if public else COMMON_ERRORS)),
+                                       **URI_TOO_LONG})
 
 
 # Seconds a call that starts a session waits for its first outcome (a QR, connected, or why not).

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import segno
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, ConfigDict, Field
 
-from hub.api.common import START_SETTLE, Model, SessionPath, blueprint, hub, ok
+from hub.api.common import RECIPIENT_SCHEMA, START_SETTLE, Model, Recipient, SessionPath, blueprint, hub, ok
 from hub.api.responses import answers, ok_model
-from hub.api.send import MAX_TEXT, SENT, MediaBody
+from hub.api.send import MAX_TEXT, SENT, TEXT_GIVEN, MediaBody
 from hub.delivery import endpoints
 from hub.errors import Conflict
 from hub.outbound import service
@@ -31,16 +31,21 @@ SessionState = ok_model("SessionState", sessionId=str, clientId=str, status=str,
 STATES = {SessionStatus.CONNECTED: "CONNECTED", SessionStatus.QR: "UNPAIRED", SessionStatus.LOGGED_OUT: "UNPAIRED",
           SessionStatus.STARTING: "OPENING", SessionStatus.DISCONNECTED: "DISCONNECTED",
           SessionStatus.STOPPED: "UNLAUNCHED", "no_sessions": "UNLAUNCHED"}
-Recipient = Field(validation_alias=AliasChoices("to", "number"), description="Phone number or JID")
+RecipientField = Field(validation_alias=AliasChoices("to", "number"), description="Phone number or JID",
+                       json_schema_extra=RECIPIENT_SCHEMA)
 Text = Field(None, max_length=MAX_TEXT, validation_alias=AliasChoices("message", "text", "caption"))
 
 
 class SendText(Model):
-    to: str | int = Recipient
+    model_config = ConfigDict(json_schema_extra=TEXT_GIVEN)
+
+    to: Recipient = RecipientField
     message: str | None = Text
 
 
 class SendDocument(SendText):
+    model_config = ConfigDict(json_schema_extra=None)  # the document is the content
+
     document_data: str = Field(alias="documentData", description="data URL or base64")
     filename: str | None = Field(None, max_length=255, validation_alias=AliasChoices("filename", "fileName"))
     mimetype: str | None = Field(None, pattern=MIMETYPE_PATTERN, max_length=MIMETYPE_MAX_LENGTH)
@@ -48,7 +53,7 @@ class SendDocument(SendText):
 
 class SendPdf(Model):
     session_id: str = Field(alias="sessionId", pattern=SESSION_ID_PATTERN)
-    to: str | int = Recipient
+    to: Recipient = RecipientField
     pdf_base64: str = Field(alias="pdfBase64")
     file_name: str = Field("Comprobante.pdf", alias="fileName", max_length=255)
     message: str | None = Text
@@ -59,6 +64,8 @@ class SendMessage(SendText):
 
 
 class SendMedia(SendMessage):
+    model_config = ConfigDict(json_schema_extra=None)  # the media is the content
+
     media: MediaBody | str | None = Field(None, description="{url|base64|dataUrl, ...} or a URL / data URL")
     media_url: str | None = Field(None, max_length=4096, validation_alias=AliasChoices("mediaUrl", "url"))
     base64: str | None = None

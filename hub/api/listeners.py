@@ -5,10 +5,11 @@ from typing import Any
 
 from pydantic import AliasChoices, Field
 
-from hub.api.common import Model, blueprint, hub, ok
+from hub.api.common import URL_SCHEMA, Model, blueprint, hub, ok
 from hub.api.responses import answers, ok_model
 from hub.delivery import endpoints
 from hub.delivery.endpoints import EndpointSpec
+from hub.delivery.signing import SECRET_PATTERN
 from hub.rules import SESSION_ID_PATTERN
 from hub.store.delivery import EndpointKind
 
@@ -19,17 +20,20 @@ ListenerAnswer = ok_model("ListenerAnswer", listener=dict[str, Any])
 class EndpointFields(Model):
     """What listeners and webhooks share: filter, custom headers, signing secret."""
 
-    events: list[str] | None = Field(None, description="Event types to receive (default: all)")
-    headers: dict[str, str] | None = Field(None, description="Extra headers sent with every delivery")
-    secret: str | None = Field(None, max_length=128,
-                               description="Signing secret (whsec_ + base64); generated when absent")
+    events: list[str] | None = Field(None, description="Event types to receive (default: all)",
+                                     json_schema_extra=endpoints.EVENTS_SCHEMA)
+    headers: dict[str, str] | None = Field(None, description="Extra headers sent with every delivery",
+                                           json_schema_extra=endpoints.HEADERS_SCHEMA)
+    secret: str | None = Field(None, max_length=128, json_schema_extra={"pattern": SECRET_PATTERN},
+                               description="Signing secret (whsec_ + base64 of 16-64 bytes); generated when absent")
     ordered: bool | None = Field(None, description="Deliver one event at a time per session, in seq order "
                                  "(a failing event holds back the later ones); default false, kept when absent")
 
 
 # The shared-client callers name the URL callbackUrl, url or callback (README.md, "Compatibility routes").
 CallbackUrl = Field(alias="callbackUrl", validation_alias=AliasChoices("callbackUrl", "url", "callback"),
-                    max_length=2048, description="http(s) URL to POST events to (also accepted as url or callback)")
+                    max_length=2048, description="http(s) URL to POST events to (also accepted as url or callback)",
+                    json_schema_extra=URL_SCHEMA)
 
 
 class ListenerBody(EndpointFields):
@@ -43,7 +47,9 @@ class ListenerBody(EndpointFields):
 
 
 class UnregisterBody(Model):
-    callback_url: str = CallbackUrl
+    # Any string: a URL that is no listener's (valid or not) removes nothing.
+    callback_url: str = Field(alias="callbackUrl", validation_alias=AliasChoices("callbackUrl", "url", "callback"),
+                              max_length=2048, description="The listener's URL (also accepted as url or callback)")
 
 
 @bp.post("/register-listener", responses=answers({200: ListenerAnswer, 201: ListenerAnswer}, 404))

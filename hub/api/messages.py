@@ -8,13 +8,15 @@ from pydantic import Field
 from hub.api.common import Page, SessionPath, blueprint, hub, ok
 from hub.api.responses import answers, ok_model
 from hub.outbound import history
+from hub.rules import OPTIONAL_RECIPIENT_PATTERN
 
 bp = blueprint("messages", "Message history")
 MessageList = ok_model("MessageList", messages=list[dict[str, Any]], limit=int, offset=int)
 
 
 class MessagesQuery(Page):
-    chat_id: str | None = Field(None, alias="chatId", description="Only this chat (phone number or JID)")
+    chat_id: str | None = Field(None, alias="chatId", description="Only this chat (phone number or JID)",
+                                  json_schema_extra={"pattern": OPTIONAL_RECIPIENT_PATTERN})
 
 
 @bp.get("/messages/<session_id>", responses=answers(MessageList, 404))

@@ -44,6 +44,11 @@ class Ok(BaseModel):
     success: Literal[True]
 
 
+# gunicorn answers a request line over its limit (4094 bytes: long query values) itself, before the hub.
+URI_TOO_LONG = {414: {"description": "Request line too long (answered by gunicorn, as HTML)",
+                      "content": {"text/html": {"schema": {"type": "string"}}}}}
+
+
 def error_responses(*statuses: int) -> dict[int, Any]:
     """The `Error` model under each status, described."""
     return {status: {"description": ERROR_STATUSES.get(status, "Error"), "content": {

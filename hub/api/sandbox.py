@@ -5,11 +5,11 @@ import time
 from typing import Any
 
 import gevent
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from hub.api.common import Model, SessionPath, blueprint, hub, ok
+from hub.api.common import RECIPIENT_SCHEMA, JsonInt, Model, SessionPath, blueprint, hub, ok
 from hub.api.responses import Ok, answers, ok_model
-from hub.api.send import ContactBody, LocationBody, PollBody, plain_json
+from hub.api.send import STANDALONE, ContactBody, LocationBody, PollBody, content_given, plain_json
 from hub.errors import BadRequest, Conflict, Forbidden
 from hub.media import downloads
 from hub.media.payload import decode_base64, media_kind
@@ -49,13 +49,19 @@ class InboundMedia(Model):
 
 
 class InboundBody(Model):
-    sender: str = Field(alias="from", description="Phone number or JID of the sender")
+    # text, media, a location, a contact or a poll (else 400 empty_message)
+    model_config = ConfigDict(json_schema_extra=content_given("text", r"[\s\S]", *STANDALONE))  # any text
+
+    sender: str = Field(alias="from", description="Phone number or JID of the sender",
+                        json_schema_extra=RECIPIENT_SCHEMA)
     text: str | None = Field(None, max_length=65536)
     push_name: str = Field("", alias="pushName", max_length=128)
     media: InboundMedia | None = None
     from_me: bool = Field(False, alias="fromMe", description="Sent from the phone itself")
-    chat_id: str | None = Field(None, alias="chatId", description="Group JID for a group message")
-    group: str | None = Field(None, description="Group JID: a message in that group, `from` a participant")
+    group: str | None = Field(None, description="Group JID: a message in that group, `from` a participant",
+                              json_schema_extra=RECIPIENT_SCHEMA)
+    chat_id: str | None = Field(None, alias="chatId", description="Group JID for a group message",
+                                   json_schema_extra=RECIPIENT_SCHEMA)
     wait: bool = Field(True, description="Answer once the session stored it (false: once WhatsApp holds it)")
     location: LocationBody | None = None
     contact: ContactBody | None = None
@@ -75,7 +81,7 @@ class PrivacyBody(Model):
 
 
 class BanBody(Model):
-    seconds: int = Field(3600, ge=1, le=30 * 86400, description="How long the temporary ban lasts")
+    seconds: JsonInt = Field(3600, ge=1, le=30 * 86400, description="How long the temporary ban lasts")
 
 
 class PhonePath(Model):
@@ -120,7 +126,10 @@ def scan(path: SessionPath, body: ScanBody):
     """The QR is scanned: the session links and connects (answers once it is connected)."""
     config = hub().config
     size = body.history or HistorySize(chats=config.sandbox_history_chats, messages=config.sandbox_history_messages)
-    jid = phone_of(path.session_id).scan(path.session_id, body.phone, generated(size.chats, size.messages))
+    phone = phone_of(path.session_id)
+    if not hub().sessions.is_running(path.session_id):  # nothing will show a QR: say so now, not after QR_WAIT
+        raise Conflict("The session is not showing a QR code; connect it first.", code="not_waiting_for_scan")
+    jid = phone.scan(path.session_id, body.phone, generated(size.chats, size.messages))
     return ok(jid=jid, session=settled(path.session_id, (SessionStatus.CONNECTED,)))
 
 

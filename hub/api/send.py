@@ -6,11 +6,11 @@ from typing import Any
 from flask import request
 from pydantic import ConfigDict, Field
 
-from hub.api.common import Model, blueprint, hub
+from hub.api.common import RECIPIENT_SCHEMA, URL_SCHEMA, Model, Recipient, blueprint, hub
 from hub.api.responses import answers, ok_model
 from hub.outbound import reads, service
 from hub.outbound.request import MediaSpec, SendRequest
-from hub.rules import MIMETYPE_MAX_LENGTH, MIMETYPE_PATTERN, SESSION_ID_PATTERN
+from hub.rules import MIMETYPE_MAX_LENGTH, MIMETYPE_PATTERN, NON_BLANK_PATTERN, SESSION_ID_PATTERN
 
 bp = blueprint("send", "Sending messages (sent now when connected, else queued durably)")
 # 200 sent now, 202 queued (not connected, or async); 404 unknown session; 409 a send that cannot be made.
@@ -19,10 +19,22 @@ SENT = answers({200: ok_model("Sent", id=str, messageId=str, status=str),
 OutboundAnswer = ok_model("OutboundAnswer", outbound=dict[str, Any])
 
 MAX_TEXT = 65536
+STANDALONE = ("media", "location", "contact", "poll")  # what a message can be without text
+
+
+def content_given(text: str, text_pattern: str, *objects: str) -> dict:
+    """JSON Schema of the rule behind 400 empty_message: this text (matching the pattern) or one of the objects."""
+    return {"anyOf": [{"required": [text], "properties": {text: {"type": "string", "pattern": text_pattern}}},
+                      *({"required": [name], "properties": {name: {"type": "object"}}} for name in objects)]}
+
+
+# A body whose only content is its text: `message` must be more than spaces.
+TEXT_GIVEN = content_given("message", NON_BLANK_PATTERN)
 
 
 class MediaBody(Model):
-    url: str | None = Field(None, max_length=4096, description="http(s) URL the hub downloads")
+    url: str | None = Field(None, max_length=4096, description="http(s) URL the hub downloads",
+                            json_schema_extra=URL_SCHEMA)
     base64: str | None = Field(None, description="File content, base64")
     data_url: str | None = Field(None, alias="dataUrl", description="data:<mimetype>;base64,<content>")
     filename: str | None = Field(None, max_length=255, description="Name the recipient sees (documents)")
@@ -87,11 +99,14 @@ SEND_EXAMPLES = {name: {"summary": summary, "value": {**TO, **value}} for name, 
 
 
 class SendBody(Model):
-    model_config = ConfigDict(openapi_extra={"examples": SEND_EXAMPLES})
+    # text, media, a location, a contact or a poll (else 400 empty_message)
+    model_config = ConfigDict(openapi_extra={"examples": SEND_EXAMPLES},
+                              json_schema_extra=content_given("message", NON_BLANK_PATTERN, *STANDALONE))
 
     session_id: str | None = Field(None, alias="sessionId", pattern=SESSION_ID_PATTERN,
                                    description="Optional when the hub has exactly one session")
-    to: str | int = Field(description="Phone number with country code (+, spaces, dashes allowed) or a JID")
+    to: Recipient = Field(description="Phone number with country code (+, spaces, dashes allowed) or a JID",
+                          json_schema_extra=RECIPIENT_SCHEMA)
     message: str | None = Field(None, max_length=MAX_TEXT, description="Text (the caption when media is given)")
     media: MediaBody | None = None
     queue_only: bool = Field(False, alias="async", description="Queue even when connected (answer 202 at once)")

@@ -8,7 +8,7 @@ import segno
 from flask import Response
 from pydantic import Field
 
-from hub.api.common import START_SETTLE, Model, SessionPath, blueprint, hub, ok
+from hub.api.common import PHONE_SCHEMA, START_SETTLE, Model, SessionPath, blueprint, hub, ok
 from hub.api.responses import answers, ok_model
 from hub.contacts.numbers import phone_digits
 from hub.outbound.limits import with_queue
@@ -43,7 +43,8 @@ class QrQuery(Model):
 
 
 class PairBody(Model):
-    phone: str = Field(description="Phone number with country code, digits (+, spaces, dashes allowed)")
+    phone: str = Field(description="Phone number with country code, digits (+, spaces, dashes allowed)",
+                       json_schema_extra=PHONE_SCHEMA)
 
 
 @bp.post("/sessions", responses=answers({201: SessionAnswer}, 409))
@@ -117,7 +118,7 @@ def qr_image(code: str, image_format: str) -> Response:
 
 
 @bp.post("/sessions/<session_id>/pair",
-         responses=answers(ok_model("PairAnswer", sessionId=str, phone=str, code=str), 404, 409))
+         responses=answers(ok_model("PairAnswer", sessionId=str, phone=str, code=str), 404, 409, 503))
 def pair_session(path: SessionPath, body: PairBody):
     """Link by phone number: returns the code to type on the phone."""
     phone = phone_digits(body.phone)

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
-from hub.api.common import Model, SessionPath, blueprint, hub, ok
+from hub.api.common import URL_SCHEMA, Model, SessionPath, blueprint, hub, ok
 from hub.api.listeners import EndpointFields
 from hub.api.responses import answers, ok_model
 from hub.delivery import endpoints
@@ -26,7 +26,8 @@ ROTATED = answers(WebhookAnswer, 404)
 
 
 class WebhookBody(EndpointFields):
-    url: str = Field(max_length=2048, description="http(s) URL to POST the session's events to")
+    url: str = Field(max_length=2048, description="http(s) URL to POST the session's events to",
+                     json_schema_extra=URL_SCHEMA)
 
     def spec(self, kind: EndpointKind, session_id: str) -> EndpointSpec:
         return EndpointSpec(kind, self.url, session_id, self.events, self.headers, self.secret, self.ordered)
@@ -66,7 +67,8 @@ def delete_webhooks(path: SessionPath, query: WebhookSelector):
     return ok(removed=endpoints.remove_webhooks(hub(), path.session_id, query.id, query.url))
 
 
-@bp.post("/<session_id>/webhook/test", responses=answers(ok_model("WebhookTest", eventId=str, deliveries=int), 404, 409))
+@bp.post("/<session_id>/webhook/test",
+         responses=answers(ok_model("WebhookTest", eventId=str, deliveries=int), 404, 409))
 def test_webhooks(path: SessionPath):
     """Send a signed `test` event to the session's webhooks."""
     return ok(**endpoints.send_test_event(hub(), path.session_id))

@@ -15,8 +15,8 @@ def phone_digits(value) -> str:
     user, at, server = text.partition("@")
     if at and server not in PHONE_SERVERS:
         raise BadRequest(f"'{value}' is not a phone number (a {server} JID).", code="invalid_phone")
-    digits = _SEPARATORS.sub("", user.split(":", 1)[0])
-    if not digits.isdigit() or not 7 <= len(digits) <= 15:
+    digits = _SEPARATORS.sub("", user.split(":", 1)[0] if at else user)  # a JID's :device suffix
+    if not re.fullmatch(r"[0-9]{7,15}", digits):  # ASCII digits: str.isdigit() takes any script's
         raise BadRequest(f"'{value}' is not a phone number with country code (7 to 15 digits).",
                          code="invalid_phone")
     return digits

@@ -23,6 +23,13 @@ HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
 # The hub sets these itself; a custom header must not replace the signature or the framing.
 RESERVED_HEADERS = ("content-type", "content-length", "host", "transfer-encoding", "connection", "user-agent")
 MAX_HEADERS = 20
+MAX_HEADER_VALUE = 1024
+# The two rules below for the OpenAPI document (normalise_events and normalise_headers check them).
+EVENTS_SCHEMA = {"items": {"enum": list(EVENT_FILTERS)}}
+HEADERS_SCHEMA = {"maxProperties": MAX_HEADERS, "propertyNames": {
+    "pattern": HEADER_NAME.pattern,
+    "not": {"anyOf": [{"pattern": "^[Ww][Ee][Bb][Hh][Oo][Oo][Kk]-"}, {"enum": list(RESERVED_HEADERS)}]}},
+    "additionalProperties": {"type": "string", "maxLength": MAX_HEADER_VALUE, "pattern": "^[^\r\n\x00]*$"}}
 # The hub's overall state is its best session's, in this order (/api/whatsapp/status).
 OVERALL_STATES = (SessionStatus.CONNECTED, SessionStatus.QR, SessionStatus.STARTING, SessionStatus.DISCONNECTED)
 
@@ -46,7 +53,7 @@ def normalise_headers(headers: dict[str, str] | None) -> dict[str, str]:
     clean = {}
     for name, value in headers.items():
         lowered = name.lower()
-        if not HEADER_NAME.match(name) or any(ch in value for ch in "\r\n\0") or len(value) > 1024:
+        if not HEADER_NAME.match(name) or any(ch in value for ch in "\r\n\0") or len(value) > MAX_HEADER_VALUE:
             raise BadRequest(f"Header '{name}' is not a valid HTTP header (a token name, a one-line value "
                              f"of at most 1024 characters).", code="invalid_headers")
         if lowered.startswith("webhook-") or lowered in RESERVED_HEADERS:

@@ -22,6 +22,13 @@ def generate_secret() -> str:
     return PREFIX + base64.b64encode(os.urandom(KEY_BYTES)).decode()
 
 
+_B64 = "[A-Za-z0-9+/]"
+_B64_TAIL = f"(?:{_B64}{{2}}==|{_B64}{{3}}=)"  # the last 1 or 2 bytes
+# secret_key's rule for the OpenAPI document: whsec_ + canonical base64 of 16 to 64 bytes.
+SECRET_PATTERN = (f"^{PREFIX}(?:(?:{_B64}{{4}}){{5}}{_B64_TAIL}|(?:{_B64}{{4}}){{6,20}}{_B64_TAIL}?"
+                  f"|(?:{_B64}{{4}}){{21}}(?:{_B64}{{2}}==)?)$")
+
+
 @lru_cache(maxsize=1024)
 def secret_key(secret: str) -> bytes:
     """The HMAC key inside a `whsec_` secret; ValueError when it is not one."""

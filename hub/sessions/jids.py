@@ -16,14 +16,15 @@ def normalise_jid(value: str, field: str = "to") -> str:
         raise BadRequest(f"{field} is required: a phone number with country code or a JID.",
                          code="invalid_recipient")
     user, at, server = value.strip().partition("@")
-    user = user.split(":", 1)[0]  # drop a device suffix (123:4@s.whatsapp.net)
     if at:
+        user = user.split(":", 1)[0]  # drop a device suffix (123:4@s.whatsapp.net)
         if server not in SERVERS:
             raise BadRequest(f"{field} has an unknown JID server '@{server}'.", code="invalid_recipient")
         server = SERVERS[server]
     else:
         user, server = _SEPARATORS.sub("", user), "s.whatsapp.net"
-    pattern = r"^\d{1,20}(-\d{1,20})?$" if server == "g.us" else r"^\d{5,20}$"
+    # ASCII digits only (\d takes any script's); hub/rules.py RECIPIENT_PATTERN documents the same rule.
+    pattern = r"^[0-9]{1,20}(-[0-9]{1,20})?$" if server == "g.us" else r"^[0-9]{5,20}$"
     if not re.match(pattern, user):
         raise BadRequest(f"{field} '{value}' is not a phone number with country code or a WhatsApp JID.",
                          code="invalid_recipient")

@@ -239,6 +239,9 @@ class SessionManager(SessionSink):
         """Until the session shows a QR (its websocket is up); 503 once it is down or too late."""
         deadline = time.monotonic() + wait
         while (view := self.get(session_id))["status"] != SessionStatus.QR:
+            if view["status"] == SessionStatus.STOPPED:  # a caller stopped it meanwhile: nothing to wait for
+                raise Conflict(f"Session '{session_id}' was stopped before WhatsApp gave a pairing code.",
+                               code="session_stopped", sessionStatus=view["status"])
             if view["status"] in SESSION_DOWN or time.monotonic() > deadline:
                 raise Unavailable(f"Session '{session_id}' could not reach WhatsApp to request a pairing code "
                                   f"(status: {view['status']}; {view['lastError'] or 'no answer yet'}).",

@@ -121,3 +121,19 @@ def test_scan_and_logout_need_no_body(app, client):
 def test_missing_body_names_the_required_field(app):
     response = app.test_client().post("/api/sessions", headers={"X-API-Key": "test-key"})
     assert response.status_code == 400 and "sessionId" in response.get_json()["message"]
+
+
+def test_scan_of_a_stopped_session_409_at_once(client):
+    """Nothing will show a QR: the answer comes now, not after the scan's wait for a starting session."""
+    assert client.post("/api/sessions", json={"sessionId": "desk", "engine": "sandbox"}).status_code == 201
+    started = time.monotonic()
+    reply = client.post("/api/sandbox/desk/scan", json={})
+    assert reply.status_code == 409 and reply.get_json()["error"] == "not_waiting_for_scan"
+    assert time.monotonic() - started < 2
+
+
+def test_ban_seconds_may_be_a_whole_json_number(client, sandbox_session):
+    """JSON Schema's integer includes 600.0 (the document says integer); 600.5 is still refused."""
+    assert client.post("/api/sandbox/shop/ban", json={"seconds": 600.5}).status_code == 400
+    reply = client.post("/api/sandbox/shop/ban", json={"seconds": 600.0})
+    assert reply.status_code == 200 and reply.get_json()["session"]["status"] == "disconnected"

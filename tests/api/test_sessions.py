@@ -118,3 +118,11 @@ def test_sessions_config_file_creates_sessions(hub, config):
     assert hub.sessions.create_from_file(config.sessions_config) == ["from_file"]
     assert hub.sessions.settled("from_file", 5)["status"] == "qr"
     assert hub.sessions.create_from_file(config.sessions_config) == []  # idempotent
+
+
+def test_pair_of_a_session_stopped_while_waiting_409(client, hub, monkeypatch):
+    """Stopped by another caller before a code came: a conflict to report, not WhatsApp being unreachable (503)."""
+    create(client)
+    monkeypatch.setattr(hub.sessions, "start", lambda *args, **kwargs: None)  # it stays stopped
+    reply = client.post("/api/sessions/shop/pair", json={"phone": "51987654321"})
+    assert reply.status_code == 409 and reply.get_json()["error"] == "session_stopped"

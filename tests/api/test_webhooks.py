@@ -76,3 +76,10 @@ def test_test_event_goes_to_the_session_webhooks_only(client, sandbox_session):
 def test_hub_headers_cannot_be_overridden(client, sandbox_session, headers):
     reply = add(client, A, headers=headers)
     assert reply.status_code == 400 and reply.json["error"] == "reserved_header"
+
+
+def test_bracketed_host_that_is_no_ipv6_address_400(client, sandbox_session):
+    """urlsplit raises ValueError for it: that was a 500."""
+    for url in ("http://[::zz]/hook", "http://[abc/hook"):
+        reply = client.post("/api/sessions/shop/webhooks", json={"url": url})
+        assert reply.status_code == 400 and reply.get_json()["error"] == "invalid_url"
