@@ -6,7 +6,7 @@ from flask_openapi3 import Info, OpenAPI
 
 from hub import auth, calls, delivery, sandbox
 from hub.api.errors import register_error_handlers, validation_error_response
-from hub.api.responses import Error
+from hub.api.responses import Error, finish_document
 from hub.config import Config
 from hub.contacts import service as contacts
 from hub.context import HubContext
@@ -44,13 +44,21 @@ def build_context(config: Config) -> HubContext:
     return context
 
 
+class HubOpenAPI(OpenAPI):
+    """flask-openapi3's app; its document finished by hub/api/responses.py (bodies that may be left out)."""
+
+    def generate_spec_json(self):
+        super().generate_spec_json()
+        finish_document(self.spec_json)
+
+
 def create_app(config: Config | None = None) -> OpenAPI:
     """Build the Flask app. Migrates the schema; connects nothing, starts nothing."""
     config = (config or Config.from_env()).with_api_key_file()
-    app = OpenAPI(__name__, info=Info(title="WhatsApp hub", version="1.0.0"),
-                  security_schemes=SECURITY_SCHEMES, doc_prefix="/api-docs",
-                  validation_error_status=400, validation_error_model=Error,
-                  validation_error_callback=validation_error_response)
+    app = HubOpenAPI(__name__, info=Info(title="WhatsApp hub", version="1.0.0"),
+                     security_schemes=SECURITY_SCHEMES, doc_prefix="/api-docs",
+                     validation_error_status=400, validation_error_model=Error,
+                     validation_error_callback=validation_error_response)
     app.config.update(JSON_SORT_KEYS=False)
     app.json.sort_keys = False
     context = build_context(config)

@@ -5,7 +5,11 @@ One rule set: the PATCH body validates with `SettingsPatch`, the row stores only
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from hub.rules import integral
 
 REJECT_CALL_MESSAGE_MAX = 1000
 # The rate keys end up in SQL and in timers: bounded so no value overflows either.
@@ -19,6 +23,8 @@ DEFAULTS: dict = {
     "dailyLimit": None,  # messages per day
     "newContactRate": None,  # first messages to numbers never talked to, per hour
 }
+# A per-minute/day/hour count: a whole JSON number (5 or 5.0) within the bounds.
+Rate = Annotated[int, Field(ge=1, le=RATE_MAX), BeforeValidator(integral)]
 
 
 class SettingsPatch(BaseModel):
@@ -31,10 +37,10 @@ class SettingsPatch(BaseModel):
                                             description="Text sent to a caller whose call was rejected")
     sync_history: bool | None = Field(None, alias="syncHistory",
                                       description="Store the history sync of the next link")
-    send_rate: int | None = Field(None, alias="sendRate", ge=1, le=RATE_MAX, description="Messages per minute")
-    daily_limit: int | None = Field(None, alias="dailyLimit", ge=1, le=RATE_MAX, description="Messages per day")
-    new_contact_rate: int | None = Field(None, alias="newContactRate", ge=1, le=RATE_MAX,
-                                         description="First messages to new numbers, per hour")
+    send_rate: Rate | None = Field(None, alias="sendRate", description="Messages per minute")
+    daily_limit: Rate | None = Field(None, alias="dailyLimit", description="Messages per day")
+    new_contact_rate: Rate | None = Field(None, alias="newContactRate",
+                                          description="First messages to new numbers, per hour")
 
     def changes(self) -> dict:
         """The keys the caller sent, by their wire names (None = back to the default)."""

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from hub.api.common import Model, Page, blueprint, hub, ok
+from hub.api.common import RECIPIENT_SCHEMA, Model, Page, blueprint, hub, ok
 from hub.api.responses import answers, ok_model
 from hub.outbound import chats
 from hub.rules import MESSAGE_ID_PATTERN, SESSION_ID_PATTERN
@@ -19,7 +19,8 @@ bp = blueprint("chats", "Chats: list, messages, mark read, typing (immediate: ne
 
 class ChatPath(Model):
     session_id: str = Field(pattern=SESSION_ID_PATTERN, description="Session id")
-    chat_id: str = Field(max_length=160, description="Phone number or JID of the chat (…@s.whatsapp.net, …@g.us)")
+    chat_id: str = Field(max_length=160, description="Phone number or JID of the chat (…@s.whatsapp.net, …@g.us)",
+                         json_schema_extra=RECIPIENT_SCHEMA)
 
 
 class ChatSessionPath(Model):

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from hub.api.responses import COMMON_ERRORS, PUBLIC_ERRORS, URI_TOO_LONG, error_responses
 from hub.context import HubContext
 from hub.errors import BadRequest
-from hub.rules import PHONE_PATTERN, RECIPIENT_NUMBER, RECIPIENT_PATTERN, SESSION_ID_PATTERN, URL_PATTERN
+from hub.rules import PHONE_PATTERN, RECIPIENT_NUMBER, RECIPIENT_PATTERN, SESSION_ID_PATTERN, URL_PATTERN, integral
 
 SECURITY = [{"apiKey": []}, {"bearer": []}, {"apiKeyQuery": []}]
 # Every integer a caller sends ends up in SQL: beyond a signed 64-bit integer SQLite raises (a 500).
@@ -25,14 +25,6 @@ def as_utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
-
-def integral(value):
-    """A JSON number with no fraction (12.0) is an integer, as JSON Schema says; strict models refuse it otherwise."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-# An integer in a JSON body (strict models): 3600 or 3600.0, never "3600" or 3600.5.
-JsonInt = Annotated[int, BeforeValidator(integral)]
 # A phone number or JID, checked by sessions/jids.normalise_jid (invalid_recipient); a number as digits.
 Recipient = str | Annotated[int, Field(ge=RECIPIENT_NUMBER["minimum"], le=RECIPIENT_NUMBER["maximum"]),
                             BeforeValidator(integral)]

@@ -7,13 +7,15 @@ from pydantic import Field
 
 from hub.api.common import Model, SessionPath, blueprint, hub, ok
 from hub.api.responses import answers, ok_model
+from hub.rules import GROUP_ID_PATTERN
 from hub.sessions import groups
 
 bp = blueprint("groups", "WhatsApp groups of a session (needs the session connected)")
 
 
 class GroupPath(SessionPath):
-    group_id: str = Field(max_length=64, description="Group JID, e.g. 120363025246125486@g.us")
+    group_id: str = Field(max_length=64, description="Group JID, e.g. 120363025246125486@g.us",
+                          json_schema_extra={"pattern": GROUP_ID_PATTERN})
 
 
 class CreateGroupBody(Model):

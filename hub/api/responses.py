@@ -61,6 +61,18 @@ def answers(success: type[BaseModel] | dict[int, Any] = Ok, *statuses: int) -> d
     return {**documented, **error_responses(*statuses)}
 
 
+def finish_document(document: dict) -> dict:
+    """What flask-openapi3 cannot say: a body whose fields are all optional may be left out (it reads as {})."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+            name = body.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
+            if name in schemas and not schemas[name].get("required"):
+                operation["requestBody"]["required"] = False
+    return document
+
+
 def content(media_type: str, description: str, schema: dict | None = None) -> dict:
     """A success answer that is not JSON (an image, Prometheus text, a file)."""
     return {"description": description, "content": {media_type: {"schema": schema or {"type": "string"}}}}

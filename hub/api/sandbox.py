@@ -7,13 +7,13 @@ from typing import Any
 import gevent
 from pydantic import ConfigDict, Field
 
-from hub.api.common import RECIPIENT_SCHEMA, JsonInt, Model, SessionPath, blueprint, hub, ok
+from hub.api.common import RECIPIENT_SCHEMA, Model, SessionPath, blueprint, hub, ok
 from hub.api.responses import Ok, answers, ok_model
 from hub.api.send import STANDALONE, ContactBody, LocationBody, PollBody, content_given, plain_json
 from hub.errors import BadRequest, Conflict, Forbidden
 from hub.media import downloads
 from hub.media.payload import decode_base64, media_kind
-from hub.rules import MIMETYPE_PATTERN
+from hub.rules import MIMETYPE_PATTERN, JsonInt
 from hub.sandbox.history import generated
 from hub.sandbox.phone import InboundSpec, Phone
 from hub.sandbox.phone_messages import add_extras
