@@ -20,6 +20,8 @@ _PHONE_SEPARATORS = r"[\s\-+().]*"  # ignored in phone numbers
 _PHONE = rf"{_PHONE_SEPARATORS}(?:[0-9]{_PHONE_SEPARATORS}){{7,15}}"  # 7-15 digits with country code
 # A phone number, or its JID (contacts/numbers.phone_digits)
 PHONE_PATTERN = rf"^{_PHONE}$|^{_PHONE}(?::[^@]*)?@(?:s\.whatsapp\.net|c\.us)\s*$"
+# A phone number, its JID, or a LID (contacts/service._phone_jid)
+PHONE_OR_LID_PATTERN = PHONE_PATTERN + r"|^\s*[0-9]{5,20}(?::[^@]*)?@lid$"
 _JID_USER = r"[0-9]{5,20}(?::[^@]*)?@(?:s\.whatsapp\.net|c\.us|lid|broadcast|newsletter)"
 _GROUP_JID = r"[0-9]{1,20}(?:-[0-9]{1,20})?(?::[^@]*)?@g\.us"
 # A phone number with country code (5-20 digits, separators ignored) or a JID (`:device` is dropped).

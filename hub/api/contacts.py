@@ -8,7 +8,7 @@ from pydantic import Field
 from hub.api.common import Model, SessionPath, blueprint, hub, ok
 from hub.api.responses import answers, ok_model
 from hub.contacts import service
-from hub.rules import SESSION_ID_PATTERN
+from hub.rules import PHONE_OR_LID_PATTERN, SESSION_ID_PATTERN
 
 bp = blueprint("contacts", "Who is on WhatsApp, and contact profiles")
 # 404 unknown session (or contact), 409 the session is not connected, 503 WhatsApp did not answer.
@@ -23,7 +23,8 @@ class CheckBody(Model):
 
 class ContactPath(Model):
     session_id: str = Field(pattern=SESSION_ID_PATTERN, description="Session id")
-    phone_or_jid: str = Field(max_length=128, description="A phone number, a phone JID or a LID (…@lid)")
+    phone_or_jid: str = Field(max_length=128, description="A phone number, a phone JID or a LID (…@lid)",
+                              json_schema_extra={"pattern": PHONE_OR_LID_PATTERN})
 
 
 @bp.post("/sessions/<session_id>/contacts/check", responses=answers(CheckAnswer, 404, 409, 503))

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import Field
 
-from hub.api.common import Model, SessionPath, blueprint, hub, ok
+from hub.api.common import PHONE_SCHEMA, Model, SessionPath, blueprint, hub, ok
 from hub.api.responses import answers, ok_model
 from hub.api.sandbox import PHONE_ERRORS, phone_of
 from hub.contacts.numbers import phone_digits
@@ -17,7 +17,8 @@ CallAnswer = ok_model("SandboxCall", call=dict[str, Any])
 
 
 class PhonePath(Model):
-    phone: str = Field(max_length=32, description="The number (country code; +, spaces, dashes allowed)")
+    phone: str = Field(max_length=32, description="The number (country code; +, spaces, dashes allowed)",
+                       json_schema_extra=PHONE_SCHEMA)
 
 
 class ContactBody(Model):
@@ -37,7 +38,7 @@ class ContactBody(Model):
 
 
 class CallBody(Model):
-    sender: str = Field(alias="from", max_length=64, description="The caller's number")
+    sender: str = Field(alias="from", max_length=64, description="The caller's number", json_schema_extra=PHONE_SCHEMA)
     video: bool = Field(False, description="A video call")
 
 

@@ -142,3 +142,14 @@ def test_a_body_whose_fields_are_all_optional_may_be_left_out(document):
     """The hub reads a missing body as {} (hub/api/common.Model): the document says so."""
     assert document["paths"]["/api/sandbox/{session_id}/scan"]["post"]["requestBody"]["required"] is False
     assert document["paths"]["/api/sessions"]["post"]["requestBody"]["required"] is True
+
+
+@pytest.mark.parametrize("value", ["51987654321", "51987654321@c.us", "123456789@lid", "123456789:2@lid",
+                                   "123@lid", "123456789@lid ", "abc@lid", "51987654321@g.us"])
+def test_documented_contact_lookup_rule_is_the_hubs(document, value):
+    """The contact look-up takes a phone (phone_digits) or a LID (normalise_jid)."""
+    pattern = document["paths"]["/api/sessions/{session_id}/contacts/{phone_or_jid}"]["get"]["parameters"]
+    [parameter] = [p for p in pattern if p["name"] == "phone_or_jid"]
+    documented = re.match(parameter["schema"]["pattern"], value) is not None
+    rule = (lambda v: normalise_jid(v, "phoneOrJid")) if value.endswith("@lid") else phone_digits
+    assert documented == accepts(rule, value)
