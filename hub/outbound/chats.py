@@ -36,7 +36,7 @@ def phone_chat(context: HubContext, session_id: str, chat: str, lids: dict[str, 
     if chat in lids:
         return lids[chat]
     engine = context.sessions.connected_engine(session_id)
-    phone = engine.phone_of_lid(chat) if engine is not None and hasattr(engine, "phone_of_lid") else None
+    phone = engine.phone_of_lid(chat) if engine is not None else None
     return phone or chat
 
 
