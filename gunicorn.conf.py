@@ -1,11 +1,24 @@
-"""gunicorn settings: ONE gevent worker, no preload (docs/architecture.md, "Process model")."""
+"""gunicorn settings: gevent workers, no preload (docs/architecture.md, "Process model").
+
+One worker on SQLite; `HUB_WORKERS` workers on PostgreSQL, each a member of the cluster.
+"""
 import os
 
+from hub.config import Config
 from hub.logs import gunicorn_logconfig
+
+
+def worker_count(config: Config) -> int:
+    """HUB_WORKERS, refused above one on SQLite (one process must own the file and every session)."""
+    if config.workers > 1 and config.database_url.startswith("sqlite"):
+        raise SystemExit(f"HUB_WORKERS={config.workers} needs PostgreSQL (HUB_DATABASE_URL=postgresql+psycopg://...): "
+                         "on SQLite exactly one worker owns the sessions.")
+    return config.workers
+
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '3000')}"
 worker_class = "gevent"
-workers = 1  # the worker owns every WhatsApp connection and the one scheduler
+workers = worker_count(Config.from_env())  # on SQLite: the worker owns every connection and the scheduler
 worker_connections = 1000
 preload_app = False  # neonize must be imported after the fork
 timeout = 60

@@ -7,6 +7,7 @@ from flask_openapi3 import Info, OpenAPI
 from hub import auth, calls, delivery, sandbox
 from hub.api.errors import register_error_handlers, validation_error_response
 from hub.api.responses import Error, finish_document
+from hub.cluster.node import Node, node_id_for
 from hub.config import Config
 from hub.contacts import service as contacts
 from hub.context import HubContext
@@ -31,14 +32,15 @@ def build_context(config: Config) -> HubContext:
     store = Store(config.database_url)
     bus = EventBus()
     events = EventLog(store, bus)
-    sessions = SessionManager(config, store, events)
+    node = Node(node_id_for(config), clustered=False, lease_ttl=config.lease_ttl)
+    sessions = SessionManager(config, store, events, node)
     targets = Targets(store)
     delivery.install(events, sessions, targets)
     downloads.install(sessions)
     sandbox.install(sessions)
     context = HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions, targets=targets,
                          pacer=Pacer(config.send_interval), metrics=HubMetrics(store),
-                         limiter=buckets_for(store.engine))
+                         limiter=buckets_for(store.engine), node=node)
     calls.install(context)
     contacts.install(context)
     return context

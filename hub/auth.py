@@ -41,7 +41,7 @@ PUBLIC_ENDPOINTS = frozenset({
 
 # Endpoints only administrators may call: a scoped key gets 403 admin_required, whatever it names.
 ADMIN_ENDPOINTS = frozenset({"keys.create_key", "keys.list_keys", "keys.delete_key", "sessions.create_session",
-                             "metrics.metrics"})
+                             "metrics.metrics", "cluster.cluster"})
 # Blueprints of the simulated WhatsApp: a route of theirs that names no session changes the network
 # every sandbox session shares (a contact's privacy, a number's existence), so it is an administrator's too.
 SANDBOX_BLUEPRINTS = ("sandbox",)

@@ -103,6 +103,20 @@ def parse_media_store(text: str) -> str:
     return text
 
 
+def _node_id(text: str) -> str:
+    text = text.strip()
+    if text and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", text):
+        raise ValueError("use 1-100 characters from A-Z, a-z, 0-9, '_', '.', ':' and '-'")
+    return text
+
+
+def _lease_ttl(text: str) -> float:
+    seconds = parse_duration(text)
+    if seconds < 3:
+        raise ValueError("a lease must last at least 3s (it is renewed every third of it)")
+    return seconds
+
+
 # The older services' names for their token (README.md, "Configuration"): accepted while HUB_API_KEY is unset.
 LEGACY_KEY_VARIABLES = ("API_STATIC_TOKEN", "API_KEY")
 
@@ -138,6 +152,9 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "HUB_DEFAULT_SESSION": ("default_session", str.strip, ""),
     "HUB_CONTACT_CACHE_TTL": ("contact_cache_ttl", parse_duration, "5m"),
     "HUB_RATE_LIMIT": ("rate_limit", parse_rate_setting, "50/s burst 100"),
+    "HUB_NODE_ID": ("node_id", _node_id, ""),
+    "HUB_LEASE_TTL": ("lease_ttl", _lease_ttl, "15s"),
+    "HUB_WORKERS": ("workers", _positive(int), "1"),
     "PORT": ("port", _positive(int), "3000"),
     "HOST": ("host", str, "127.0.0.1"),
 }
@@ -178,6 +195,9 @@ class Config:
     default_session: str = ""
     contact_cache_ttl: float = 300.0
     rate_limit: RateLimit | None = RateLimit(50, 1.0, 100)  # per key (and per trusted address); None: off
+    node_id: str = ""  # empty: host name + pid (hub.cluster.node.default_node_id)
+    lease_ttl: float = 15.0
+    workers: int = 1
     port: int = 3000
     host: str = "127.0.0.1"
     # Not a variable of its own: which variable the keys came from (a legacy name earns a warning).

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # annotations only: importing the components here would make every service import all
     from apscheduler.schedulers.base import BaseScheduler
 
+    from hub.cluster.coordinator import Coordinator
+    from hub.cluster.node import Node
     from hub.config import Config
     from hub.delivery.dispatcher import Dispatcher
     from hub.delivery.fanout import Targets
@@ -38,8 +40,10 @@ class HubContext:
     pacer: Pacer  # one per process: the API's send-now path and the queue worker take from it
     metrics: HubMetrics
     limiter: MemoryBuckets | DatabaseBuckets  # the API rate limits' buckets (hub/ratelimit/)
+    node: Node  # this process in the cluster (on SQLite: the one process, holding every session)
     # Background components (hub.runtime.start):
     scheduler: BaseScheduler | None = None
     dispatcher: Dispatcher | None = None
     outbound_worker: OutboundWorker | None = None
     session_restore: threading.Thread | None = None
+    coordinator: Coordinator | None = None  # PostgreSQL only (hub.cluster.coordinator)

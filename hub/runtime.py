@@ -11,6 +11,7 @@ import threading
 from types import ModuleType
 
 from hub import logs, metrics
+from hub.cluster import coordinator
 from hub.context import HubContext
 from hub.delivery import worker as delivery_worker
 from hub.media import worker as media_worker
@@ -23,8 +24,10 @@ log = logging.getLogger(__name__)
 
 # Background modules, started in this order. Each has start(context, scheduler) and may have stop(context).
 # The group-commit writer starts early and stops late: the other workers write through it.
-BACKGROUND_MODULES: list[ModuleType] = [logs, group, metrics, outbound_worker, media_worker, delivery_worker,
-                                        checkpoint]
+# The coordinator joins the cluster (PostgreSQL) before anything else starts, so a duplicate HUB_NODE_ID stops the
+# start-up; it leaves last but one, handing its sessions over while the writer still runs.
+BACKGROUND_MODULES: list[ModuleType] = [logs, group, coordinator, metrics, outbound_worker, media_worker,
+                                        delivery_worker, checkpoint]
 
 
 def start(app) -> None:

@@ -6,6 +6,7 @@ def register(app) -> None:
     from hub.api import (
         actions,
         chats,
+        cluster,
         compat,
         contacts,
         deliveries,
@@ -30,5 +31,5 @@ def register(app) -> None:
 
     for module in (health, sessions, sandbox, sandbox_polls, events, metrics, listeners, webhooks, deliveries,
                    send, messages, media, compat, tickets, keys, actions, chats, sandbox_actions, groups,
-                   contacts, sandbox_contacts, sandbox_history):
+                   contacts, sandbox_contacts, sandbox_history, cluster):
         app.register_api(module.bp)

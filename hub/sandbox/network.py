@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socket
 import zlib
+from pathlib import Path
 
 import gevent
 from gevent.event import Event as GreenEvent
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from hub.sandbox import storefile
 from hub.sandbox.groups import GroupServers
@@ -40,6 +43,25 @@ def lid_of(phone: str) -> str:
     return f"{10**14 + zlib.crc32(b'lid:' + phone.encode()) * 7919 % 9 * 10**13 + int(phone) % 10**13}"
 
 
+THIS_PROCESS = f"{socket.gethostname()} {os.getpid()}"
+
+
+def process_alive(holder: str) -> bool:
+    """Whether the process "<host> <pid>" still has its sockets open (the kernel closes a dead one's at once).
+
+    Another host's process is taken as alive: the servers cannot tell, and a wrong guess only counts
+    a double connection that did not happen.
+    """
+    host, _, pid = holder.rpartition(" ")
+    if host != socket.gethostname():
+        return True
+    try:
+        state = Path(f"/proc/{int(pid)}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, ValueError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie's sockets are closed already
+
+
 # Built once: the per-message statements (building one costs more than running it).
 ENQUEUE = insert(SandboxQueued).returning(SandboxQueued.seq)
 ACK = update(SandboxQueued).where(SandboxQueued.seq == bindparam("queued")).values(acked=True)
@@ -57,6 +79,7 @@ class Network:
         self._in_flight: dict[int, tuple] = {}  # seq -> (origin, device, message id) until acknowledged
         self._devices: dict[str, dict] = {}  # device JID -> view (devices change only through link/unlink)
         self._by_user: dict[str, list[dict]] = {}  # number or LID user -> its devices' views
+        self._closed_sockets: set[str] = set()  # devices whose socket here closed, not yet recorded
         self.counters = {"double_connections": 0, "acked": 0, "redelivered": 0}
         self.groups = GroupServers(self)
 
@@ -115,15 +138,21 @@ class Network:
 
     # -- connections -------------------------------------------------------------------
     def attach(self, connection) -> None:
-        """A device connects: an older connection of it is replaced (WhatsApp's stream:error conflict)."""
+        """A device connects: an older connection of it is replaced (WhatsApp's stream:error conflict).
+
+        The older one may be in another hub process (scale-out): the servers know which process's
+        socket is open (`connected_by`); one still alive makes this a double connection too.
+        """
         older = self.online.get(connection.device)
-        if older is not None and older is not connection:
+        elsewhere = self._claim_socket(connection.device)
+        if (older is not None and older is not connection) or elsewhere:
             self.counters["double_connections"] += 1
             log.warning("sandbox: device %s connected twice; replacing the older stream", connection.device)
             with self.store.session() as db:
                 db.execute(update(SandboxDevice).where(SandboxDevice.jid == connection.device)
                            .values(double_connections=SandboxDevice.double_connections + 1))
-            older.replaced()
+            if older is not None and older is not connection:
+                older.replaced()
         self.online[connection.device] = connection
         for seq, code, payload in self.pending(connection.device):
             connection.deliver(code, payload, seq)
@@ -131,6 +160,32 @@ class Network:
     def detach(self, connection) -> None:
         if connection.device and self.online.get(connection.device) is connection:
             del self.online[connection.device]
+            self._closed_sockets.add(connection.device)
+            self._forget_closed_sockets()
+
+    def _forget_closed_sockets(self) -> None:
+        """Record that this process's sockets of closed devices are gone; retried while the database is down.
+
+        (The real servers notice a closed socket at once; these keep that knowledge in the hub's database,
+        so a close during an outage is written when the database returns.)
+        """
+        try:
+            with self.store.session() as db:
+                db.execute(update(SandboxDevice).where(SandboxDevice.jid.in_(list(self._closed_sockets)),
+                                                       SandboxDevice.connected_by == THIS_PROCESS)
+                           .values(connected_by=None))
+            self._closed_sockets.clear()
+        except SQLAlchemyError:
+            gevent.spawn_later(0.1, self._forget_closed_sockets)
+
+    def _claim_socket(self, device: str) -> bool:
+        """Record this process as the device's socket; whether another live process had it open."""
+        with self.store.session() as db:
+            row = db.get(SandboxDevice, device, with_for_update=True)
+            if row is None:
+                return False
+            holder, row.connected_by = row.connected_by, THIS_PROCESS
+        return holder is not None and holder != THIS_PROCESS and process_alive(holder)
 
     def pending(self, device: str) -> list[tuple[int, int, bytes]]:
         """The device's unacknowledged messages, oldest first (delivered again on every connect)."""

@@ -18,6 +18,7 @@ from pathlib import Path
 import gevent
 
 from hub.caller import current_caller
+from hub.cluster.node import Node
 from hub.errors import BadRequest, Conflict, Forbidden, Unavailable
 from hub.events import EventLog
 from hub.rules import ENGINE_NAMES, SESSION_ID_PATTERN
@@ -32,7 +33,7 @@ from hub.sessions.sessions_file import read_entries
 from hub.sessions.sink import SessionSink
 from hub.sessions.status import StatusRecorder
 from hub.store import Store
-from hub.store.models import SESSION_DOWN, SESSION_RUNNING, SessionStatus, isoformat
+from hub.store.models import AT_REST, SESSION_DOWN, SESSION_RUNNING, SessionStatus, isoformat
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,13 @@ def _no_simulator():
 class SessionManager(SessionSink):
     """Creates, starts, stops and watches sessions; implements the engines' sink."""
 
-    def __init__(self, config, store: Store, events: EventLog):
+    def __init__(self, config, store: Store, events: EventLog, node: Node | None = None):
         self.config = config
         self.store = store
         self.events = events
+        self.node = node or Node(config.node_id or "local", clustered=False, lease_ttl=config.lease_ttl)
         self.rows = SessionRows(store)
-        self.statuses = StatusRecorder(self.rows, events)
+        self.statuses = StatusRecorder(self.rows, events, self.node.fence)
         self._live: dict[str, LiveSession] = {}  # others ask: is_running, connected_engine, engine_name
         self._lock = threading.RLock()
         self.on_delete: list = []  # callbacks(db, session_id), e.g. remove its webhooks
@@ -75,8 +77,10 @@ class SessionManager(SessionSink):
 
     # Reads of the rows: see SessionRows.
     def get(self, session_id: str) -> dict:
-        """The session's public view (the caller's own copy); NotFound if it does not exist."""
-        return self.rows.get(session_id)
+        """The session's public view (the caller's own copy, with the process that holds it); NotFound if unknown."""
+        view = self.rows.get(session_id)
+        view["owner"] = self.node.owner(session_id, session_id in self._live)
+        return view
 
     def peek(self, session_id: str) -> dict:
         """The cached view itself, for hot paths that only read it (never edit it); NotFound if unknown."""
@@ -85,7 +89,8 @@ class SessionManager(SessionSink):
     def list(self) -> list[dict]:
         """Every session the caller sees (a scoped key: its own), oldest first."""
         caller = current_caller()
-        return [view for view in self.rows.list() if caller.sees(view["sessionId"])]
+        return [{**view, "owner": self.node.owner(view["sessionId"], view["sessionId"] in self._live)}
+                for view in self.rows.list() if caller.sees(view["sessionId"])]
 
     def exists(self, session_id: str) -> bool:
         """Whether the session exists."""
@@ -168,6 +173,8 @@ class SessionManager(SessionSink):
             live = self._live.get(session_id)
             if live is not None and view["status"] in STARTED:
                 return self.settled(session_id, settle)
+            if live is None and not self._claim(session_id):
+                return self._start_elsewhere(session_id, view)
             if live is None:
                 live = self._live[session_id] = LiveSession(self._new_engine(session_id, view["engine"]))
             live.cancel_reconnect()
@@ -179,6 +186,35 @@ class SessionManager(SessionSink):
             log.warning("session %s failed to start: %s", session_id, exc, extra={"sessionId": session_id})
             self.on_connect_failed(session_id, f"{type(exc).__name__}: {exc}")
         return self.settled(session_id, settle)
+
+    def _claim(self, session_id: str) -> bool:
+        """Whether this process may run the session (cluster: it holds, or just took, the lease)."""
+        if self.node.holds(session_id):
+            return True
+        with self.store.session() as db:
+            return self.node.claim(db, session_id)
+
+    def _start_elsewhere(self, session_id: str, view: dict) -> dict:
+        """Another process holds the session: ask for it to run (the holder, or whoever takes it, starts it)."""
+        if view["status"] not in SESSION_RUNNING:
+            self.statuses.save(session_id, StatusChange(SessionStatus.STARTING))
+        return self.get(session_id)
+
+    def take_over(self, session_id: str) -> dict:
+        """Start a session whose lease this process just took (cluster)."""
+        return self.start(session_id)
+
+    def hand_over(self, session_id: str, announce: bool = False) -> None:
+        """Stop running the session here: another process takes it (cluster).
+
+        `announce`: this process still holds the lease, so it says why the session drops for a moment
+        (a lost lease is not announced: the new holder's reports are the truth).
+        """
+        if announce and session_id in self._live:
+            handing = StatusChange(SessionStatus.DISCONNECTED, reason="handed over to another hub process",
+                                   reconnect=False)
+            self.statuses.save(session_id, handing, fenced=True)
+        self._let_go(session_id, forget=False)
 
     def settled(self, session_id: str, timeout: float) -> dict:
         """The session's view once it has left `starting` (or after `timeout` seconds)."""
@@ -192,6 +228,7 @@ class SessionManager(SessionSink):
         self.get(session_id)
         self._let_go(session_id, forget=False)
         self.statuses.save(session_id, StatusChange(status, reason=reason, reconnect=False))
+        self._release(session_id)
         return self.get(session_id)
 
     def logout(self, session_id: str) -> dict:
@@ -258,21 +295,37 @@ class SessionManager(SessionSink):
             self._quietly(live.engine.stop, session_id)
 
     def restore_all(self) -> list[str]:
-        """Start every session whose credentials are on disk; mark the others stopped."""
-        restored = []
-        for view in self.list():
+        """Start every session whose credentials are on disk; mark the others stopped.
+
+        In a cluster the coordinator starts the sessions this process takes (hub.cluster.coordinator).
+        """
+        if self.node.clustered:
+            return []
+        restored = [session_id for session_id in self._restorable() if session_id not in self._live]
+        for session_id in restored:  # (one in _live was created and started from sessions.config.json)
+            self.start(session_id)
+        return restored
+
+    def wish_restored(self) -> list[str]:
+        """A cluster forms (its first process starts): what a restart of one hub brings back is wished running."""
+        wished = [session_id for session_id in self._restorable() if self.get(session_id)["status"] in AT_REST]
+        for session_id in wished:
+            self.statuses.save(session_id, StatusChange(SessionStatus.STARTING))
+        return wished
+
+    def _restorable(self) -> list[str]:
+        """The sessions whose credentials are stored; the unlinked ones not at rest are marked stopped."""
+        restorable = []
+        for view in self.rows.list():
             session_id = view["sessionId"]
             if view["engine"] == "sandbox" and not self.config.sandbox:
                 continue
-            if session_id in self._live:
-                continue  # created (and started) from sessions.config.json a moment ago
             if self.has_credentials(session_id, view["engine"]):
-                self.start(session_id)
-                restored.append(session_id)
-            elif view["status"] not in (SessionStatus.STOPPED, SessionStatus.LOGGED_OUT):
+                restorable.append(session_id)
+            elif view["status"] not in AT_REST:
                 unlinked = StatusChange(SessionStatus.STOPPED, reason="hub restarted before it was linked")
                 self.statuses.save(session_id, unlinked)
-        return restored
+        return restorable
 
     def create_from_file(self, path: str) -> list[str]:
         """Create the sessions listed in sessions.config.json that do not exist yet, and start all of them."""
@@ -294,6 +347,12 @@ class SessionManager(SessionSink):
         self._quietly(live.engine.stop, session_id)
         if forget:
             self._quietly(live.engine.forget_credentials, session_id)
+
+    def _release(self, session_id: str) -> None:
+        """Hand the session's lease back (cluster): it stopped here, nobody needs to wait for the lease to expire."""
+        if self.node.clustered and self.node.held.pop(session_id, None) is not None:
+            with self.store.session() as db:
+                self.node.release(db, session_id)
 
     def _new_engine(self, session_id: str, engine: str) -> Engine:
         return factory.new_engine(session_id, engine, self, self.config, self.simulator)

@@ -98,7 +98,7 @@ class SessionSink:
         if live is None:
             return
         live.qr, live.qr_expires_at = code, utcnow() + timedelta(seconds=lifetime)
-        self.statuses.save(session_id, StatusChange(SessionStatus.QR))
+        self.statuses.save(session_id, StatusChange(SessionStatus.QR), fenced=True)
         self.events.record("qr", session_id, {"qr": code, "expiresAt": isoformat(live.qr_expires_at)},
                            sandbox=live.engine.name == "sandbox")
 
@@ -113,13 +113,13 @@ class SessionSink:
         if dropped and live and live.engine.reconnects_itself():
             watching = StatusChange(SessionStatus.DISCONNECTED, reason=f"{change.reason}; whatsmeow is reconnecting",
                                     reconnect=False)
-            self.statuses.save(session_id, watching)
+            self.statuses.save(session_id, watching, fenced=True)
             self._schedule_reconnect(session_id, WHATSMEOW_RECONNECT_WATCHDOG)  # one owner: ours only if it gives up
             return
         retrying = dropped and live is not None
         if change.status in SESSION_DOWN and not retrying:
             self._let_go(session_id, forget=change.status == SessionStatus.LOGGED_OUT and change.forget_credentials)
-        delay = self.statuses.save(session_id, change, self.backoff.delay if retrying else None)
+        delay = self.statuses.save(session_id, change, self.backoff.delay if retrying else None, fenced=True)
         if delay is not None:
             self._schedule_reconnect(session_id, delay)
 

@@ -1,6 +1,7 @@
 """A session's status changes: saved on its row and recorded as `session-status` events."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -10,23 +11,33 @@ from hub.sessions.rows import SessionRows
 from hub.store import Session, utcnow
 from hub.store.models import SESSION_DOWN, SessionStatus
 
+log = logging.getLogger(__name__)
+
 
 class StatusRecorder:
     """Saves status changes of sessions and records an event whenever one is news."""
 
-    def __init__(self, rows: SessionRows, events: EventLog):
+    def __init__(self, rows: SessionRows, events: EventLog, fence: Callable = lambda db, session_id: True):
         self.rows = rows
         self.events = events
+        self.fence = fence  # (db, session id) -> whether this process may still write for the session
 
-    def save(self, session_id: str, change: StatusChange, retry_delay: Callable[[int], float] | None = None
-             ) -> float | None:
+
+    def save(self, session_id: str, change: StatusChange, retry_delay: Callable[[int], float] | None = None,
+             fenced: bool = False) -> float | None:
         """Save `change`; record a session-status event when status or reason changed.
 
         `retry_delay(attempt)` is given when the session will be dialled again: the attempt count
         and the time of the next try are stored for its view, and the delay is returned.
+        `fenced`: an engine's report, written only while this process holds the session's lease
+        (a process that lost it must not overwrite what the new holder reports).
         """
         try:
             with self.rows.store.session() as db:
+                if fenced and not self.fence(db, session_id):
+                    log.warning("session %s: status %s not saved: another process holds the session now",
+                                session_id, change.status, extra={"sessionId": session_id})
+                    return None
                 row = self.rows.row(db, session_id)
                 previous, previous_reason = row.status, row.last_error
                 delay = apply_change(row, change, retry_delay)

@@ -138,6 +138,8 @@ class SessionStatus(StrEnum):
 SESSION_RUNNING = (SessionStatus.STARTING, SessionStatus.QR, SessionStatus.CONNECTED, SessionStatus.DISCONNECTED)
 # The session cannot send: it waits for a reconnect, a new pairing or a start.
 SESSION_DOWN = (SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT, SessionStatus.STOPPED)
+# Nobody asked for the session to run (in a cluster, no process holds it).
+AT_REST = (SessionStatus.STOPPED, SessionStatus.LOGGED_OUT)
 
 
 class Session(Base):

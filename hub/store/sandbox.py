@@ -20,6 +20,9 @@ class SandboxDevice(Base):
     client: Mapped[str] = mapped_column(String(64), index=True)  # the neonize client uuid (session id)
     push_name: Mapped[str] = mapped_column(String(128), default="")
     double_connections: Mapped[int] = mapped_column(Integer, default=0)
+    # "<host> <pid>" of the hub process connected as this device: the servers see one socket per device,
+    # whichever process opened it (a second process connecting while it lives is a double connection).
+    connected_by: Mapped[str | None] = mapped_column(String(160))
     linked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

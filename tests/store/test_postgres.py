@@ -152,4 +152,6 @@ def test_real_gunicorn_with_gevent_on_postgresql_sends_and_survives_kill_9(pg_ur
         hub.kill()
     with hub:  # restored from PostgreSQL: the session reconnects and the queue drains
         hub.wait_for(lambda: len(hub.sandbox_sent("s")) == 21, timeout=15)
-        assert hub.get(f"/api/outbound/{queued.json()['id']}").json()["outbound"]["status"] == "sent"
+        # The simulated phone records the message before the hub settles the row: wait for the settle.
+        hub.wait_for(lambda: hub.get(f"/api/outbound/{queued.json()['id']}").json()["outbound"]["status"] == "sent",
+                     timeout=5)
