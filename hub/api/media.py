@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Response, request, send_file
 from pydantic import Field
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from hub.api.common import Model, blueprint, hub
 from hub.api.responses import answers, content
@@ -34,8 +35,7 @@ class UploadPath(Model):
 @bp.get("/uploads/<name>", security=[],
         responses=answers({200: content("*/*", "The file", BINARY),
                            206: content("*/*", "The asked-for byte range", BINARY),
-                           304: {"description": "Not modified (If-None-Match)"},
-                           416: {"description": "The Range lies outside the file"}}, 404))
+                           304: {"description": "Not modified (If-None-Match)"}}, 404, 416))
 def uploaded_file(path: UploadPath):
     """A stored media file (public, like its fileUrl)."""
     store = media_store(hub().config)
@@ -61,7 +61,7 @@ def object_response(store: S3Store, name: str) -> Response:
     except NotModified:
         return _guarded(Response(status=304))
     except RangeNotSatisfiable:
-        return _guarded(Response(status=416))
+        raise RequestedRangeNotSatisfiable() from None  # the same JSON error as a file on disk gets
     if found is None:
         raise _expired()
     response = Response(found.chunks, status=206 if found.content_range else 200,

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 ERROR_STATUSES = {400: "Invalid input", 401: "No API key", 403: "Wrong API key, or not allowed",
                   404: "No such resource", 409: "Not possible in the resource's current state",
-                  413: "Body over the route's limit", 415: "Unsupported media type", 429: "Too many requests",
+                  413: "Body over the route's limit", 415: "Unsupported media type",
+                  416: "The Range lies outside the file", 429: "Too many requests",
                   503: "A dependency is unavailable; try again"}
 # Every route of an API blueprint: invalid input, the key missing or wrong, a body over its limit, too many requests.
 COMMON_ERRORS = (400, 401, 403, 413, 429)  # 429: the caller's rate limit (hub/request_limits.py)
