@@ -33,7 +33,7 @@ from hub.store.models import insert_all
 
 log = logging.getLogger(__name__)
 
-BATCH = 20  # messages per transaction
+BATCH = 50  # messages per transaction
 PAUSE = 0.01  # seconds the worker yields between batches (live events go first)
 HISTORY_EVENT = "message-history"
 
