@@ -119,7 +119,7 @@ class Dispatcher:
             if free <= 0:
                 return self.poll
             jobs = outbox.claim(db, free, self.per_endpoint, self.in_flight, now, self.lease,
-                                self.targets.by_id(db), self._bodies, fair=self.fair)
+                                targets=self.targets.by_id(db), bodies=self._bodies, fair=self.fair)
             rescheduled = any(result.error is not None for result in results)
             pause = 0.0 if len(jobs) == free else self._until_next_due(db, now, rescheduled)
         for job in jobs:

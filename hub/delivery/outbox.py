@@ -92,7 +92,7 @@ class InFlight:
         return sum(self.endpoints.values())
 
 
-def claim(db: DbSession, limit: int, per_endpoint: int, in_flight: InFlight, now: datetime, lease: timedelta,
+def claim(db: DbSession, limit: int, per_endpoint: int, in_flight: InFlight, now: datetime, lease: timedelta, *,
           targets: dict[str, Target] | None = None, bodies: dict[str, bytes] | None = None,
           fair: bool = True) -> list[Job]:
     """Lease up to `limit` due deliveries, at most `per_endpoint` in flight per endpoint.
