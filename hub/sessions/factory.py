@@ -13,11 +13,11 @@ def store_dir(config, session_id: str) -> Path:
     return Path(config.sessions_dir) / session_id
 
 
-def new_engine(session_id: str, engine: str, sink: EngineSink, config, simulator: Callable) -> Engine:
+def new_engine(session_id: str, engine_name: str, sink: EngineSink, config, simulator: Callable) -> Engine:
     """A NeonizeEngine; a sandbox session's talks to the simulated WhatsApp (`simulator()`) instead of Go."""
     try:
         from hub.sessions.neonize_engine import NeonizeEngine  # the Go library loads only when a session runs
     except ImportError as exc:
         raise Unavailable(f"The neonize engine cannot be loaded: {exc}", code="engine_unavailable") from exc
-    library = simulator().library if engine == "sandbox" else None
+    library = simulator().library if engine_name == "sandbox" else None
     return NeonizeEngine(session_id, store_dir(config, session_id), sink, config, library=library)

@@ -354,8 +354,8 @@ class SessionManager(SessionSink):
             with self.store.session() as db:
                 self.node.release(db, session_id)
 
-    def _new_engine(self, session_id: str, engine: str) -> Engine:
-        return factory.new_engine(session_id, engine, self, self.config, self.simulator)
+    def _new_engine(self, session_id: str, engine_name: str) -> Engine:
+        return factory.new_engine(session_id, engine_name, self, self.config, self.simulator)
 
     @staticmethod
     def _quietly(call, session_id: str) -> None:

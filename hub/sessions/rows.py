@@ -58,13 +58,14 @@ class SessionRows:
         with self.store.session() as db:
             return db.get(Session, session_id) is not None
 
-    def insert(self, session_id: str, description: str, engine: str) -> dict:
+    def insert(self, session_id: str, description: str, engine_name: str) -> dict:
         """A new stopped session's row and view; 409 if the id is taken."""
         try:
             with self.store.session() as db:
                 if db.get(Session, session_id) is not None:
                     raise Conflict(f"Session '{session_id}' already exists.", code="session_exists")
-                row = Session(id=session_id, description=description, engine=engine, status=SessionStatus.STOPPED)
+                row = Session(id=session_id, description=description, engine=engine_name,
+                              status=SessionStatus.STOPPED)
                 db.add(row)
                 db.flush()
                 return row.to_dict()
