@@ -13,6 +13,7 @@ from hub.contacts import service as contacts
 from hub.context import HubContext
 from hub.delivery.fanout import Targets
 from hub.events import EventBus, EventLog
+from hub.keys import KeyCache
 from hub.media import downloads
 from hub.metrics import HubMetrics
 from hub.outbound.pacing import Pacer
@@ -40,7 +41,7 @@ def build_context(config: Config) -> HubContext:
     sandbox.install(sessions)
     context = HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions, targets=targets,
                          pacer=Pacer(config.send_interval), metrics=HubMetrics(store),
-                         limiter=buckets_for(store.engine), node=node)
+                         limiter=buckets_for(store.engine), node=node, keys=KeyCache())
     calls.install(context)
     contacts.install(context)
     return context

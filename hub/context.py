@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # annotations only: importing the components here would make 
     from hub.delivery.dispatcher import Dispatcher
     from hub.delivery.fanout import Targets
     from hub.events import EventBus, EventLog
+    from hub.keys import KeyCache
     from hub.metrics import HubMetrics
     from hub.outbound.pacing import Pacer
     from hub.outbound.worker import OutboundWorker
@@ -41,6 +42,7 @@ class HubContext:
     metrics: HubMetrics
     limiter: MemoryBuckets | DatabaseBuckets  # the API rate limits' buckets (hub/ratelimit/)
     node: Node  # this process in the cluster (on SQLite: the one process, holding every session)
+    keys: KeyCache  # scoped keys recently seen (hub/keys.py)
     # Background components (hub.runtime.start):
     scheduler: BaseScheduler | None = None
     dispatcher: Dispatcher | None = None

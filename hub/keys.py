@@ -6,6 +6,8 @@ key removes them too: a revoked integration stops receiving its sessions' events
 from __future__ import annotations
 
 import hmac
+import threading
+import time
 
 from sqlalchemy import select
 
@@ -16,6 +18,40 @@ from hub.errors import BadRequest, NotFound
 from hub.rates import RateLimit, parse_rate_limit
 from hub.store import ApiKey, Session
 from hub.store.keys import KEY_PREFIX, key_hash
+
+
+KEY_CACHE_SECONDS = 2.0  # how long another process may still accept a key deleted elsewhere
+KEY_CACHE_SIZE = 10_000
+
+
+class KeyCache:
+    """The callers of recently seen scoped keys, by hash, for a few seconds.
+
+    A lookup costs about as much as the rest of a small request; keys are read far more often than
+    they change. The process that deletes a key forgets it at once, the others within
+    KEY_CACHE_SECONDS. Unknown keys are never cached (a flood of guesses cannot fill it).
+    """
+
+    def __init__(self, seconds: float = KEY_CACHE_SECONDS):
+        self._seconds = seconds
+        self._by_hash: dict[str, tuple[Caller, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Caller | None:
+        """The cached caller of this key hash, None when absent or stale."""
+        entry = self._by_hash.get(digest)
+        return entry[0] if entry is not None and entry[1] > time.monotonic() else None
+
+    def put(self, digest: str, caller: Caller) -> None:
+        with self._lock:
+            if len(self._by_hash) >= KEY_CACHE_SIZE:
+                self._by_hash.clear()
+            self._by_hash[digest] = (caller, time.monotonic() + self._seconds)
+
+    def forget(self, key_id: str) -> None:
+        """Drop a deleted key (this process refuses it from now on)."""
+        with self._lock:
+            self._by_hash = {digest: entry for digest, entry in self._by_hash.items() if entry[0].key_id != key_id}
 
 
 def create_key(context: HubContext, name: str, sessions: list[str], rate_limit: str | None) -> dict:
@@ -64,7 +100,9 @@ def delete_key(context: HubContext, key_id: str) -> dict:
             raise NotFound(f"API key '{key_id}' does not exist.", code="key_not_found")
         db.delete(row)
         remove_key_listeners(db, key_id)
-        return row.to_dict()
+        view = row.to_dict()
+    context.keys.forget(key_id)
+    return view
 
 
 def caller_for_key(context: HubContext, key: str) -> Caller | None:
@@ -76,11 +114,16 @@ def caller_for_key(context: HubContext, key: str) -> Caller | None:
     if not key.startswith(KEY_PREFIX):
         return None
     digest = key_hash(key)
+    caller = context.keys.get(digest)
+    if caller is not None:
+        return caller
     with context.store.session() as db:
         row = db.scalar(select(ApiKey).where(ApiKey.hash == digest))
         if row is None or not hmac.compare_digest(row.hash, digest):
             return None
-        return row.caller()
+        caller = row.caller()
+    context.keys.put(digest, caller)
+    return caller
 
 
 def caller_for_id(context: HubContext, key_id: str) -> Caller | None:

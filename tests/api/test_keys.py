@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 from sqlalchemy import text
 
+from hub.keys import KEY_CACHE_SECONDS
 from tests.conftest import AUTH
 
 
@@ -110,3 +112,14 @@ def test_a_scoped_key_cannot_create_sessions(client, shops):
 def test_the_administrator_key_still_sees_everything(client, shops):
     create(client)
     assert client.raw.get("/api/sessions", headers=AUTH).get_json()["sessions"].__len__() == 2
+
+
+def test_a_key_deleted_by_another_process_is_refused_within_the_cache_lifetime(client, hub, shops, monkeypatch):
+    key = create(client)
+    assert client.raw.get("/api/sessions/shop", headers=scoped(key)).status_code == 200  # now cached
+    with hub.store.session() as db:  # what another hub process's DELETE /api/keys does to the shared database
+        db.execute(text("DELETE FROM api_keys"))
+    assert client.raw.get("/api/sessions/shop", headers=scoped(key)).status_code == 200
+    clock = time.monotonic() + KEY_CACHE_SECONDS + 0.1
+    monkeypatch.setattr("hub.keys.time.monotonic", lambda: clock)
+    assert client.raw.get("/api/sessions/shop", headers=scoped(key)).status_code == 403
