@@ -19,7 +19,6 @@ from hub.rates import RateLimit, parse_rate_limit
 from hub.store import ApiKey, Session
 from hub.store.keys import KEY_PREFIX, key_hash
 
-
 KEY_CACHE_SECONDS = 2.0  # how long another process may still accept a key deleted elsewhere
 KEY_CACHE_SIZE = 10_000
 
