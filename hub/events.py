@@ -12,8 +12,8 @@ import queue
 import threading
 from collections.abc import Callable
 
+from sqlalchemy import BigInteger, insert, literal, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session as DbSession
 
 from hub.caller import current_caller
@@ -165,7 +165,8 @@ class EventLog:
         if type:
             statement = statement.where(Event.type == type)
         if after_seq is not None:
-            statement = statement.where(Event.seq > after_seq).order_by(Event.seq)
+            # A 64-bit bound: the column is a 32-bit integer on PostgreSQL, which refuses a larger int4 value.
+            statement = statement.where(Event.seq > literal(after_seq, BigInteger())).order_by(Event.seq)
         else:
             statement = statement.order_by(Event.seq.desc())
         with self.store.session() as db:

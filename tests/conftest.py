@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 
 from hub.app import create_app
 from hub.config import Config
+from tests import postgres as pg
 
 API_KEY = "test-key"
 AUTH = {"X-API-Key": API_KEY}
@@ -62,3 +63,22 @@ def sandbox_session(client):
     assert created.status_code == 201
     assert client.post("/api/sandbox/shop/scan", json={}).status_code == 200
     return "shop"
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster for the whole test session (tests/postgres.py): its base URL."""
+    with pg.cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:
+    """The URL of a fresh, empty PostgreSQL database."""
+    return pg.create_database(postgres)
+
+
+@pytest.fixture(scope="session")
+def pg_template(postgres) -> str:
+    """A database at the schema's head that each test's database copies (faster than migrating each time)."""
+    return pg.migrated_template(postgres)

@@ -16,7 +16,6 @@ from hub.config import Config
 from hub.delivery import outbox
 from hub.store import Delivery, utcnow
 from tests.delivery.conftest import add_listener
-from tests.store.test_postgres import pg_url, postgres  # noqa: F401 (fixtures)
 
 LEASE = timedelta(seconds=60)
 

@@ -12,7 +12,7 @@ from hub.config import Config
 from hub.delivery import outbox
 from hub.store import Attempt, Delivery, utcnow
 from tests.delivery.conftest import add_listener
-from tests.store.test_postgres import create_database, postgres  # noqa: F401  (a fixture)
+from tests.postgres import create_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -27,7 +27,6 @@ from hub.app import create_app
 from hub.config import Config
 from hub.store import Base, migrate
 from hub.store.db import make_engine
-from tests.store.test_postgres import pg_url, postgres  # noqa: F401  (fixtures: a throwaway cluster)
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).with_name("fixtures")

@@ -9,7 +9,6 @@ from sqlalchemy import create_engine, text
 
 from hub.delivery import outbox
 from hub.store import Store, migrate, utcnow
-from tests.store.test_postgres import pg_url, postgres  # noqa: F401 (fixtures)
 
 AT = datetime(2026, 11, 29, 10, 0, 0)
 ROWS = [  # (event seq, id, type, session) -- one without a session, as the model allows

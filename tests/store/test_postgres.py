@@ -1,21 +1,12 @@
 """The hub on PostgreSQL (HUB_DATABASE_URL=postgresql+psycopg://...): sends, group commit, inbound, gunicorn.
 
-A throwaway cluster is made with initdb in a temp dir and started with pg_ctl on a free port
-(as the `postgres` user when the tests run as root: PostgreSQL refuses to run as root). Skipped
-when PostgreSQL is not installed, unless HUB_REQUIRE_SYSTEM_TESTS=1, then it fails.
+On the throwaway cluster of tests/postgres.py (fixtures `postgres` and `pg_url` in tests/conftest.py).
 """
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -26,55 +17,6 @@ from hub.outbound.request import SendRequest
 from tests.integration.hubproc import HubProcess
 
 AUTH = {"X-API-Key": "test-key"}
-
-
-def pg_binary(name: str) -> str | None:
-    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found if isinstance(found, str) else (found[-1] if found else None)
-
-
-def as_postgres(command: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    """A running throwaway PostgreSQL: its base URL (no database name)."""
-    initdb, pg_ctl = pg_binary("initdb"), pg_binary("pg_ctl")
-    if not (initdb and pg_ctl):
-        if os.environ.get("HUB_REQUIRE_SYSTEM_TESTS") == "1":
-            pytest.fail("HUB_REQUIRE_SYSTEM_TESTS=1 but PostgreSQL (initdb, pg_ctl) is not installed")
-        pytest.skip("PostgreSQL is not installed")
-    # Not under pytest's tmp dirs: they are private to the user running the tests.
-    directory = Path(tempfile.mkdtemp(prefix="hub-postgres-"))
-    os.chmod(directory, 0o777)  # the postgres user creates its cluster in here
-    data = directory / "data"
-    subprocess.run(as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
-                   check=True, capture_output=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {directory}"
-    subprocess.run(as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(directory / "log"), "-w", "start"]),
-                   check=True, capture_output=True)
-    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    subprocess.run(as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
-    shutil.rmtree(directory, ignore_errors=True)
-
-
-def create_database(postgres: str) -> str:
-    """The URL of a new, empty database on the cluster at `postgres`."""
-    import psycopg
-    name = f"hub_{os.getpid()}_{time.monotonic_ns()}"
-    with psycopg.connect(postgres.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    return f"{postgres}/{name}"
-
-
-@pytest.fixture
-def pg_url(postgres) -> str:
-    """The URL of a fresh, empty PostgreSQL database."""
-    return create_database(postgres)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 API input: over-long fields are a 400 naming the field; NULs are stripped from free text. WhatsApp-side
 data (here through the sandbox phone) is stored with NULs stripped and values cut to their columns,
-and its event is recorded and delivered. Real gunicorn on a throwaway cluster (tests/store/test_postgres.py).
+and its event is recorded and delivered. Real gunicorn on a throwaway cluster (tests/postgres.py).
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import json
 import pytest
 
 from tests.integration.hubproc import HubProcess
+from tests.postgres import create_database
 from tests.receivers import Receiver
-from tests.store.test_postgres import create_database, postgres  # noqa: F401  (a fixture)
 
 LONG_MIMETYPE = "application/" + "x" * 288  # 300 characters; the column holds 128
 
