@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.store.test_postgres import as_postgres, create_database, pg_binary
+from tests.postgres import as_postgres, create_database, pg_binary
 
 
 class Postgres:

@@ -9,7 +9,6 @@ import time
 import requests
 
 from tests.integration.hubproc import HubProcess
-from tests.store.test_postgres import pg_url, postgres  # noqa: F401  (fixtures: a throwaway cluster)
 
 ROUTE = "/api/sessions"  # a cheap keyed route (health is not limited)
 
