@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import request
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from hub.api.common import Model, blueprint, hub
 from hub.api.responses import answers, ok_model
@@ -30,12 +30,20 @@ class MessagePath(Model):
 
 
 class ReactionBody(Model):
+    model_config = ConfigDict(openapi_extra={"examples": {
+        "react": {"summary": "React", "value": {"emoji": "👍"}},
+        "remove": {"summary": "Remove the session's reaction", "value": {"emoji": ""}},
+        "byChat": {"summary": "A message not in the history", "value": {
+            "emoji": "❤️", "chatId": "51987654321@s.whatsapp.net"}}}})
+
     emoji: str = Field(max_length=64, description='One emoji; "" removes the session\'s reaction')
     chat_id: str | None = Field(None, alias="chatId", description="The chat, for a message not in the history")
     queue_only: bool = Field(False, alias="async", description="Queue even when connected (answer 202 at once)")
 
 
 class EditBody(Model):
+    model_config = ConfigDict(openapi_extra={"example": {"text": "Su pedido sale mañana a las 9:00"}})
+
     text: str = Field(max_length=MAX_TEXT, description="The message's new text")
     queue_only: bool = Field(False, alias="async", description="Queue even when connected (answer 202 at once)")
 

@@ -36,11 +36,19 @@ class ChatMessagesQuery(Model):
 
 
 class ReadBody(Model):
+    model_config = ConfigDict(openapi_extra={"examples": {
+        "chat": {"summary": "Every unread message of the chat", "value": {}},
+        "messages": {"summary": "Given messages", "value": {"messageIds": ["3EB0C767D26A1D8E5A8B"]}}}})
+
     message_ids: list[str] | None = Field(None, alias="messageIds", min_length=1, max_length=500,
                                           description="Default: every unread message of the chat")
 
 
 class PresenceBody(Model):
+    model_config = ConfigDict(openapi_extra={"examples": {
+        "typing": {"summary": "Typing…", "value": {"state": "typing"}},
+        "paused": {"summary": "Stopped typing", "value": {"state": "paused"}}}})
+
     state: str = Field(pattern="^(typing|recording|paused)$", description="typing, recording or paused")
 
 

@@ -24,47 +24,47 @@ class CustomerAction(Model):
         return normalise_jid(self.sender, "from"), chat
 
 
-class ReactBody(CustomerAction):
+class PhoneReactBody(CustomerAction):
     message_id: str = Field(alias="messageId", pattern=MESSAGE_ID_PATTERN)
     emoji: str = Field(max_length=64, description='The reaction; "" removes it')
 
 
-class EditBody(CustomerAction):
+class PhoneEditBody(CustomerAction):
     message_id: str = Field(alias="messageId", pattern=MESSAGE_ID_PATTERN)
     text: str = Field(min_length=1, max_length=65536)
 
 
-class RevokeBody(CustomerAction):
+class PhoneRevokeBody(CustomerAction):
     message_id: str = Field(alias="messageId", pattern=MESSAGE_ID_PATTERN)
 
 
-class ReadBody(CustomerAction):
+class PhoneReadBody(CustomerAction):
     message_ids: list[str] = Field(alias="messageIds", min_length=1, max_length=500)
 
 
 @bp.post("/sandbox/<session_id>/react", responses=PhoneMessage)
-def react(path: SessionPath, body: ReactBody):
+def react(path: SessionPath, body: PhoneReactBody):
     """The customer reacts to a message; answers once the session stored the event."""
     sender, chat = body.who()
     return ok(messageId=phone_of(path.session_id).react(path.session_id, sender, body.message_id, body.emoji, chat))
 
 
 @bp.post("/sandbox/<session_id>/edit", responses=PhoneMessage)
-def edit(path: SessionPath, body: EditBody):
+def edit(path: SessionPath, body: PhoneEditBody):
     """The customer edits one of their messages (message-edited)."""
     sender, chat = body.who()
     return ok(messageId=phone_of(path.session_id).edit(path.session_id, sender, body.message_id, body.text, chat))
 
 
 @bp.post("/sandbox/<session_id>/revoke", responses=PhoneMessage)
-def revoke(path: SessionPath, body: RevokeBody):
+def revoke(path: SessionPath, body: PhoneRevokeBody):
     """The customer deletes one of their messages for everyone (message-revoked)."""
     sender, chat = body.who()
     return ok(messageId=phone_of(path.session_id).revoke(path.session_id, sender, body.message_id, chat))
 
 
 @bp.post("/sandbox/<session_id>/read", responses=answers(Ok, *PHONE_ERRORS))
-def read(path: SessionPath, body: ReadBody):
+def read(path: SessionPath, body: PhoneReadBody):
     """The customer read these messages of the session (message-read)."""
     phone_of(path.session_id).read(path.session_id, body.who()[0], body.message_ids)
     return ok()

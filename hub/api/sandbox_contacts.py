@@ -16,12 +16,12 @@ ContactAnswer = ok_model("SandboxContact", contact=dict[str, Any], served=dict[s
 CallAnswer = ok_model("SandboxCall", call=dict[str, Any])
 
 
-class PhonePath(Model):
+class RegistryPhonePath(Model):
     phone: str = Field(max_length=32, description="The number (country code; +, spaces, dashes allowed)",
                        json_schema_extra=PHONE_SCHEMA)
 
 
-class ContactBody(Model):
+class RegistryContactBody(Model):
     exists: bool | None = Field(None, description="Whether the number is on WhatsApp (default true)")
     push_name: str | None = Field(None, alias="pushName", max_length=128)
     about: str | None = Field(None, max_length=500)
@@ -52,7 +52,7 @@ def registry():
 
 
 @bp.put("/sandbox/contacts/<phone>", responses=answers(ContactAnswer, 403))
-def put_contact(path: PhonePath, body: ContactBody):
+def put_contact(path: RegistryPhonePath, body: RegistryContactBody):
     """Create or change a simulated number (every number exists until it is set `exists: false`)."""
     phone = phone_digits(path.phone)
     contact = registry().put(phone, body.fields())
@@ -60,7 +60,7 @@ def put_contact(path: PhonePath, body: ContactBody):
 
 
 @bp.get("/sandbox/contacts/<phone>", responses=answers(ContactAnswer, 403))
-def get_contact(path: PhonePath):
+def get_contact(path: RegistryPhonePath):
     """A simulated number's profile, and how often WhatsApp answered questions about it (per function)."""
     phone = phone_digits(path.phone)
     return ok(contact=registry().profile(phone), served=registry().served_for(phone))

@@ -153,3 +153,41 @@ def test_documented_contact_lookup_rule_is_the_hubs(document, value):
     documented = re.match(parameter["schema"]["pattern"], value) is not None
     rule = (lambda v: normalise_jid(v, "phoneOrJid")) if value.endswith("@lid") else phone_digits
     assert documented == accepts(rule, value)
+
+
+def test_every_request_example_matches_its_body_schema(document):
+    """Examples an integrator copies from the docs are bodies the route accepts (its schema, resolved)."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    registry = Registry().with_resource("doc", Resource(contents=document, specification=DRAFT202012))
+    wrong, checked = [], 0
+    for name, operation in operations(document):
+        media = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+        examples = [item["value"] for item in media.get("examples", {}).values()]
+        examples += [media["example"]] if "example" in media else []
+        schema = {"$ref": "doc" + media.get("schema", {}).get("$ref", "#/")}
+        for example in examples:
+            checked += 1
+            errors = list(Draft202012Validator(schema, registry=registry).iter_errors(example))
+            wrong += [f"{name}: {error.message}" for error in errors]
+    assert checked >= 15 and wrong == []
+
+
+def test_request_models_have_unique_names():
+    """The document names a model's schema after its class: two classes of one name would show one's fields for both."""
+    import importlib
+    import pkgutil
+
+    from pydantic import BaseModel
+
+    import hub.api
+
+    owners: dict[str, set[str]] = {}
+    for module_info in pkgutil.iter_modules(hub.api.__path__):
+        module = importlib.import_module(f"hub.api.{module_info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == module.__name__:
+                owners.setdefault(name, set()).add(module.__name__)
+    assert {name: sorted(modules) for name, modules in owners.items() if len(modules) > 1} == {}
