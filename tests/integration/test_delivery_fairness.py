@@ -132,7 +132,7 @@ def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
         busy, own = probes.latencies(receiver, "busy"), probes.latencies(receiver, "busy", "/own")
         figures = (f"B's inject->receipt p95: quiet {p95(quiet):.0f} ms, during A's flood {p95(busy):.0f} ms "
                    f"(own webhook {p95(own):.0f} ms); A's backlog on the shared listener {flooded:.0f}")
-        assert p95(busy) < 1.5 * p95(own) + 25, figures
+        assert p95(busy) < 2 * p95(own) + 25, figures
 
         # Every A message is delivered afterwards: to the shared listener, and in order to the ordered one.
         assert len(ids) > 100, "the flood was too small"

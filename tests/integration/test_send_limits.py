@@ -67,5 +67,7 @@ def test_the_new_contact_rate_paces_only_first_messages_to_numbers_never_talked_
         began = time.monotonic()
         hub.wait_for(lambda: sent_at(hub, second_new.json()["id"]), timeout=15, interval=0.2)
         waited = (sent_at(hub, second_new.json()["id"]) - sent_at(hub, first_new.json()["id"])).total_seconds()
-        assert 4.9 <= waited <= 5 + 3, waited
+        # The pace spaces the two sends' slots 5 s apart; sent_at is stamped when each send returns, so the
+        # first one's stamp can lag its slot by a few hundred ms (without the limit the gap would be ~0 s).
+        assert 4.5 <= waited <= 5 + 3, waited
         assert time.monotonic() - began < 10
