@@ -71,6 +71,7 @@ class Coordinator:
         engine = create_engine(context.config.database_url, pool_size=2, max_overflow=0, pool_timeout=2,
                                pool_pre_ping=True, connect_args={"connect_timeout": 2,
                                                                  "options": "-c statement_timeout=3000"})
+        self.engine = engine
         self.factory = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager
@@ -205,6 +206,7 @@ class Coordinator:
         except SQLAlchemyError:
             log.warning("cluster: could not leave the cluster cleanly; its leases expire within %s s",
                         self.node.lease_ttl)
+        self.engine.dispose()  # its own pool: nothing else closes these connections
 
 
 def members(db) -> list[ClusterNode]:
