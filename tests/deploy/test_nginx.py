@@ -7,12 +7,7 @@ import base64
 import http.client
 import json
 import os
-import shutil
-import signal
-import socket
 import ssl
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -22,69 +17,23 @@ import websocket
 from requests.adapters import HTTPAdapter
 
 from tests.compat.sio import Client
+from tests.deploy.nginxproc import local_lines, make_certificate, render, running, skip_without_nginx, tls_lines
 from tests.integration.hubproc import API_KEY, ROOT, HubProcess, free_port
 
-REQUIRED = os.environ.get("HUB_REQUIRE_SYSTEM_TESTS") == "1"
-MISSING = [tool for tool in ("nginx", "openssl") if shutil.which(tool) is None]
-if MISSING and not REQUIRED:
-    pytest.skip(f"{' and '.join(MISSING)} not installed (apt-get install -y nginx openssl)",
-                allow_module_level=True)
+skip_without_nginx()
 
 KEY = {"X-API-Key": API_KEY}
 CLIENT_ADDRESS = "127.0.0.2"  # a second loopback address, to tell the client from the proxy
 
 
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (also its own CA, so clients can verify it)."""
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                   check=True, capture_output=True)
-    return cert, key
-
-
 def render_config(directory: Path, hub: HubProcess, http_port: int, https_port: int,
                   cert: Path, key: Path) -> Path:
     """nginx.conf with this test's ports, files and upstream; each replaced line must exist once."""
-    text = (ROOT / "nginx.conf").read_text()
-    temp_paths = "".join(f"    {kind}_temp_path {directory}/{kind};\n"
-                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    replacements = {
-        "user www-data;": "user root;" if os.geteuid() == 0 else "",
-        "pid /run/nginx.pid;": f"pid {directory}/nginx.pid;",
-        "error_log /var/log/nginx/error.log warn;": f"error_log {directory}/error.log warn;",
-        "access_log /var/log/nginx/whatsapp-hub.access.log hub_paths;":
-            f"access_log {directory}/access.log hub_paths;\n{temp_paths}",
-        "listen 80;": f"listen 127.0.0.1:{http_port};",
-        "listen [::]:80;": "",
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
-        "listen [::]:443 ssl http2;": "",
-        "/etc/letsencrypt/live/hub.example.com/fullchain.pem": str(cert),
-        "/etc/letsencrypt/live/hub.example.com/privkey.pem": str(key),
-        "root /var/www/certbot;": f"root {directory};",
-        "alias /srv/whatsapp-hub/uploads/;": f"alias {hub.directory / 'uploads'}/;",
-        "server 127.0.0.1:3000;": f"server 127.0.0.1:{hub.port};",
-    }
-    for old, new in replacements.items():
-        assert text.count(old) == 1, f"nginx.conf no longer has exactly one {old!r}"
-        text = text.replace(old, new)
-    path = directory / "nginx.conf"
-    path.write_text(text)
-    return path
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError("nginx did not start listening")
+    replacements = {**local_lines(directory, "www-data", "whatsapp-hub.access.log"),
+                    **tls_lines(directory, http_port, https_port, cert, key),
+                    "alias /srv/whatsapp-hub/uploads/;": f"alias {hub.directory / 'uploads'}/;",
+                    "server 127.0.0.1:3000;": f"server 127.0.0.1:{hub.port};"}
+    return render(ROOT / "nginx.conf", directory, replacements)
 
 
 class Proxy:
@@ -104,29 +53,13 @@ class Proxy:
 
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory):
-    if MISSING:  # only reached with HUB_REQUIRE_SYSTEM_TESTS=1
-        pytest.fail(f"HUB_REQUIRE_SYSTEM_TESTS=1 but {' and '.join(MISSING)} is not installed")
     directory = tmp_path_factory.mktemp("nginx")
     http_port, https_port = free_port(), free_port()
     cert, key = make_certificate(directory)
     hub = HubProcess(tmp_path_factory.mktemp("hub"), HUB_PROXIES=1, HUB_TRUSTED_NETWORKS=f"{CLIENT_ADDRESS}/32",
                      HUB_PUBLIC_URL=f"https://127.0.0.1:{https_port}")
-    with hub:
-        config = render_config(directory, hub, http_port, https_port, cert, key)
-        error_log = str(directory / "error.log")
-        subprocess.run(["nginx", "-t", "-e", error_log, "-c", str(config)], check=True, capture_output=True)
-        nginx = subprocess.Popen(["nginx", "-e", error_log, "-c", str(config), "-g", "daemon off;"],
-                                 start_new_session=True, stderr=subprocess.PIPE)
-        try:
-            wait_for_port(https_port, nginx)
-            yield Proxy(hub, http_port, https_port, cert)
-        finally:
-            nginx.send_signal(signal.SIGTERM)  # fast shutdown of master and workers
-            try:
-                nginx.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(nginx.pid, signal.SIGKILL)
-                nginx.wait(5)
+    with hub, running(render_config(directory, hub, http_port, https_port, cert, key), https_port):
+        yield Proxy(hub, http_port, https_port, cert)
 
 
 class SourceAddressAdapter(HTTPAdapter):
