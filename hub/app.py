@@ -8,6 +8,7 @@ from hub import auth, calls, delivery, sandbox
 from hub.api.errors import register_error_handlers, validation_error_response
 from hub.api.responses import Error, finish_document
 from hub.cluster.node import Node, node_id_for
+from hub.cluster.notify import Listener
 from hub.config import Config
 from hub.contacts import service as contacts
 from hub.context import HubContext
@@ -41,7 +42,8 @@ def build_context(config: Config) -> HubContext:
     sandbox.install(sessions)
     context = HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions, targets=targets,
                          pacer=Pacer(config.send_interval), metrics=HubMetrics(store),
-                         limiter=buckets_for(store.engine), node=node, keys=KeyCache())
+                         limiter=buckets_for(store.engine), node=node, keys=KeyCache(),
+                         listener=Listener(config.database_url))
     calls.install(context)
     contacts.install(context)
     return context

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # annotations only: importing the components here would make 
 
     from hub.cluster.coordinator import Coordinator
     from hub.cluster.node import Node
+    from hub.cluster.notify import Listener
     from hub.config import Config
     from hub.delivery.dispatcher import Dispatcher
     from hub.delivery.fanout import Targets
@@ -43,6 +44,7 @@ class HubContext:
     limiter: MemoryBuckets | DatabaseBuckets  # the API rate limits' buckets (hub/ratelimit/)
     node: Node  # this process in the cluster (on SQLite: the one process, holding every session)
     keys: KeyCache  # scoped keys recently seen (hub/keys.py)
+    listener: Listener  # this process's LISTEN connection (PostgreSQL; started by hub.runtime.start)
     # Background components (hub.runtime.start):
     scheduler: BaseScheduler | None = None
     dispatcher: Dispatcher | None = None

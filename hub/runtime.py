@@ -11,7 +11,7 @@ import threading
 from types import ModuleType
 
 from hub import logs, metrics
-from hub.cluster import coordinator
+from hub.cluster import coordinator, notify
 from hub.context import HubContext
 from hub.delivery import worker as delivery_worker
 from hub.media import worker as media_worker
@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 # Background modules, started in this order. Each has start(context, scheduler) and may have stop(context).
 # The group-commit writer starts early and stops late: the other workers write through it.
 # The coordinator joins the cluster (PostgreSQL) before anything else starts, so a duplicate HUB_NODE_ID stops the
-# start-up; it leaves last but one, handing its sessions over while the writer still runs.
-BACKGROUND_MODULES: list[ModuleType] = [logs, group, coordinator, metrics, outbound_worker, media_worker,
+# start-up; it leaves last but one, handing its sessions over while the writer still runs. The notification
+# listener (PostgreSQL) starts early; a channel subscribed later is LISTENed within half a second.
+BACKGROUND_MODULES: list[ModuleType] = [logs, group, coordinator, notify, metrics, outbound_worker, media_worker,
                                         delivery_worker, checkpoint]
 
 
