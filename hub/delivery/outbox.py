@@ -72,7 +72,11 @@ UNION_CHUNK = 100  # endpoints per claim statement (SQLite allows 500 compound t
 
 
 class InFlight:
-    """This process's POSTs in flight, per endpoint and per queue (endpoint, session)."""
+    """This process's POSTs in flight, per endpoint and per queue (endpoint, session).
+
+    On PostgreSQL the other processes' POSTs count too: the claim reads every endpoint's leased
+    deliveries (see `claim`).
+    """
 
     def __init__(self):
         self.endpoints: Counter = Counter()
@@ -108,14 +112,44 @@ def claim(db: DbSession, limit: int, per_endpoint: int, in_flight: InFlight, now
     free = {endpoint_id: per_endpoint - in_flight.endpoints[endpoint_id] for endpoint_id in targets
             if in_flight.endpoints[endpoint_id] < per_endpoint}
     if fair:
-        rows = fair_turns(_queue_candidates(db, free, now), free, in_flight.queues)[:limit]
+        candidates, leased = _queue_candidates(db, _claimable_here(db, free), now)
+        free = cluster_free(free, leased, per_endpoint)
+        rows = fair_turns(candidates, free, in_flight.queues)[:limit]
     else:
         rows = sorted(_due(db, free, now), key=lambda row: row.next_attempt_at)[:limit]
     if not rows:
         return []
     lease_until = now + lease
-    claimed = set(db.scalars(_CLAIM, {"ids": [row.id for row in rows], "lease_until": lease_until}))
+    statement = _CLAIM_SKIP_LOCKED if db.get_bind().dialect.name == "postgresql" else _CLAIM
+    claimed = set(db.scalars(statement, {"ids": [row.id for row in rows], "lease_until": lease_until}))
     return _jobs(db, [row for row in rows if row.id in claimed], targets, bodies or {}, lease_until)
+
+
+# Several processes (PostgreSQL) hold each endpoint's cap together: the claim counts the endpoint's
+# leased deliveries (every process's POSTs in flight) in its candidate read, rather than giving each
+# process a part of the cap, which would leave slots idle when one process has the work and overshoot
+# while the processes disagree on how many are alive. Two processes claiming for one endpoint at once
+# would both see the same free slots, so a process claims only for the endpoints whose advisory lock
+# it takes (never waiting: an endpoint locked elsewhere is claimed by the other process this round),
+# in a statement of its own so that the candidate read's snapshot sees the other's committed claims.
+_ENDPOINT_LOCKS = 7_150_018  # advisory lock space of the claim (pg_try_advisory_xact_lock(space, endpoint))
+_LOCK_ENDPOINTS = ("SELECT e FROM unnest(CAST(%(ids)s AS text[])) AS e "
+                   "WHERE pg_try_advisory_xact_lock(%(space)s, hashtext(e))")
+
+
+def _claimable_here(db: DbSession, free: dict[str, int]) -> dict[str, int]:
+    """The endpoints of `free` this process may claim for now: all on SQLite; on PostgreSQL those it locks."""
+    connection = db.connection()
+    if connection.dialect.name != "postgresql" or not free:
+        return free
+    locked = connection.exec_driver_sql(_LOCK_ENDPOINTS, {"ids": list(free), "space": _ENDPOINT_LOCKS})
+    return {endpoint_id: free[endpoint_id] for (endpoint_id,) in locked}
+
+
+def cluster_free(free: dict[str, int], leased: dict[str, int], per_endpoint: int) -> dict[str, int]:
+    """Free slots per endpoint once every process's leased deliveries are counted ({} leased: this process's own)."""
+    return {endpoint_id: min(slots, per_endpoint - leased.get(endpoint_id, 0)) for endpoint_id, slots in free.items()
+            if leased.get(endpoint_id, 0) < per_endpoint}
 
 
 def fair_turns(rows: list, free: dict[str, int], queues_in_flight: Counter) -> list:
@@ -146,6 +180,16 @@ _CLAIM = (update(_DELIVERIES)
           .where(_DELIVERIES.c.id.in_(bindparam("ids", expanding=True)), _DELIVERIES.c.status.in_(CLAIMABLE))
           .values(status=DeliveryStatus.DELIVERING, lease_until=bindparam("lease_until"), next_attempt_at=None)
           .returning(_DELIVERIES.c.id))
+# PostgreSQL: rows another transaction holds (a claim, a sweep, an endpoint being disabled) are skipped,
+# not waited for; the status condition still makes a second claim of one row impossible.
+_CLAIM_SKIP_LOCKED = (update(_DELIVERIES)
+                      .where(_DELIVERIES.c.id.in_(select(_DELIVERIES.c.id)
+                                                  .where(_DELIVERIES.c.id.in_(bindparam("ids", expanding=True)),
+                                                         _DELIVERIES.c.status.in_(CLAIMABLE))
+                                                  .with_for_update(skip_locked=True).scalar_subquery()))
+                      .values(status=DeliveryStatus.DELIVERING, lease_until=bindparam("lease_until"),
+                              next_attempt_at=None)
+                      .returning(_DELIVERIES.c.id))
 _COLUMNS = "d.id, d.endpoint_id, d.session_id, d.lane, d.next_attempt_at, d.seq, d.event_id, d.attempts, d.delivered_at"
 # The queues (endpoint, session) that have waiting deliveries: one index seek each (a loose index scan).
 _FIRST_QUEUE = ("SELECT CAST(:e{i} AS VARCHAR(40)), (SELECT w.session_id FROM deliveries w WHERE w.endpoint_id = :e{i} "
@@ -164,6 +208,12 @@ _HEAD = (f"FROM deliveries w WHERE w.endpoint_id = q.endpoint_id AND w.session_i
 _PER_QUEUE = {"sqlite": "FROM queues q JOIN deliveries d ON d.rowid IN (SELECT w.rowid {rows}) "
                         "WHERE q.session_id IS NOT NULL",
               "postgresql": "FROM queues q CROSS JOIN LATERAL (SELECT w.* {rows}) d WHERE q.session_id IS NOT NULL"}
+# PostgreSQL only (SQLite has one process, whose InFlight is exact): each endpoint's leased deliveries,
+# every process's, as rows of lane -1 with the count in the seq column (ix_deliveries_lease: in-flight rows only).
+LEASED_LANE = -1
+_LEASED = (f"SELECT NULL, d.endpoint_id, NULL, {LEASED_LANE}, NULL, count(*), NULL, 0, NULL FROM deliveries d "
+           f"WHERE d.status = '{DeliveryStatus.DELIVERING}' AND d.lease_until > :now AND d.endpoint_id IN ({{ids}}) "
+           "GROUP BY d.endpoint_id")
 
 
 class Candidate(NamedTuple):
@@ -190,8 +240,10 @@ def _queues_sql(endpoints: int, dialect: str) -> str:
     seeds = " UNION ALL ".join(_FIRST_QUEUE.format(i=i) for i in range(endpoints))
     per_queue = [_PER_QUEUE[dialect].format(rows=_LANE.format(lane=lane)) for lane in (LANE_PRIORITY, LANE_NORMAL)]
     per_queue.append(_PER_QUEUE[dialect].format(rows=_HEAD) + " AND d.next_attempt_at <= :now")
-    sql = (f"WITH RECURSIVE queues(endpoint_id, session_id) AS ({seeds} UNION ALL {_NEXT_QUEUE}) "
-           + " UNION ALL ".join(f"SELECT {_COLUMNS} {rows}" for rows in per_queue))
+    parts = [f"SELECT {_COLUMNS} {rows}" for rows in per_queue]
+    if dialect == "postgresql":
+        parts.append(_LEASED.format(ids=", ".join(f":e{i}" for i in range(endpoints))))
+    sql = f"WITH RECURSIVE queues(endpoint_id, session_id) AS ({seeds} UNION ALL {_NEXT_QUEUE}) " + " UNION ALL ".join(parts)
     return re.sub(r":(\w+)", r"%(\1)s", sql) if dialect == "postgresql" else sql
 
 
@@ -204,14 +256,15 @@ def _stored_time(value) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def _queue_candidates(db: DbSession, free: dict[str, int], now: datetime) -> list[Candidate]:
-    """Every queue's candidates at the endpoints with free slots: each lane's first due, each ordered head.
+def _queue_candidates(db: DbSession, free: dict[str, int], now: datetime) -> tuple[list[Candidate], dict[str, int]]:
+    """Every queue's candidates at the endpoints with free slots (each lane's first due, each ordered head),
+    and on PostgreSQL each endpoint's leased deliveries ({endpoint id: count}).
 
     One statement per UNION_CHUNK endpoints. Only waiting rows have a `next_attempt_at` (a claim
     clears it) and the index holds only those, so the walk and the lane scans read a few entries
     per queue, never a queue's whole backlog, whatever the size of the delivery log.
     """
-    endpoint_ids, rows = list(free), []
+    endpoint_ids, rows, leased = list(free), [], {}
     connection = db.connection()
     dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
     stored_now = now.astimezone(UTC).replace(tzinfo=None)  # as UTCDateTime stores it
@@ -223,8 +276,11 @@ def _queue_candidates(db: DbSession, free: dict[str, int], now: datetime) -> lis
         params = {"now": stored_now, "n": max(free[endpoint_id] for endpoint_id in chunk),
                   **{f"e{i}": endpoint_id for i, endpoint_id in enumerate(chunk)}}
         for row in connection.exec_driver_sql(_queues_sql(len(chunk), dialect), params):
-            rows.append(Candidate(*row[:4], _stored_time(row[4]), row[5], row[6], row[7], _stored_time(row[8])))
-    return rows
+            if row[3] == LEASED_LANE:
+                leased[row[1]] = row[5]
+            else:
+                rows.append(Candidate(*row[:4], _stored_time(row[4]), row[5], row[6], row[7], _stored_time(row[8])))
+    return rows, leased
 
 
 @lru_cache(maxsize=UNION_CHUNK)

@@ -20,10 +20,11 @@ PURGE_MINUTES = 60
 
 def start(context: HubContext, scheduler) -> Dispatcher:
     """Reclaim the previous process's leases, start the dispatcher, schedule sweep and purge."""
+    # In a cluster the other processes' leases are POSTs in flight: only expired ones are a dead process's.
     with context.store.session() as db:
-        released = outbox.release_leases(db, utcnow(), expired_only=False)
+        released = outbox.release_leases(db, utcnow(), expired_only=context.node.clustered)
     if released:
-        log.info("delivery: %d deliveries claimed by the previous process will be re-sent", released)
+        log.info("delivery: %d deliveries claimed by a stopped process will be re-sent", released)
     dispatcher = Dispatcher(context)
     context.dispatcher = dispatcher
     context.bus.add_callback(dispatcher.wake)

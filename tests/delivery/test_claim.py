@@ -161,3 +161,57 @@ def test_concurrent_claims_never_lease_a_delivery_twice_nor_two_heads_of_an_orde
         ordered_in_flight = db.execute(select(Delivery.session_id).where(
             Delivery.lane == 2, Delivery.status == "delivering")).scalars().all()
     assert sorted(ordered_in_flight) == sorted(set(ordered_in_flight))  # at most one per session
+
+
+# -- several processes on PostgreSQL: each `Dispatcher` below is a process of its own ----------------
+@pytest.fixture
+def pg_context(tmp_path, pg_url):
+    """The hub's services on a fresh PostgreSQL database (nothing started)."""
+    app = create_app(Config.for_tests(tmp_path, retry_schedule=[60], database_url=pg_url))
+    yield app.extensions["hub"]
+    app.extensions["hub"].store.writes.stop()
+    app.extensions["hub"].store.dispose()
+
+
+def in_thread(work, timeout: float = 5.0):
+    """`work()`'s result from another thread (a transaction of its own); fails when it blocks."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(work()), daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert result, f"blocked for {timeout} s"
+    return result[0]
+
+
+def test_an_endpoints_cap_counts_the_posts_of_every_process(pg_context):
+    add_listener(pg_context, "http://127.0.0.1:9/hook")
+    record(pg_context, "A", 10)
+    first, second = Dispatcher(pg_context), Dispatcher(pg_context)
+    jobs = first.claim()
+    assert len(jobs) == 4
+    assert second.claim() == []  # the first process's four POSTs fill the endpoint's cap of 4
+    first.finish(jobs[0])
+    assert len(second.claim()) == 1
+    assert first.claim() == []
+
+
+def test_a_claim_never_waits_for_another_processs_round_nor_claims_beside_it(pg_context):
+    add_listener(pg_context, "http://127.0.0.1:9/hook")
+    for session_id in "ABC":
+        record(pg_context, session_id, 4)
+    first = Dispatcher(pg_context)
+    assert len(first.claim(2)) == 2  # A's two oldest, committed
+    with pg_context.store.session() as db:  # the first process's next round, not committed yet: B's and C's
+        assert len(outbox.claim(db, 2, 4, first.in_flight, utcnow(), LEASE)) == 2
+        # Unserialised, this read would see two free slots and claim A's third: five in flight.
+        assert in_thread(Dispatcher(pg_context).claim) == []
+    assert Dispatcher(pg_context).claim() == []  # committed: the endpoint's four are in flight
+
+
+def test_a_claim_skips_the_rows_another_transaction_holds(pg_context):
+    add_listener(pg_context, "http://127.0.0.1:9/hook")
+    events = record(pg_context, "A", 6)
+    with pg_context.store.session() as db:  # e.g. a lease sweep or an endpoint being disabled
+        db.execute(select(Delivery.id).where(Delivery.event_id.in_(events[:2])).with_for_update()).all()
+        jobs = in_thread(Dispatcher(pg_context).claim)  # without SKIP LOCKED: blocked until that commits
+    assert [job.event_id for job in jobs] == events[2:4]  # of this round's four candidates, the free two
