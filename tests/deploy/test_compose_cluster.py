@@ -68,6 +68,7 @@ def test_each_hub_waits_for_healthy_postgres_and_the_bucket_and_has_a_health_che
         assert hub["stop_grace_period"] == "30s"  # gunicorn's graceful_timeout (20 s) plus the hand-over
         assert "sessions:/data/sessions" in hub["volumes"]  # every process can open a session it takes over
     assert services["postgres"]["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    assert services["postgres"]["command"] == ["postgres", "-c", "max_connections=200"]  # 35 per hub at peak
     assert services["minio"]["healthcheck"]["test"] == ["CMD", "mc", "ready", "local"]
     assert services["s3-bucket"]["depends_on"] == {"minio": {"condition": "service_healthy"}}
 
