@@ -7,6 +7,7 @@ from flask_openapi3 import Info, OpenAPI
 from hub import auth, calls, delivery, sandbox
 from hub.api.errors import register_error_handlers, validation_error_response
 from hub.api.responses import Error, finish_document
+from hub.cluster import broadcast
 from hub.cluster.node import Node, node_id_for
 from hub.cluster.notify import Listener
 from hub.config import Config
@@ -46,6 +47,7 @@ def build_context(config: Config) -> HubContext:
                          listener=Listener(config.database_url))
     calls.install(context)
     contacts.install(context)
+    broadcast.install(context)
     return context
 
 

@@ -86,15 +86,20 @@ class EventBus:
             if subscription in self._subscriptions:
                 self._subscriptions.remove(subscription)
 
+    def offer(self, envelope: dict) -> None:
+        """To the subscriptions only: a peer process's event (hub/cluster/broadcast.py); callbacks are for own work."""
+        with self._lock:
+            subscriptions = list(self._subscriptions)
+        for subscription in subscriptions:
+            subscription.offer(envelope)
+
     def add_callback(self, callback: Callable[[dict], None]) -> None:
         """`callback(envelope)` runs in the publisher's greenlet: it must be quick."""
         self._callbacks.append(callback)
 
     def publish(self, envelope: dict) -> None:
-        with self._lock:
-            subscriptions = list(self._subscriptions)
-        for subscription in subscriptions:
-            subscription.offer(envelope)
+        """An event of this process: to every subscription, then to every callback."""
+        self.offer(envelope)
         for callback in self._callbacks:
             try:
                 callback(envelope)

@@ -50,13 +50,17 @@ class HubProcess:
         return env
 
     def start(self, timeout: float = 30) -> HubProcess:
+        self.launch()
+        self.wait_healthy(timeout)
+        return self
+
+    def launch(self) -> None:
+        """Start gunicorn without waiting for it (start several at once, then `wait_healthy` each)."""
         log = self.log_path.open("ab")
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         self.process = subprocess.Popen([gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
                                         env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
-        self.wait_healthy(timeout)
-        return self
 
     def wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
