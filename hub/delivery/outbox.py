@@ -68,6 +68,9 @@ class Result:
         return self.at + timedelta(milliseconds=self.latency_ms)
 
 
+# One POST beyond an endpoint's slots, for a session with none in flight while others hold them all:
+# its event does not wait for one of theirs to end (a slow receiver: up to the webhook timeout).
+SPARE = 1
 UNION_CHUNK = 100  # endpoints per claim statement (SQLite allows 500 compound terms)
 
 
@@ -99,24 +102,26 @@ class InFlight:
 def claim(db: DbSession, limit: int, per_endpoint: int, in_flight: InFlight, now: datetime, lease: timedelta, *,
           targets: dict[str, Target] | None = None, bodies: dict[str, bytes] | None = None,
           fair: bool = True) -> list[Job]:
-    """Lease up to `limit` due deliveries, at most `per_endpoint` in flight per endpoint.
+    """Lease up to `limit` due deliveries, at most `per_endpoint` in flight per endpoint (plus SPARE).
 
     An endpoint's free slots go round-robin to its queues (one per session): a session's
-    deliveries wait for its own backlog, not another session's. Within a queue, lane PRIORITY
-    (session-status, qr) goes first, then the oldest due; an ordered queue sends only its head.
+    deliveries wait for its own backlog, not another session's; when the others hold every slot, a
+    session with nothing in flight takes the spare one instead of waiting for one of their POSTs to
+    end. Within a queue, lane PRIORITY (session-status, qr) goes first, then the oldest due; an
+    ordered queue sends only its head.
     `targets` are the enabled endpoints (the dispatcher's cache) and `bodies` serialised envelopes
     it already has; both are read from the database when not given. `fair=False` is the previous
     claim (oldest due first per endpoint), kept for bench/fanout.py's comparison only.
     """
     targets = load_targets(db) if targets is None else targets
-    free = {endpoint_id: per_endpoint - in_flight.endpoints[endpoint_id] for endpoint_id in targets
-            if in_flight.endpoints[endpoint_id] < per_endpoint}
     if fair:
-        candidates, leased = _queue_candidates(db, _claimable_here(db, free), now)
-        free = cluster_free(free, leased, per_endpoint)
-        rows = fair_turns(candidates, free, in_flight.queues)[:limit]
+        room = _room(targets, in_flight, per_endpoint + SPARE)
+        candidates, leased = _queue_candidates(db, _claimable_here(db, room), now)
+        free, spare = fair_slots(room, leased, in_flight.endpoints, per_endpoint)
+        rows = fair_turns(candidates, free, in_flight.queues, spare)[:limit]
     else:
-        rows = sorted(_due(db, free, now), key=lambda row: row.next_attempt_at)[:limit]
+        due = _due(db, _room(targets, in_flight, per_endpoint), now)
+        rows = sorted(due, key=lambda row: row.next_attempt_at)[:limit]
     if not rows:
         return []
     lease_until = now + lease
@@ -146,17 +151,35 @@ def _claimable_here(db: DbSession, free: dict[str, int]) -> dict[str, int]:
     return {endpoint_id: free[endpoint_id] for (endpoint_id,) in locked}
 
 
-def cluster_free(free: dict[str, int], leased: dict[str, int], per_endpoint: int) -> dict[str, int]:
-    """Free slots per endpoint once every process's leased deliveries are counted ({} leased: this process's own)."""
-    return {endpoint_id: min(slots, per_endpoint - leased.get(endpoint_id, 0)) for endpoint_id, slots in free.items()
-            if leased.get(endpoint_id, 0) < per_endpoint}
+def _room(targets: dict[str, Target], in_flight: InFlight, cap: int) -> dict[str, int]:
+    """POSTs each endpoint may still get from this process, under `cap` in flight."""
+    return {endpoint_id: cap - in_flight.endpoints[endpoint_id] for endpoint_id in targets
+            if in_flight.endpoints[endpoint_id] < cap}
 
 
-def fair_turns(rows: list, free: dict[str, int], queues_in_flight: Counter) -> list:
+def fair_slots(room: dict[str, int], leased: dict[str, int], mine: Counter,
+               per_endpoint: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Per endpoint: the free slots any queue may take, and the SPARE ones only for a queue with none in flight.
+
+    Every process's leased deliveries count ({} leased: this process's own). Whether a queue has
+    nothing in flight is known from this process's own POSTs, so the spare is given only where all
+    the endpoint's POSTs in flight are this process's (always on SQLite).
+    """
+    free, spare = {}, {}
+    for endpoint_id in room:
+        out = leased.get(endpoint_id, mine[endpoint_id])
+        free[endpoint_id] = max(0, per_endpoint - out)
+        spare[endpoint_id] = min(SPARE, per_endpoint + SPARE - out) if out == mine[endpoint_id] else 0
+    return free, spare
+
+
+def fair_turns(rows: list, free: dict[str, int], queues_in_flight: Counter,
+               spare: dict[str, int] | None = None) -> list:
     """The candidates that get a slot: per endpoint, up to its free slots, round-robin over its queues.
 
     A candidate's turn is its position in its lane plus what its queue already has in flight, so
     a session with four POSTs out waits for the sessions with none; lane PRIORITY goes first.
+    An endpoint's `spare` slots go beyond its free ones, to queues with nothing in flight only.
     """
     positions: Counter = Counter()
     turns = []
@@ -167,9 +190,12 @@ def fair_turns(rows: list, free: dict[str, int], queues_in_flight: Counter) -> l
         turns.append(((row.lane != LANE_PRIORITY, turn, row.next_attempt_at, row.seq or 0), row))
     taken: Counter = Counter()
     picked = []
-    for _key, row in sorted(turns, key=lambda item: item[0]):
-        if taken[row.endpoint_id] < free.get(row.endpoint_id, 0):
+    for (_lane, turn, *_), row in sorted(turns, key=lambda item: item[0]):
+        idle = turn == 1 and not taken[row.endpoint_id, row.session_id]  # its queue has nothing in flight
+        slots = free.get(row.endpoint_id, 0) + ((spare or {}).get(row.endpoint_id, 0) if idle else 0)
+        if taken[row.endpoint_id] < slots:
             taken[row.endpoint_id] += 1
+            taken[row.endpoint_id, row.session_id] += 1
             picked.append(row)
     return picked
 

@@ -126,14 +126,32 @@ def test_ordered_applies_from_the_next_event(context):
     assert listener["ordered"] is False
 
 
+def test_a_session_with_nothing_in_flight_takes_the_spare_slot_when_another_holds_all_four(context):
+    add_listener(context, "http://127.0.0.1:9/hook")
+    a = record(context, "A", 10)
+    dispatcher = Dispatcher(context)
+    first = dispatcher.claim()
+    assert len(first) == 4  # alone, A never takes the spare slot
+    b, c = record(context, "B", 2), record(context, "C", 1)
+    assert [job.event_id for job in dispatcher.claim()] == [b[0]]  # not behind A's four POSTs: the fifth slot
+    assert dispatcher.claim() == []  # one spare only: C waits, and B's second event too
+    dispatcher.finish(first[0])
+    assert [job.event_id for job in dispatcher.claim()] == [c[0]]  # the freed slot: C has none in flight
+    dispatcher.finish(first[1])
+    assert dispatcher.claim() == []  # four in flight (A 2, B 1, C 1): the spare is for a session with none
+    dispatcher.finish(first[2])
+    assert [job.event_id for job in dispatcher.claim()] == [a[4]]  # one each: the oldest goes first
+
+
 def test_an_endpoint_at_its_cap_leaves_the_other_endpoints_their_slots(context):
-    add_listener(context, "http://127.0.0.1:9/busy")
+    busy = add_listener(context, "http://127.0.0.1:9/busy")
     record(context, "A", 10)
     dispatcher = Dispatcher(context)
     assert len(dispatcher.claim()) == 4
     other = add_listener(context, "http://127.0.0.1:9/other")
-    fresh = record(context, "B", 1)  # for both listeners: the busy one has no free slot
+    fresh = record(context, "A", 1)  # for both listeners: the busy one has no slot for A
     assert [(job.endpoint_id, job.event_id) for job in dispatcher.claim()] == [(other["id"], fresh[0])]
+    assert busy["id"] != other["id"]
 
 
 def test_concurrent_claims_never_lease_a_delivery_twice_nor_two_heads_of_an_ordered_queue(context):

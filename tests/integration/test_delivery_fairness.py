@@ -3,14 +3,16 @@
 One loopback receiver plays a bot that listens to every number (one listener for all sessions),
 an ordered listener for the flooded session, and a webhook of B's own. Session A's flood waits in
 the simulated WhatsApp while A is offline and arrives, as fast as the hub takes it, when A
-connects; the bot spends 50 ms on each of A's events, so A's deliveries back up on the shared
-listener (checked on /metrics) while session B receives a message every 100 ms.
+connects; the bot spends half a second on each of A's events, so A holds all four of the shared
+listener's slots and its deliveries back up there (checked on /metrics) while session B receives
+a message every 100 ms.
 
 B's own webhook is the yardstick: it shares no endpoint with A, so its latency is what the flood
 costs B anyway (B's message is taken and stored by the one worker that is busy with A's; on this
-2-core machine, loaded by other test runs, that alone exceeds 100 ms at p95). On the shared
-listener B must do nearly as well; with the claim that took each endpoint's oldest due delivery
-first, B waited seconds behind A's backlog.
+2-core machine, loaded by other test runs, that alone exceeds 100 ms at p95: README, "Order and
+fairness"). On the shared listener B must do as well: its event takes the spare slot instead of
+waiting for one of A's POSTs to end (without it, up to 125 ms more here); with the claim that took
+each endpoint's oldest due delivery first, B waited seconds behind A's backlog.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ FLOOD_CLIENTS = 6
 BACKLOG = 1200  # A's messages waiting at its connect: more than it takes in FLOOD_SECONDS
 FLOOD_SECONDS = 5.0
 PROBE_EVERY = 0.1
+BOT_SECONDS = 0.5  # what the shared listener's bot spends on each of A's events during the flood
 
 
 def start_session(hub, session_id: str) -> None:
@@ -93,9 +96,9 @@ def queue_while_offline(hub, session_id: str, count: int) -> set[str]:
 def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
     slow = threading.Event()
 
-    def slow_for_a(n, request):  # while `slow` is set, A's events cost the shared listener 50 ms each
+    def slow_for_a(n, request):  # while `slow` is set, A's events cost the shared listener BOT_SECONDS each
         if slow.is_set() and request["path"] == "/all" and b'"sessionId":"A"' in request["body"]:
-            threading.Event().wait(0.05)
+            threading.Event().wait(BOT_SECONDS)
         return 200, {}, b"ok"
     with Receiver(slow_for_a) as receiver, HubProcess(tmp_path, HUB_LOG_LEVEL="WARNING") as hub:
         start_session(hub, "A")
@@ -117,7 +120,7 @@ def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
         hub.wait_for(lambda: len(probes.latencies(receiver, "quiet")) == len(probes.sent))
         quiet = probes.latencies(receiver, "quiet")
 
-        slow.set()  # the bot spends 50 ms on each of A's events: more than the shared listener can take
+        slow.set()  # the bot takes its time over each of A's events: A's POSTs hold all the listener's slots
         assert hub.post("/api/sessions/A/connect").ok
         probes.run(FLOOD_SECONDS, "busy")
         flooded = backlog(hub, shared_id, "A")
@@ -132,7 +135,8 @@ def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
         busy, own = probes.latencies(receiver, "busy"), probes.latencies(receiver, "busy", "/own")
         figures = (f"B's inject->receipt p95: quiet {p95(quiet):.0f} ms, during A's flood {p95(busy):.0f} ms "
                    f"(own webhook {p95(own):.0f} ms); A's backlog on the shared listener {flooded:.0f}")
-        assert p95(busy) < 2 * p95(own) + 25, figures
+        print(figures)
+        assert p95(busy) < 1.3 * p95(own) + 25, figures
 
         # Every A message is delivered afterwards: to the shared listener, and in order to the ordered one.
         assert len(ids) > 100, "the flood was too small"
