@@ -6,7 +6,8 @@ share, then the next. Meanwhile sends go through nginx and every session receive
 from the simulated WhatsApp. No request through nginx fails (202 allowed), every accepted send
 reaches the simulated WhatsApp exactly once, every inbound message reaches the listener, no device is
 ever connected twice, and each hand-over (old holder's "handed over" → new holder's "connected") is
-measured.
+measured. Before that, a Socket.IO client long-polls through the same nginx: the sticky upstream keeps
+every one of its requests on the process that knows its Engine.IO session.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
@@ -25,6 +27,7 @@ import requests
 
 from tests import postgres as pg
 from tests.cluster.test_cluster_pg import DIAL, TTL, Cluster, bring_up
+from tests.compat.sio import Client
 from tests.deploy import nginxproc
 from tests.integration.hubproc import API_KEY, ROOT, HubProcess, free_port
 from tests.receivers import Receiver
@@ -37,11 +40,31 @@ HANDED_OVER = "handed over to another hub process"
 HANDOVER_BOUND = TTL + DIAL
 
 
+@dataclass
+class Deployment:
+    """Three hub processes with SESSIONS connected sessions, nginx in front, a listener for inbound messages."""
+
+    cluster: Cluster
+    database_url: str
+    receiver: Receiver
+    url: str  # nginx (https)
+    cert: str
+    names: list[str]
+
+    def client(self) -> requests.Session:
+        """A client of nginx that trusts the test certificate (and not REQUESTS_CA_BUNDLE instead)."""
+        client = requests.Session()
+        client.trust_env = False
+        client.verify = self.cert
+        client.headers["X-API-Key"] = API_KEY
+        return client
+
+
 class Load:
     """Sends through nginx and inbound messages from the phones, in threads, until stopped; what happened."""
 
-    def __init__(self, cluster: Cluster, proxy_url: str, cert: str, names: list[str]):
-        self.cluster, self.url, self.cert, self.names = cluster, proxy_url, cert, names
+    def __init__(self, deployment: Deployment):
+        self.cluster, self.deployment, self.names = deployment.cluster, deployment, deployment.names
         self.running = True
         self.accepted: dict[str, int] = {}  # send text -> HTTP status (200 or 202)
         self.inbound: set[str] = set()  # texts the phone side delivered
@@ -59,16 +82,9 @@ class Load:
         for thread in self.threads:
             thread.join(30)
 
-    def _client(self) -> requests.Session:
-        client = requests.Session()
-        client.trust_env = False
-        client.verify = self.cert
-        client.headers["X-API-Key"] = API_KEY
-        return client
-
     def _through_nginx(self, client: requests.Session, method: str, path: str, **kwargs) -> requests.Response | None:
         try:
-            answer = client.request(method, self.url + path, timeout=30, **kwargs)
+            answer = client.request(method, self.deployment.url + path, timeout=30, **kwargs)
         except requests.RequestException as exc:
             self.failures.append(f"{method} {path}: {type(exc).__name__}")
             return None
@@ -78,7 +94,7 @@ class Load:
         return answer
 
     def _sender(self, number: int) -> None:
-        client = self._client()
+        client = self.deployment.client()
         for n in itertools.count():
             if not self.running:
                 return
@@ -93,7 +109,7 @@ class Load:
     def _phones(self) -> None:
         """Each session in turn gets a message from its customer, delivered by the simulated servers to the
         process holding the session's socket (the owner, as GET /api/sessions through nginx says)."""
-        client, phone = self._client(), requests.Session()
+        client, phone = self.deployment.client(), requests.Session()
         phone.headers["X-API-Key"] = API_KEY
         for n in itertools.count():
             if not self.running:
@@ -170,43 +186,57 @@ def sent_texts(url: str) -> Counter:
 
 
 @pytest.fixture(scope="module")
-def nginx_available():
+def deployment(postgres, tmp_path_factory):
     nginxproc.skip_without_nginx()
-
-
-def test_a_rolling_restart_behind_nginx_loses_nothing_and_fails_no_request(postgres, tmp_path, nginx_available):
-    names = [f"branch{i:02d}" for i in range(SESSIONS)]
+    directory = tmp_path_factory.mktemp("cluster")
     url = pg.create_database(postgres)
-    http_port, https_port = free_port(), free_port()
+    names = [f"branch{i:02d}" for i in range(SESSIONS)]
     with ExitStack() as stack, Receiver() as receiver:
-        setup = time.monotonic()
-        cluster = Cluster(stack, tmp_path, url, 3)
+        cluster = Cluster(stack, directory, url, 3)
         assert cluster.any().post("/api/whatsapp/register-listener", json={
             "callbackUrl": receiver.url, "events": ["message-received"]}).ok
         bring_up(cluster, names)
-        print(f"\nup after {time.monotonic() - setup:.1f} s")
-        (tmp_path / "nginx").mkdir()
-        config, cert = render_config(tmp_path / "nginx", cluster, http_port, https_port)
+        (directory / "nginx").mkdir()
+        http_port, https_port = free_port(), free_port()
+        config, cert = render_config(directory / "nginx", cluster, http_port, https_port)
         stack.enter_context(nginxproc.running(config, https_port))
-        began = time.monotonic()
-        with Load(cluster, f"https://127.0.0.1:{https_port}", str(cert), names) as load:
-            phases = [restart(cluster, node_id) for node_id in list(cluster.hubs)]
-        rolled = time.monotonic() - began
+        yield Deployment(cluster, url, receiver, f"https://127.0.0.1:{https_port}", str(cert), names)
+        for hub in cluster.hubs.values():  # at once: one by one, each SIGTERM hands its sessions to the rest
+            hub.kill()
 
-        assert load.failures == [], load.failures[:10]
-        waiting = cluster.any()
-        waiting.wait_for(lambda: set(load.accepted) <= set(sent_texts(url)), timeout=60, interval=0.5)
-        sent = sent_texts(url)
-        assert {text: sent[text] for text in load.accepted if sent[text] != 1} == {}  # exactly once
-        waiting.wait_for(lambda: load.inbound <= {json.loads(r["body"])["data"].get("text") for r in receiver.requests},
-                         timeout=60, interval=0.5)
-        assert cluster.double_connections() == 0
-        times = [seconds for name in names for seconds in handovers(waiting, name)]
-        statuses = Counter(load.accepted.values())
-        print(f"\nrolling restart of 3 processes, {SESSIONS} sessions, {rolled:.1f} s: {len(load.accepted)} sends "
-              f"accepted ({statuses[200]} sent at once, {statuses[202]} queued), {len(load.inbound)} inbound; "
-              f"{len(times)} hand-overs: median {statistics.median(times):.2f} s, max {max(times):.2f} s; "
-              f"each restart (stopped, started, member, all connected): "
-              f"{[' '.join(f'{s:.1f}' for s in p.values()) for p in phases]}")
-        assert len(load.accepted) > 100 and len(load.inbound) > 20 and len(times) >= SESSIONS // 3 * 3
-        assert max(times) < HANDOVER_BOUND
+
+def test_socket_io_long_polling_stays_on_the_process_that_holds_its_engine_io_session(deployment):
+    # Every poll and every emit is a new HTTP request: on another process its sid would be unknown (400).
+    client = Client(http_session=deployment.client()).connect(deployment, "polling", auth={"apiKey": API_KEY})
+    try:
+        for name in deployment.names:
+            assert client.sio.call("subscribe", {"sessionId": name}, timeout=10)["success"] is True
+        assert client.sio.transport() == "polling" and client.sio.connected
+    finally:
+        client.close()
+
+
+def test_a_rolling_restart_behind_nginx_loses_nothing_and_fails_no_request(deployment):
+    cluster, url, receiver = deployment.cluster, deployment.database_url, deployment.receiver
+    began = time.monotonic()
+    with Load(deployment) as load:
+        phases = [restart(cluster, node_id) for node_id in list(cluster.hubs)]
+    rolled = time.monotonic() - began
+
+    assert load.failures == [], load.failures[:10]
+    waiting = cluster.any()
+    waiting.wait_for(lambda: set(load.accepted) <= set(sent_texts(url)), timeout=60, interval=0.5)
+    sent = sent_texts(url)
+    assert {text: sent[text] for text in load.accepted if sent[text] != 1} == {}  # exactly once
+    waiting.wait_for(lambda: load.inbound <= {json.loads(r["body"])["data"].get("text") for r in receiver.requests},
+                     timeout=60, interval=0.5)
+    assert cluster.double_connections() == 0
+    times = [seconds for name in deployment.names for seconds in handovers(waiting, name)]
+    statuses = Counter(load.accepted.values())
+    print(f"\nrolling restart of 3 processes, {SESSIONS} sessions, {rolled:.1f} s: {len(load.accepted)} sends "
+          f"accepted ({statuses[200]} sent at once, {statuses[202]} queued), {len(load.inbound)} inbound; "
+          f"{len(times)} hand-overs: median {statistics.median(times):.2f} s, max {max(times):.2f} s; "
+          f"each restart (stopped, started, member, all connected): "
+          f"{[' '.join(f'{s:.1f}' for s in p.values()) for p in phases]}")
+    assert len(load.accepted) > 100 and len(load.inbound) > 20 and len(times) >= SESSIONS
+    assert max(times) < HANDOVER_BOUND
