@@ -17,7 +17,7 @@ from hub.delivery import worker as delivery_worker
 from hub.media import worker as media_worker
 from hub.outbound import worker as outbound_worker
 from hub.outbound.validation import default_session_warnings
-from hub.scheduler import make_scheduler
+from hub.scheduler import make_scheduler, share_cluster_jobs
 from hub.store import checkpoint, group
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ def start(app) -> None:
     context.scheduler = scheduler
     for module in BACKGROUND_MODULES:
         module.start(context, scheduler)
+    share_cluster_jobs(scheduler, context)
     scheduler.start()
     # Session restore runs in the background so the API answers at once.
     thread = threading.Thread(target=_bring_up_sessions, args=(context,), name="session-restore", daemon=True)

@@ -1,9 +1,10 @@
-"""The cluster's tables (PostgreSQL scale-out): its live processes and who holds which session."""
+"""The cluster's tables (PostgreSQL scale-out): its live processes, who holds which session, its shared jobs."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.models import Base, UTCDateTime, isoformat
@@ -39,3 +40,28 @@ class SessionLease(Base):
     owner: Mapped[str] = mapped_column(String(128), index=True)
     epoch: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ClusterJob(Base):
+    """A scheduler job that runs once per cluster (hub/scheduler.py): when, where and how often it ran."""
+
+    __tablename__ = "cluster_jobs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    node_id: Mapped[str] = mapped_column(String(128))
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+
+    @classmethod
+    def take_turn(cls, db, name: str, node_id: str, now: datetime, period: timedelta) -> bool:
+        """Record a run of `name` by `node_id` unless one was recorded within `period`: whether to run it.
+
+        One upsert (PostgreSQL), so two processes asking at once cannot both get the turn.
+        """
+        table = cls.__table__
+        statement = (pg_insert(table).values(name=name, ran_at=now, node_id=node_id, runs=1)
+                     .on_conflict_do_update(index_elements=[table.c.name],
+                                            set_={"ran_at": now, "node_id": node_id, "runs": table.c.runs + 1},
+                                            where=table.c.ran_at <= now - period)
+                     .returning(table.c.name))
+        return db.execute(statement).first() is not None
