@@ -22,6 +22,7 @@ import re
 import statistics
 import threading
 import time
+from pathlib import Path
 
 from tests.delivery.live import drain, flood
 from tests.integration.hubproc import HubProcess
@@ -37,6 +38,13 @@ BOT_SECONDS = 0.5  # what the shared listener's bot spends on each of A's events
 def start_session(hub, session_id: str) -> None:
     assert hub.post("/api/sessions", json={"sessionId": session_id, "engine": "sandbox", "start": True}).ok
     assert hub.post(f"/api/sandbox/{session_id}/scan", json={}).ok
+
+
+def cpu_wait(hub) -> tuple[float, float]:
+    """(seconds the worker's loop ran on a CPU, seconds it waited for one): its thread's schedstat."""
+    pid = hub.worker_pid()
+    ran, waited = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[:2]
+    return int(ran) / 1e9, int(waited) / 1e9
 
 
 def p95(values: list[float]) -> float:
@@ -122,7 +130,10 @@ def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
 
         slow.set()  # the bot takes its time over each of A's events: A's POSTs hold all the listener's slots
         assert hub.post("/api/sessions/A/connect").ok
+        before, started = cpu_wait(hub), time.monotonic()
         probes.run(FLOOD_SECONDS, "busy")
+        after, elapsed = cpu_wait(hub), time.monotonic() - started
+        ran, waited = after[0] - before[0], after[1] - before[1]  # what the machine's other work left the worker
         flooded = backlog(hub, shared_id, "A")
         assert flooded >= 20, f"A's events did not back up on the shared listener ({flooded} waiting)"
         hub.post("/api/sessions/A/stop")  # A's session-status event is recorded behind that backlog
@@ -134,7 +145,8 @@ def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
                      == len(probes_sent), timeout=60)  # late ones count with their lateness, lost ones fail here
         busy, own = probes.latencies(receiver, "busy"), probes.latencies(receiver, "busy", "/own")
         figures = (f"B's inject->receipt p95: quiet {p95(quiet):.0f} ms, during A's flood {p95(busy):.0f} ms "
-                   f"(own webhook {p95(own):.0f} ms); A's backlog on the shared listener {flooded:.0f}")
+                   f"(own webhook {p95(own):.0f} ms); A's backlog on the shared listener {flooded:.0f}; during the "
+                   f"flood the worker ran {ran / elapsed:.0%} of the time and waited for a CPU {waited / elapsed:.0%}")
         print(figures)
         assert p95(busy) < 1.3 * p95(own) + 25, figures
 
