@@ -42,7 +42,7 @@ def build_context(config: Config) -> HubContext:
     downloads.install(sessions)
     sandbox.install(sessions)
     context = HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions, targets=targets,
-                         pacer=Pacer(config.send_interval), metrics=HubMetrics(store),
+                         pacer=Pacer(config.send_interval), metrics=HubMetrics(store, node),
                          limiter=buckets_for(store.engine), node=node, keys=KeyCache(),
                          listener=Listener(config.database_url))
     calls.install(context)

@@ -182,14 +182,46 @@ def _labelled(name: str, documentation: str, label: str, values: dict, family):
     return metric
 
 
+class ProcessInfo:
+    """`hub_process_info{node,host,pid} 1`: which process answered this scrape."""
+
+    def __init__(self, node):
+        self.node = node
+
+    def collect(self):
+        info = GaugeMetricFamily("hub_process_info", "The hub process that answered this scrape (its cluster node "
+                                 "id, host and pid).", labels=["node", "host", "pid"])
+        info.add_metric([self.node.node_id, self.node.host, str(self.node.pid)], 1)
+        yield info
+
+
+class NodeLabelled:
+    """This process's own series; in a cluster each carries `node`, so two processes' series never mix.
+
+    What the database knows (sessions, queues, deliveries, attempt latency) is the cluster's and is
+    the same from every process: it stays unlabelled.
+    """
+
+    def __init__(self, registry: CollectorRegistry, node):
+        self.registry, self.node = registry, node
+
+    def collect(self):
+        for family in self.registry.collect():
+            if self.node.clustered:
+                family.samples = [sample._replace(labels={**sample.labels, "node": self.node.node_id})
+                                  for sample in family.samples]
+            yield family
+
+
 class HubMetrics:
     """The metrics of one hub, in its own registry (tests run several hubs in one process)."""
 
-    def __init__(self, store):
+    def __init__(self, store, node):
         self.store = store
         self.registry = CollectorRegistry()
-        self.events = Counter("hub_events_recorded", "Events recorded since the process started, by type.",
-                              ["type"], registry=self.registry)
+        own = CollectorRegistry()  # this process's series (NodeLabelled)
+        self.events = Counter("hub_events_recorded", "Events recorded by this process since it started, by type.",
+                              ["type"], registry=own)
         for event_type in EVENT_TYPES:
             self.events.labels(event_type)
         self.latency = Histogram("hub_delivery_attempt_latency_seconds",
@@ -197,16 +229,18 @@ class HubMetrics:
                                  ["endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.limited = Counter("hub_api_limited_requests", "API requests refused with 429 (rate limit), by "
                                "caller: admin-N, a scoped key's id, or addr:<client address>.", ["key"],
-                               registry=self.registry)
+                               registry=own)
         self.paced = Counter("hub_sends_paced", "Sends that waited for their session's pace (sendRate, "
                              "dailyLimit, newContactRate, HUB_SEND_INTERVAL), by session.", ["session"],
-                             registry=self.registry)
+                             registry=own)
         self._last_attempt_id = 0
         self._lock = threading.Lock()
         self.registry.register(DatabaseCollector(store))
-        self.registry.register(GroupCommitCollector(store))
-        self.registry.register(EngineCollector(store))
-        ProcessCollector(registry=self.registry)
+        own.register(GroupCommitCollector(store))
+        own.register(EngineCollector(store))
+        ProcessCollector(registry=own)
+        self.registry.register(NodeLabelled(own, node))
+        self.registry.register(ProcessInfo(node))
 
     def count_event(self, envelope: dict) -> None:
         """Bus callback: one more event of this type."""

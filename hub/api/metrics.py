@@ -13,4 +13,4 @@ bp = blueprint("metrics", "Prometheus metrics", url_prefix="")
 def metrics():
     """Sessions, events, deliveries, queues, attempt latency and media, in Prometheus text format."""
     body, content_type = hub().metrics.exposition(request.headers.get("Accept"))
-    return Response(body, content_type=content_type)
+    return Response(body, content_type=content_type, headers={"X-Hub-Node": hub().node.node_id})

@@ -118,3 +118,23 @@ def test_websocket_and_socket_io_clients_of_one_process_see_inbound_messages_of_
         client.close()
         for stream in streams.values():
             stream.close()
+
+
+def recorded(hub: HubProcess, node_id: str) -> float:
+    """This process's `hub_events_recorded_total` of message-received, read from its /metrics."""
+    answer = hub.get("/metrics")
+    assert answer.headers["X-Hub-Node"] == node_id
+    sample = f'hub_events_recorded_total{{node="{node_id}",type="message-received"}} '
+    return float(next(line for line in answer.text.splitlines() if line.startswith(sample)).split()[-1])
+
+
+def test_each_process_answers_metrics_as_itself_and_counts_only_the_events_it_recorded(pair):
+    holder, remote = pair.owners()["shop"], next(node for node in pair.hubs if node != pair.owners()["shop"])
+    for node_id, hub in pair.hubs.items():
+        text = hub.get("/metrics").text
+        assert 'hub_process_info{host="' in text and f'node="{node_id}",pid="{hub.worker_pid()}"}} 1.0' in text
+        assert f'process_resident_memory_bytes{{node="{node_id}"}}' in text
+    before = {node_id: recorded(hub, node_id) for node_id, hub in pair.hubs.items()}
+    inbound(pair, "shop", "uno más")
+    pair.hubs[holder].wait_for(lambda: recorded(pair.hubs[holder], holder) == before[holder] + 1)
+    assert recorded(pair.hubs[remote], remote) == before[remote]
