@@ -25,7 +25,8 @@ def dashboard():
     config = hub().config
     statuses = [status.value for status in DeliveryStatus]
     return render_template("dashboard.html", event_types=EVENT_TYPES, delivery_statuses=statuses,
-                           sandbox_enabled=config.sandbox, default_engine=config.engine)
+                           sandbox_enabled=config.sandbox, default_engine=config.engine,
+                           clustered=hub().node.clustered)  # the Cluster view: PostgreSQL only
 
 
 @bp.after_request

@@ -104,6 +104,7 @@ def test_operator_links_a_session_and_follows_its_deliveries(browser, hub, tmp_p
 
     page = open_dashboard(browser, hub, DESKTOP)
     page.evaluate("window.notReloaded = true")  # a page reload would wipe this
+    expect(page.locator("a[data-view=cluster]")).to_have_count(0)  # one process on SQLite: no Cluster view
 
     # Create a sandbox session: it waits for a scan and the QR is shown as an image.
     expect(page.locator("#new-session")).to_have_attribute("open", "")  # no sessions yet: the form is open

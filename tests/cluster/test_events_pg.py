@@ -1,4 +1,5 @@
-"""Two real gunicorn hub processes on one PostgreSQL: every process's clients see every process's events."""
+"""Two real gunicorn hub processes on one PostgreSQL: events reach every process's clients; metrics and the
+dashboard's Cluster view tell the processes apart."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ import pytest
 import websocket
 
 from tests import postgres as pg
+from tests.browser.test_dashboard import DESKTOP, browser, open_dashboard, screenshot  # noqa: F401  (a fixture)
 from tests.compat.sio import Client
 from tests.integration.hubproc import API_KEY, HubProcess
 
@@ -138,3 +140,24 @@ def test_each_process_answers_metrics_as_itself_and_counts_only_the_events_it_re
     inbound(pair, "shop", "uno más")
     pair.hubs[holder].wait_for(lambda: recorded(pair.hubs[holder], holder) == before[holder] + 1)
     assert recorded(pair.hubs[remote], remote) == before[remote]
+
+
+def test_the_dashboards_cluster_view_shows_each_process_and_the_sessions_it_holds(browser, pair):  # noqa: F811
+    from playwright.sync_api import expect
+
+    owners = pair.owners()
+    page = open_dashboard(browser, pair.hubs["node1"], DESKTOP)
+    page.click("a[data-view=cluster]")
+    rows = page.locator("#cluster-rows tr")
+    expect(rows).to_have_count(2)
+    for node_id, hub in pair.hubs.items():
+        row = page.locator(f"#cluster-rows tr[data-node={node_id}]")
+        expect(row).to_have_attribute("data-live", "true")
+        expect(row.locator("td[data-label=PID]")).to_have_text(str(hub.worker_pid()))
+        held = sorted(session_id for session_id, owner in owners.items() if owner == node_id)
+        expect(row.locator("td[data-label='Sessions held']")).to_have_text(
+            f"{len(held)}: {', '.join(held)}" if held else "none")
+    expect(page.locator("#cluster-summary")).to_contain_text("2 of 2 processes live")
+    expect(page.locator("#cluster-summary")).to_contain_text("this page from node1")
+    screenshot(page, "desktop-cluster")
+    page.close()

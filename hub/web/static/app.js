@@ -1,8 +1,9 @@
-// Entry point: the login screen, the four views, the live event stream and periodic refresh.
+// Entry point: the login screen, the views (four, and Cluster on PostgreSQL), the live event stream and periodic refresh.
 
 import {apiKey, request, whenUnauthorized} from "./api.js";
 import {busy, byId, toast} from "./dom.js";
 import {connectEvents} from "./live.js";
+import * as cluster from "./cluster.js";
 import * as deliveries from "./deliveries.js";
 import * as endpoints from "./endpoints.js";
 import * as keys from "./keys.js";
@@ -18,6 +19,7 @@ const VIEWS = {
   deliveries: () => Promise.all([endpoints.loadEndpoints(), deliveries.refresh()]),
   keys: keys.refreshView,
 };
+if (document.getElementById("view-cluster")) VIEWS.cluster = cluster.refreshView;  // rendered on PostgreSQL only
 const POLL_MS = 5000;  // delivery statuses change without an event (the dispatcher's attempts)
 let activeView = "sessions";
 let closeEvents = null;
