@@ -1,9 +1,11 @@
 """The hub's one PostgreSQL LISTEN/NOTIFY facility: `notify` in a transaction, one `Listener` per process.
 
-- `notify(db, channel, payload)` queues `pg_notify` in the caller's transaction: PostgreSQL
+- `notify(db, channel, payload)` adds a notification to the caller's transaction: PostgreSQL
   delivers it only when that transaction commits, so nobody is woken for a row they cannot see
-  yet, and a rolled-back write wakes nobody. Payloads stay below PostgreSQL's 8000-byte limit:
-  announce ids, let the receiver read the row.
+  yet, and a rolled-back write wakes nobody. The notifications of one transaction are sent in one
+  statement just before its commit (a `before_commit` hook): under group commit, a batch of
+  writes pays one round trip for all its notifications, not one each. Payloads stay below
+  PostgreSQL's 8000-byte limit: announce ids, let the receiver read the row.
 - `Listener` holds ONE dedicated connection (not from the hub's pool: a pooled connection is
   handed to other work between checkouts and would drop its LISTENs) and calls the callbacks
   registered with `subscribe(channel, callback, on_missed)`. Notifications are not durable: while
@@ -26,8 +28,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session as DbSession
 
 from hub.backoff import Backoff
 
@@ -37,16 +40,33 @@ MAX_PAYLOAD = 7999  # bytes: PostgreSQL refuses a payload of 8000 or more
 POLL_SECONDS = 0.5  # longest wait for notifications before looking at new channels and at stop()
 RECONNECT = Backoff(base=0.5, cap=5.0)
 CHANNEL = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")  # a plain identifier: LISTEN cannot take a parameter
-_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+_PENDING = "hub.notifications"  # db.info key: (channel, payload) to send before the commit, in order
+# unnest's rows come in array order, and so do the notifications (PostgreSQL keeps a transaction's order).
+_NOTIFY_ALL = text("SELECT pg_notify(channel, payload) FROM unnest(CAST(:channels AS text[]), "
+                   "CAST(:payloads AS text[])) AS pending(channel, payload)")
 
 
-def notify(db, channel: str, payload: str) -> None:
+def notify(db: DbSession, channel: str, payload: str) -> None:
     """Announce `payload` on `channel` when `db`'s transaction commits (PostgreSQL; nothing on SQLite)."""
     if db.get_bind().dialect.name != "postgresql":
         return
     if len(payload.encode()) > MAX_PAYLOAD:
         raise ValueError(f"a NOTIFY payload must be under 8000 bytes ({len(payload.encode())} given)")
-    db.execute(_NOTIFY, {"channel": channel, "payload": payload})
+    db.info.setdefault(_PENDING, []).append((channel, payload))
+
+
+@event.listens_for(DbSession, "before_commit")
+def _send_pending(db: DbSession) -> None:
+    """Every notification of the committing transaction, in one statement."""
+    pending = db.info.pop(_PENDING, None)
+    if pending:
+        channels, payloads = zip(*pending, strict=True)
+        db.execute(_NOTIFY_ALL, {"channels": list(channels), "payloads": list(payloads)})
+
+
+@event.listens_for(DbSession, "after_rollback")
+def _drop_pending(db: DbSession) -> None:
+    db.info.pop(_PENDING, None)
 
 
 @dataclass
