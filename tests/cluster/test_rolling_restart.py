@@ -136,7 +136,7 @@ def render_config(directory, cluster: Cluster, http_port: int, https_port: int) 
     cert, key = nginxproc.make_certificate(directory)
     upstreams = {f"server hub{i + 1}:3000 ": f"server 127.0.0.1:{hub.port} "
                  for i, hub in enumerate(cluster.hubs.values())}
-    replacements = {**nginxproc.local_lines(directory, "nginx", "whatsapp-hub.access.log"),
+    replacements = {**nginxproc.local_lines(directory, "nginx", "access.log"),
                     **nginxproc.tls_lines(directory, http_port, https_port, cert, key), **upstreams}
     path = nginxproc.render(ROOT / "deploy" / "nginx.cluster.conf", directory, replacements,
                             dict.fromkeys(upstreams, 2))

@@ -121,7 +121,7 @@ def test_nginx_reaches_the_hubs_by_their_compose_names_and_fixed_addresses(compo
 def test_the_cluster_nginx_config_passes_nginx_t_with_the_hubs_on_loopback(tmp_path):
     nginxproc.skip_without_nginx()
     cert, key = nginxproc.make_certificate(tmp_path)
-    replacements = {**nginxproc.local_lines(tmp_path, "nginx", "whatsapp-hub.access.log"),
+    replacements = {**nginxproc.local_lines(tmp_path, "nginx", "access.log"),
                     **nginxproc.tls_lines(tmp_path, free_port(), free_port(), cert, key),
                     **{f"server {name}:3000 ": f"server 127.0.0.1:{free_port()} " for name in HUBS}}
     counts = {f"server {name}:3000 ": 2 for name in HUBS}  # in both upstreams
