@@ -3,8 +3,9 @@
 /ws/session/<sessionId>[?engine=sandbox]: opening it creates the session if needed and starts it;
 the server sends {"event": "status"|"qr"|"error", "data": ...} and closes once connected. An
 error's data is the message string (the older linking frontends display it as it is).
-/ws/events[?sessionId=...]: every event envelope as it is recorded (for the dashboard); a scoped
-key's socket gets its own sessions' events only.
+/ws/events[?sessionId=...]: every event envelope as it is recorded (for the dashboard) — in a
+cluster by any process (hub/cluster/broadcast.py); a scoped key's socket gets its own sessions'
+events only.
 """
 from __future__ import annotations
 
