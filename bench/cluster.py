@@ -6,7 +6,8 @@
 Prints, from one run:
   1. sends accepted/s: POST /api/whatsapp/send with `"async": true` (stored durably and answered 202,
      sent by the session's holder in the background) from one gevent client (urllib3), against a
-     hub with 1 worker and one with 2, in alternating rounds -> medians and the ratio 2/1;
+     hub with 1 worker and one with 2, in alternating rounds -> medians and the ratio 2/1, with the
+     workers' CPU per send (from /proc: whether a second worker costs more per send or only lacks a core);
   2. fan-out deliveries/s: --events inbound messages to 5 nginx listeners (204), then a bulk replay of
      every delivery, drained as fast as the hub can (the cap of 4 POSTs per listener is held for
      the whole cluster) -> medians and the ratio 2/1;
@@ -20,6 +21,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -32,7 +34,7 @@ import urllib3  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.fanout import LISTENERS, Nginx, drain_rate, free_ports, wait_drained  # noqa: E402
+from bench.fanout import LISTENERS, TICKS, Nginx, drain_rate, free_ports, wait_drained  # noqa: E402
 from bench.send import run  # noqa: E402
 from tests import postgres  # noqa: E402
 from tests.cluster.test_cluster_pg import Cluster, bring_up  # noqa: E402
@@ -58,6 +60,16 @@ def inject(hub: HubProcess, nginx: Nginx, ports: list[int], events: int) -> None
     wait_drained(hub)
 
 
+def workers_cpu(hub: HubProcess) -> float:
+    """CPU seconds (user + system) all of the hub's workers have used so far."""
+    master = hub.process.pid
+    total = 0
+    for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / TICKS
+
+
 def measure(directory: Path, base_url: str, template: str, workers: int, nginx: Nginx, ports: list[int],
             args) -> dict:
     """One hub with `workers` workers on a fresh database: its fan-out drain rate, then its accepted sends/s."""
@@ -73,13 +85,16 @@ def measure(directory: Path, base_url: str, template: str, workers: int, nginx: 
             "callbackUrl": nginx.url(port), "events": ["message-received"]}).json()["listener"]["id"] for port in ports]
         since = datetime.now(UTC) - timedelta(seconds=1)
         inject(hub, nginx, ports, args.events)
+        cpu = workers_cpu(hub)
         fanout = drain_rate(hub, nginx, ports, ids, since, datetime.now(UTC) + timedelta(seconds=1))
+        fanout_cpu, cpu = (workers_cpu(hub) - cpu) * 1000 / (args.events * LISTENERS), workers_cpu(hub)
         http = urllib3.PoolManager(maxsize=args.concurrency)
         send = {"sessionId": "bench", "to": "+51 987 654 321", "message": "Su pedido 1234 está listo", "async": True}
         sends = run(http, hub.url + "/api/whatsapp/send", "POST", send, args.sends, args.concurrency)
+        sends_cpu = (workers_cpu(hub) - cpu) * 1000 / args.sends
     postgres.drop_database(url)
     assert set(sends["statuses"]) == {202}, sends["statuses"]
-    return {"sends": sends["rate"], "fanout": fanout}
+    return {"sends": sends["rate"], "fanout": fanout, "sends_cpu": sends_cpu, "fanout_cpu": fanout_cpu}
 
 
 def throughput(directory: Path, base_url: str, template: str, args) -> None:
@@ -96,8 +111,10 @@ def throughput(directory: Path, base_url: str, template: str, args) -> None:
     for key, label in (("sends", "sends accepted/s (async, 202)"), ("fanout", "fan-out deliveries/s (5 listeners)")):
         one, two = ([round(r[key]) for r in rates[w]] for w in (1, 2))
         ratio = statistics.median(two) / statistics.median(one)
+        cpu = [statistics.median(r[f"{key}_cpu"] for r in rates[w]) for w in (1, 2)]
         print(f"  {label:38} 1 worker {statistics.median(one):6.0f} {one}  2 workers {statistics.median(two):6.0f} "
-              f"{two}  ratio {ratio:.2f} (target {TARGET_RATIO})")
+              f"{two}  ratio {ratio:.2f} (target {TARGET_RATIO}); workers' CPU ms each: {cpu[0]:.2f} / {cpu[1]:.2f}")
+    print(f"  load average while measured: {' '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
 
 
 class Trio(Cluster):
