@@ -154,6 +154,7 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "HUB_RATE_LIMIT": ("rate_limit", parse_rate_setting, "50/s burst 100"),
     "HUB_NODE_ID": ("node_id", _node_id, ""),
     "HUB_LEASE_TTL": ("lease_ttl", _lease_ttl, "15s"),
+    "HUB_SEND_WAIT": ("send_wait", parse_duration, "10s"),
     "HUB_WORKERS": ("workers", _positive(int), "1"),
     "PORT": ("port", _positive(int), "3000"),
     "HOST": ("host", str, "127.0.0.1"),
@@ -197,6 +198,7 @@ class Config:
     rate_limit: RateLimit | None = RateLimit(50, 1.0, 100)  # per key (and per trusted address); None: off
     node_id: str = ""  # empty: host name + pid (hub.cluster.node.default_node_id)
     lease_ttl: float = 15.0
+    send_wait: float = 10.0  # how long a call waits for the process holding its session (cluster)
     workers: int = 1
     port: int = 3000
     host: str = "127.0.0.1"

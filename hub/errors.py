@@ -12,6 +12,7 @@ class HubError(Exception):
 
     status = 400
     code = "bad_request"
+    retry_after: int | None = None  # seconds, for a Retry-After header (a 503 worth retrying soon)
 
     def __init__(self, message: str, code: str | None = None, status: int | None = None, **extra):
         super().__init__(message)

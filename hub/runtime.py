@@ -11,7 +11,7 @@ import threading
 from types import ModuleType
 
 from hub import logs, metrics
-from hub.cluster import coordinator, notify
+from hub.cluster import commands, coordinator, notify
 from hub.context import HubContext
 from hub.delivery import worker as delivery_worker
 from hub.media import worker as media_worker
@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 # The group-commit writer starts early and stops late: the other workers write through it.
 # The coordinator joins the cluster (PostgreSQL) before anything else starts, so a duplicate HUB_NODE_ID stops the
 # start-up; it leaves last but one, handing its sessions over while the writer still runs. The notification
-# listener (PostgreSQL) starts early; a channel subscribed later is LISTENed within half a second.
-BACKGROUND_MODULES: list[ModuleType] = [logs, group, coordinator, notify, metrics, outbound_worker, media_worker,
-                                        delivery_worker, checkpoint]
+# listener (PostgreSQL) starts early; a channel subscribed later is LISTENed within half a second. The commands'
+# router (hub/cluster/commands.py) follows: calls for sessions held elsewhere go to their holder.
+BACKGROUND_MODULES: list[ModuleType] = [logs, group, coordinator, notify, commands, metrics, outbound_worker,
+                                        media_worker, delivery_worker, checkpoint]
 
 
 def start(app) -> None:

@@ -69,7 +69,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HubError)
     def hub_error(exc: HubError):
-        return error_response(exc.status, exc.code, exc.message, **exc.extra)
+        response, status = error_response(exc.status, exc.code, exc.message, **exc.extra)
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status
 
     @app.errorhandler(ValidationError)
     def pydantic_error(exc: ValidationError):

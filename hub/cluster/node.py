@@ -52,6 +52,7 @@ class Node:
     def release(self, db, session_id: str) -> None:
         """Hand the lease back at once (the session stopped here)."""
         leases.release(db, self.node_id, [session_id], utcnow())
+        self.leases.pop(session_id, None)  # views answered before the next round show nobody holding it
 
     def fence(self, db, session_id: str) -> bool:
         """Whether a write about a session this process runs may happen (it still holds the lease's epoch)."""

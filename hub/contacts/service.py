@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
+from hub.cluster.commands import on_holder
 from hub.contacts.numbers import phone_digits
 from hub.context import HubContext
 from hub.errors import BadRequest, HubError, NotFound, Unavailable
@@ -33,6 +34,7 @@ def install(context: HubContext) -> None:
     context.sessions.on_delete.append(forget_checks)
 
 
+@on_holder
 def check(context: HubContext, session_id: str, inputs: list) -> list[dict]:
     """One row per input: {input, exists, jid, lid}, or {input, error} for one that is not a number."""
     if len(inputs) > MAX_CHECK:
@@ -216,6 +218,7 @@ def absent_numbers(context: HubContext) -> AbsentNumbers:
     return found
 
 
+@on_holder
 def lookup(context: HubContext, session_id: str, phone_or_jid: str) -> dict:
     """{jid, lid, phone, pushName, about, pictureUrl, isBusiness}; 404 when the number is not on WhatsApp."""
     context.sessions.peek(session_id)  # 404 for an unknown session; a cached profile needs no connection

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, case, func, or_, select, update
 
+from hub.cluster.commands import on_holder
 from hub.context import HubContext
 from hub.errors import NotFound, Unavailable
 from hub.sessions.engine import Engine, EngineError, NotConnected
@@ -118,6 +119,7 @@ def connected(context: HubContext, session_id: str) -> Engine:
     return engine
 
 
+@on_holder
 def mark_read(context: HubContext, session_id: str, chat: str, message_ids: list[str] | None) -> dict:
     """Read receipts for the chat's unread messages (or the given ids); they no longer count as unread."""
     engine = connected(context, session_id)
@@ -161,6 +163,7 @@ def record_read(context: HubContext, session_id: str, chats: list[str], message_
     context.store.writes.run(write)
 
 
+@on_holder
 def set_presence(context: HubContext, session_id: str, chat: str, state: str) -> dict:
     """Show typing / recording / paused in the chat now (not queued: it means nothing later)."""
     engine = connected(context, session_id)

@@ -40,9 +40,10 @@ def claim_next(context: HubContext, session_id: str) -> Outbound | None:
         head = db.scalar(QUEUE_HEAD, {"session_id": session_id})
         if head is None or head.status != OutboundStatus.QUEUED or head.next_attempt_at > utcnow():
             return None
-        db.expunge(head)  # written with one Core UPDATE below, not by the unit of work
-        head.claim()
-        head.save_state(db)
+        db.expunge(head)  # written with one conditional Core UPDATE below, not by the unit of work
+        # In a cluster only the lease's holder sends (a process resuming after a pause may not hold it any more).
+        if not context.node.fence(db, session_id) or not head.take(db):
+            return None
         return head
 
 

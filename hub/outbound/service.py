@@ -28,6 +28,7 @@ def accept(context: HubContext, request: SendRequest, check=validate) -> tuple[d
         row = send_claimed(context, row, engine)
     else:
         wake_worker(context, validated.session_id)
+        row = wait_for_holder(context, row, request)
     body, status = answer(row)
     if status == 202 and limits_of(context, row.session_id).paced:
         body["queue"] = queue_estimate(context, row.session_id)  # when a paced queue will have sent it
@@ -55,3 +56,11 @@ def wake_worker(context: HubContext, session_id: str) -> None:
     worker = context.outbound_worker
     if worker is not None and context.sessions.is_running(session_id):
         worker.wake()
+
+
+def wait_for_holder(context: HubContext, row: Outbound, request: SendRequest) -> Outbound:
+    """Cluster: a send queued for a session another process holds waits up to HUB_SEND_WAIT for its outcome there."""
+    router = context.sessions.router
+    if router is None or request.queue_only or row.status != OutboundStatus.QUEUED:
+        return row
+    return router.await_send(row) if router.elsewhere(row.session_id) else row

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from neonize.utils.enum import ParticipantChange
 from neonize.utils.jid import build_jid
 
+from hub.cluster.commands import command_argument, on_holder
 from hub.errors import BadRequest, Forbidden, HubError, NotFound, Unavailable
 from hub.sessions.engine import EngineError, NotConnected
 from hub.sessions.jids import normalise_jid
@@ -28,6 +29,7 @@ PARTICIPANT_ERRORS = {403: ("refused_by_privacy", "Their privacy settings do not
                       406: ("not_allowed", "WhatsApp does not allow this change for them (the group's creator).")}
 
 
+@command_argument
 @dataclass
 class GroupChanges:
     """A PATCH of a group: only the fields given change."""
@@ -46,16 +48,19 @@ def group_jid(group_id: str) -> str:
     return normalise_jid(group_id, "groupId")
 
 
+@on_holder
 def list_groups(manager, session_id: str) -> list[dict]:
     """Every group the session is in (goneonize GetJoinedGroups)."""
     return [group_view(info) for info in _ask(manager, session_id, "get_joined_groups")]
 
 
+@on_holder
 def group_info(manager, session_id: str, group_id: str) -> dict:
     """One group: subject, description, owner, participants with admin flags, settings (GetGroupInfo)."""
     return group_view(_ask(manager, session_id, "get_group_info", _jid(group_jid(group_id))))
 
 
+@on_holder
 def create_group(manager, session_id: str, subject: str, participants: list[str]) -> dict:
     """A new group with the session as its creator; refused participants are listed with why."""
     members = [_jid(normalise_jid(each, "participants")) for each in participants]
@@ -64,6 +69,7 @@ def create_group(manager, session_id: str, subject: str, participants: list[str]
     return {**group_view(info), "refused": refused}
 
 
+@on_holder
 def update_group(manager, session_id: str, group_id: str, changes: GroupChanges) -> dict:
     """Change the subject, description, announce or locked setting; the group as it is afterwards."""
     target = _jid(group_jid(group_id))
@@ -79,6 +85,7 @@ def update_group(manager, session_id: str, group_id: str, changes: GroupChanges)
     return group_view(_ask(manager, session_id, "get_group_info", target))
 
 
+@on_holder
 def change_participants(manager, session_id: str, group_id: str, action: str, participants: list[str]) -> list[dict]:
     """add / remove / promote / demote: one result per participant (WhatsApp refuses some)."""
     target = _jid(group_jid(group_id))
@@ -88,11 +95,13 @@ def change_participants(manager, session_id: str, group_id: str, action: str, pa
     return [_participant_result(row) for row in rows]
 
 
+@on_holder
 def invite_link(manager, session_id: str, group_id: str, reset: bool = False) -> str:
     """The group's invite link (admins only); `reset` revokes the old one (GetGroupInviteLink)."""
     return _ask(manager, session_id, "get_group_invite_link", _jid(group_jid(group_id)), reset)
 
 
+@on_holder
 def leave_group(manager, session_id: str, group_id: str) -> None:
     """The session leaves the group (LeaveGroup)."""
     _ask(manager, session_id, "leave_group", _jid(group_jid(group_id)))

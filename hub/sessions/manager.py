@@ -18,6 +18,7 @@ from pathlib import Path
 import gevent
 
 from hub.caller import current_caller
+from hub.cluster.commands import on_holder
 from hub.cluster.node import Node
 from hub.errors import BadRequest, Conflict, Forbidden, Unavailable
 from hub.events import EventLog
@@ -74,11 +75,13 @@ class SessionManager(SessionSink):
         self.backoff = RECONNECT  # tests give a faster one
         self.history = HistoryWorker(self)  # works through WhatsApp's history syncs (hub/sessions/history.py)
         self.on_delete.append(history.forget)
+        self.router = None  # a cluster's calls for sessions held elsewhere (hub.cluster.commands)
 
     # Reads of the rows: see SessionRows.
     def get(self, session_id: str) -> dict:
         """The session's public view (the caller's own copy, with the process that holds it); NotFound if unknown."""
-        view = self.rows.get(session_id)
+        # A session another process runs changes there: this process's cached view of it would be stale.
+        view = self.rows.get(session_id) if self.node.holds(session_id) else self.rows.fresh(session_id)
         view["owner"] = self.node.owner(session_id, session_id in self._live)
         return view
 
@@ -119,6 +122,7 @@ class SessionManager(SessionSink):
             raise NotConnected(f"Session '{session_id}' is not running; connect it first.")
         return live.engine
 
+    @on_holder
     def qr(self, session_id: str) -> dict:
         """The QR to scan now (409 when the session is not waiting for one)."""
         status = self.get(session_id)["status"]
@@ -223,6 +227,7 @@ class SessionManager(SessionSink):
             gevent.sleep(0.02)
         return view
 
+    @on_holder
     def stop(self, session_id: str, status: str = SessionStatus.STOPPED, reason: str | None = None) -> dict:
         """Disconnect and forget the live engine; credentials stay on disk."""
         self.get(session_id)
@@ -231,6 +236,7 @@ class SessionManager(SessionSink):
         self._release(session_id)
         return self.get(session_id)
 
+    @on_holder
     def logout(self, session_id: str) -> dict:
         """Unlink the device and delete its credentials (409 when the session is not running)."""
         view = self.get(session_id)
@@ -259,6 +265,7 @@ class SessionManager(SessionSink):
         shutil.rmtree(self.store_dir(session_id), ignore_errors=True)
         self.rows.delete(session_id, self.on_delete)
 
+    @on_holder
     def pair(self, session_id: str, phone: str, wait: float = 20.0) -> str:
         """A pairing code for `phone`; starts the session and waits until its websocket is up."""
         view = self.get(session_id)

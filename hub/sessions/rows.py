@@ -30,6 +30,11 @@ class SessionRows:
         """The session's public view (the caller's own copy); NotFound if it does not exist."""
         return copy.deepcopy(self.peek(session_id))
 
+    def fresh(self, session_id: str) -> dict:
+        """The session's view read from the database now (another process changes it: not cached)."""
+        with self.store.session() as db:
+            return self.row(db, session_id).to_dict()
+
     def peek(self, session_id: str) -> dict:
         """The cached view itself, for hot paths that only read it (never edit it); NotFound if unknown."""
         view = self._views.get(session_id)

@@ -1,5 +1,6 @@
 """Database setup (engine, `db` sessions) and the typed models."""
 from hub.store import cluster as _cluster_models  # noqa: F401  (the cluster's tables)
+from hub.store import commands as _command_models  # noqa: F401  (commands for another process's sessions)
 from hub.store import contacts as _contact_models  # noqa: F401  (LID mappings, number checks)
 from hub.store import ratelimit as _ratelimit_models  # noqa: F401  (the API rate limits' buckets)
 from hub.store import sandbox as _sandbox_models  # noqa: F401  (the simulated WhatsApp's tables)

@@ -238,6 +238,13 @@ class Outbound(Base):
         self.status = OutboundStatus.SENDING
         self.attempts += 1
 
+    def take(self, db) -> bool:
+        """Claim a queued row in the database too, only if it is still queued: one sender per row, whatever races it."""
+        taken = db.connection().execute(_TAKE_QUEUED, {"row_id": self.id}).rowcount == 1
+        if taken:
+            self.claim()
+        return taken
+
     def mark_sent(self, message_id: str) -> None:
         self.status, self.message_id, self.error = OutboundStatus.SENT, message_id, None
         self.sent_at = utcnow()
@@ -297,6 +304,10 @@ def sent_content(content: dict | None) -> dict:
 _SAVE_STATE = update(Outbound.__table__).where(Outbound.__table__.c.id == bindparam("row_id")).values(
     {name: bindparam(name) for name in ("status", "message_id", "error", "attempts", "next_attempt_at", "sent_at")})
 _SAVE_FINAL_STATE = _SAVE_STATE.values(payload=None)
+# A queue worker's claim (hub/outbound/queue.py): another process's worker may race it for the same row.
+_TAKE_QUEUED = update(Outbound.__table__).where(Outbound.__table__.c.id == bindparam("row_id"),
+                                                Outbound.__table__.c.status == OutboundStatus.QUEUED).values(
+    status=OutboundStatus.SENDING, attempts=Outbound.__table__.c.attempts + 1)
 
 
 class MediaFile(Base):
