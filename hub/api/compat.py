@@ -136,7 +136,7 @@ def connect(path: SessionPath):
     return session_state(start(path.session_id))
 
 
-@bp.get("/qr/<session_id>", responses=answers(SessionState, 404))
+@bp.get("/qr/<session_id>", responses=answers(SessionState, 404, 503))
 def qr(path: SessionPath):
     """The QR as text and as a PNG data URL; `qr: null` with the status when there is none to scan."""
     view = hub().sessions.get(path.session_id)

@@ -88,19 +88,19 @@ def connect_session(path: SessionPath):
     return ok(session=hub().sessions.start(path.session_id, settle=START_SETTLE))
 
 
-@bp.post("/sessions/<session_id>/stop", responses=answers(SessionAnswer, 404))
+@bp.post("/sessions/<session_id>/stop", responses=answers(SessionAnswer, 404, 503))
 def stop_session(path: SessionPath):
     """Disconnect; credentials stay, so connect resumes without a scan."""
     return ok(session=hub().sessions.stop(path.session_id))
 
 
-@bp.post("/sessions/<session_id>/logout", responses=answers(SessionAnswer, 404, 409))
+@bp.post("/sessions/<session_id>/logout", responses=answers(SessionAnswer, 404, 409, 503))
 def logout_session(path: SessionPath):
     """Unlink the device from WhatsApp and delete its credentials."""
     return ok(session=hub().sessions.logout(path.session_id))
 
 
-@bp.get("/sessions/<session_id>/qr", responses={**QR_ANSWERS, **answers({}, 404, 409)})
+@bp.get("/sessions/<session_id>/qr", responses={**QR_ANSWERS, **answers({}, 404, 409, 503)})
 def session_qr(path: SessionPath, query: QrQuery):
     """The QR to scan: JSON, or an image with ?format=svg|png."""
     qr = hub().sessions.qr(path.session_id)

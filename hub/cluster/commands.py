@@ -3,10 +3,11 @@
 One path for every such service function: `@on_holder` wraps it. On SQLite, or when this process
 holds the session, or when nobody does, the call runs here unchanged (no table traffic). When
 another live process holds the session's lease, the call becomes a row of `cluster_commands`
-(hub/store/commands.py); the holder is woken (`Router.wake`, a NOTIFY once hub.cluster.notify
-exists, else its poll), claims the row with a conditional UPDATE (at most once), runs the very
-same function and writes the answer or the error; the caller waits for it until its deadline
-(HUB_SEND_WAIT), then answers 503 `owner_unavailable`. A holder that dies leaves the lease to
+(hub/store/commands.py); the holder is woken by a NOTIFY (hub/cluster/notify.py; it also polls,
+as notifications are not durable), claims the row with a conditional UPDATE (at most once), runs
+the very same function and writes the answer or the error with a NOTIFY on the reply channel; the
+caller waits for it (woken by that reply, or its own poll) until its deadline (HUB_SEND_WAIT),
+then answers 503 `owner_unavailable`. A holder that dies leaves the lease to
 expire: whoever takes the session over runs the command if its caller still waits.
 
 Sends are not commands: they are queued rows already (hub/outbound/); `await_send` wakes the
@@ -25,6 +26,7 @@ from datetime import timedelta
 import gevent
 from sqlalchemy import select
 
+from hub.cluster.notify import notify
 from hub.context import HubContext
 from hub.errors import HubError, Unavailable
 from hub.store.cluster import SessionLease
@@ -36,9 +38,11 @@ from hub.store.models import utcnow
 log = logging.getLogger(__name__)
 
 COMMANDS = "hub_commands"  # NOTIFY channel: a command for a session (payload: the session id)
-OUTBOUND = "hub_outbound"  # NOTIFY channel: a send queued for a session held elsewhere
-POLL = 0.2  # seconds between looks at the table when no wake-up comes
-REPLY_POLL = 0.05  # a waiting caller's look at its command's row
+REPLIES = "hub_command_replies"  # NOTIFY channel: a command was answered (payload: its id)
+OUTBOUND = "hub_outbound"  # NOTIFY channel: a send queued for a session held elsewhere (payload: the session id)
+POLL = 1.0  # seconds between looks at the table when no notification comes (one may be lost in an outage)
+REPLY_POLL = 0.5  # a waiting caller's look at its command's row, between replies
+SEND_POLL = (0.02, 0.25)  # a waiting send's look at its row: first and longest interval (no notification)
 PURGE_AFTER = 60.0  # seconds a command row stays after its deadline (a late answer is still readable)
 
 _functions: dict[str, Callable] = {}  # kind -> the undecorated service function
@@ -115,8 +119,8 @@ class Router:
         self.context = context
         self.node = context.node
         self.wait = context.config.send_wait
-        self.kick = threading.Event()  # set by a wake-up: look at the table now
-        self.wake: Callable[[object, str, str], None] = lambda db, channel, payload: None  # NOTIFY, when available
+        self.kick = threading.Event()  # set by a notification: look at the table now
+        self.replies: dict[str, threading.Event] = {}  # command id -> set when its answer is announced
         self.running = True
 
     def elsewhere(self, session_id: str) -> bool:
@@ -135,7 +139,7 @@ class Router:
             db.add(ClusterCommand(id=command_id, session_id=session_id, kind=kind, arguments=arguments,
                                   status=CommandStatus.PENDING, caller=self.node.node_id, created_at=now,
                                   deadline=now + timedelta(seconds=self.wait)))
-            self.wake(db, COMMANDS, session_id)
+            notify(db, COMMANDS, session_id)
         answer = self._await(command_id, time.monotonic() + self.wait)
         if answer is None:
             raise OwnerUnavailable(self._late(command_id, session_id))
@@ -143,14 +147,24 @@ class Router:
 
     def _await(self, command_id: str, deadline: float) -> dict | None:
         """The command's answer once written; None at the deadline."""
-        while time.monotonic() < deadline:
-            with self.context.store.session() as db:
-                answer = db.scalar(select(ClusterCommand.answer).where(ClusterCommand.id == command_id,
-                                                                       ClusterCommand.status == CommandStatus.DONE))
-            if answer is not None:
-                return answer
-            gevent.sleep(REPLY_POLL)
-        return None
+        replied = self.replies[command_id] = threading.Event()
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                replied.wait(min(left, REPLY_POLL))
+                with self.context.store.session() as db:
+                    answer = db.scalar(select(ClusterCommand.answer).where(
+                        ClusterCommand.id == command_id, ClusterCommand.status == CommandStatus.DONE))
+                if answer is not None:
+                    return answer
+            return None
+        finally:
+            self.replies.pop(command_id, None)
+
+    def replied(self, command_id: str) -> None:
+        """Notification: a command was answered (maybe one this process waits for)."""
+        waiting = self.replies.get(command_id)
+        if waiting is not None:
+            waiting.set()
 
     def _late(self, command_id: str, session_id: str) -> str:
         """The 503's message: whether the call may still happen (it was claimed) or never will."""
@@ -163,10 +177,11 @@ class Router:
     def await_send(self, row: Outbound) -> Outbound:
         """Wake the holder's queue worker; the row once sent or failed, or as it is after HUB_SEND_WAIT."""
         with self.context.store.session() as db:
-            self.wake(db, OUTBOUND, row.session_id)
-        deadline = time.monotonic() + self.wait
+            notify(db, OUTBOUND, row.session_id)
+        deadline, interval = time.monotonic() + self.wait, SEND_POLL[0]
         while time.monotonic() < deadline:
-            gevent.sleep(REPLY_POLL)
+            gevent.sleep(interval)
+            interval = min(interval * 1.5, SEND_POLL[1])
             with self.context.store.session() as db:
                 latest = db.scalar(select(Outbound).where(Outbound.id == row.id))
                 if latest is not None and latest.status in FINAL_STATUSES:
@@ -205,6 +220,7 @@ class Router:
                                               f"{type(exc).__name__}.", code="owner_failed"))
         with self.context.store.session() as db:
             ClusterCommand.finish(db, command_id, answer)
+            notify(db, REPLIES, command_id)
 
     def _run(self, command: ClusterCommand):
         arguments = command.arguments
@@ -233,8 +249,17 @@ def start(context: HubContext, scheduler) -> None:
     if context.coordinator is None:
         return
     router = context.sessions.router = Router(context)
+    context.listener.subscribe(COMMANDS, lambda session_id: router.kick.set(), on_missed=router.kick.set)
+    context.listener.subscribe(REPLIES, router.replied)
+    context.listener.subscribe(OUTBOUND, lambda session_id: wake_sender(context, session_id))
     threading.Thread(target=router.loop, name="cluster-commands", daemon=True).start()
     scheduler.add_job(router.purge, "interval", seconds=PURGE_AFTER, id="cluster-commands-purge")
+
+
+def wake_sender(context: HubContext, session_id: str) -> None:
+    """Notification: a send was queued through another process for a session that may be running here."""
+    if context.outbound_worker is not None and context.sessions.is_running(session_id):
+        context.outbound_worker.wake()
 
 
 def stop(context: HubContext) -> None:
