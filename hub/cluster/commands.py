@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from hub.cluster.notify import notify
 from hub.context import HubContext
-from hub.errors import HubError, Unavailable
+from hub.errors import BadRequest, Conflict, Forbidden, HubError, NotFound, PayloadTooLarge, Unavailable
 from hub.store.cluster import SessionLease
 from hub.store.commands import ClusterCommand, CommandStatus
 from hub.store.ids import new_id
@@ -47,6 +47,7 @@ PURGE_AFTER = 60.0  # seconds a command row stays after its deadline (a late ans
 
 _functions: dict[str, Callable] = {}  # kind -> the undecorated service function
 _argument_types: dict[str, type] = {}  # dataclasses a command may carry as an argument
+ERROR_KINDS = {kind.status: kind for kind in (BadRequest, Forbidden, NotFound, Conflict, PayloadTooLarge, Unavailable)}
 
 
 def on_holder(function: Callable) -> Callable:
@@ -105,10 +106,11 @@ def error_answer(exc: HubError) -> dict:
 
 
 def result_of(answer: dict):
-    """A command's result, or its error raised as the holder raised it."""
+    """A command's result, or its error raised as the holder raised it (of the kind its status says)."""
     if "error" in answer:
         error = answer["error"]
-        raise HubError(error["message"], code=error["code"], status=error["status"], **error["extra"])
+        kind = ERROR_KINDS.get(error["status"], HubError)  # callers catch Conflict, NotFound, ... as they would here
+        raise kind(error["message"], code=error["code"], status=error["status"], **error["extra"])
     return answer["result"]
 
 

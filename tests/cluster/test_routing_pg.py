@@ -109,6 +109,8 @@ def test_qr_contacts_groups_and_a_reaction_through_the_other_process(pair):
     assert contact.status_code == 200, contact.text
     assert contact.json()["contact"]["jid"] == f"{CUSTOMER}@s.whatsapp.net"
     assert through.get(f"/api/sessions/{name}/groups").status_code == 200
+    no_qr = through.get(f"/api/qr/{name}")  # the seeds' shape: a holder's 409 no_qr is `qr: null` here too
+    assert no_qr.status_code == 200 and no_qr.json()["qr"] is None, no_qr.text
     sent = send(pair.owner(name), name, "react to me").json()["messageId"]
     reaction = through.post(f"/api/sessions/{name}/messages/{sent}/reaction",
                             json={"emoji": "👍", "chatId": f"{CUSTOMER}@s.whatsapp.net"})
