@@ -25,6 +25,7 @@ from datetime import timedelta
 
 import gevent
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from hub.cluster.notify import notify
 from hub.context import HubContext
@@ -237,6 +238,8 @@ class Router:
             self.kick.clear()
             try:
                 self.run_pending()
+            except SQLAlchemyError as exc:  # the database is away: the coordinator says so already
+                log.warning("cluster: looking for commands failed (%s)", type(exc).__name__)
             except Exception:
                 log.exception("cluster: looking for commands failed")
 
