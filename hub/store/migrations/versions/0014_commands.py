@@ -1,7 +1,7 @@
 """Commands for a session held by another hub process (PostgreSQL scale-out: any process answers any call).
 
 Revision ID: 0014_commands
-Revises: 0013_cluster
+Revises: 0014_dispatch
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_commands"
-down_revision: str | Sequence[str] | None = "0013_cluster"
+down_revision: str | Sequence[str] | None = "0014_dispatch"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
