@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 # per process by nature. A job missing here stops the start-up (see `share_cluster_jobs`).
 CLUSTER, PROCESS = "cluster", "process"
 JOBS = {"delivery-sweep": CLUSTER, "event-retention": CLUSTER, "media-retention": CLUSTER,
-        "outbound-expire": CLUSTER, "media-retry": PROCESS, "sqlite-checkpoint": PROCESS}
+        "outbound-expire": CLUSTER, "cluster-commands-purge": CLUSTER, "media-retry": PROCESS,
+        "sqlite-checkpoint": PROCESS}
 # A job's turn comes round after this share of its period: the processes' ticks drift apart, and
 # a full period would make the process that ran last skip its next tick now and then.
 PERIOD_SHARE = 0.9
