@@ -60,9 +60,13 @@ def bring_up(hubs: dict[str, HubProcess]) -> dict[str, str]:
 
     def views():
         return {view["sessionId"]: view for view in first.get("/api/sessions").json()["sessions"]}
-    first.wait_for(lambda: all(view["status"] == "qr" and view["owner"] for view in views().values()), timeout=60)
-    for name, view in views().items():
-        assert hubs[view["owner"]].post(f"/api/sandbox/{name}/scan", json={}).ok
+    def spread():  # both waiting for a scan, one on each process (the second process takes its share)
+        seen = views().values()
+        return all(view["status"] == "qr" for view in seen) and len({view["owner"] for view in seen} - {None}) == 2
+    first.wait_for(spread, timeout=60, interval=0.2)
+    for name in ("bench0", "bench1"):
+        first.wait_for(lambda name=name: hubs[views()[name]["owner"]].post(f"/api/sandbox/{name}/scan", json={}).ok,
+                       timeout=30, interval=0.5)
     first.wait_for(lambda: all(view["status"] == "connected" for view in views().values()), timeout=30)
     return {name: view["owner"] for name, view in views().items()}
 
