@@ -16,6 +16,7 @@ from hub.rates import RateLimit, parse_rate_setting
 from hub.rules import ENGINE_NAMES
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+SESSION_STORES = ("files", "database")  # where whatsmeow keeps each session's device (hub.sessions.device_store)
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
@@ -79,6 +80,12 @@ def _networks(text: str) -> list:
 def _engine(text: str) -> str:
     if text not in ENGINE_NAMES:
         raise ValueError(f"unknown engine {text!r} (use {' or '.join(ENGINE_NAMES)})")
+    return text
+
+
+def _session_store(text: str) -> str:
+    if text not in SESSION_STORES:
+        raise ValueError(f"unknown session store {text!r} (use {' or '.join(SESSION_STORES)})")
     return text
 
 
@@ -156,6 +163,7 @@ _VARIABLES: dict[str, tuple[str, object, str]] = {
     "HUB_LEASE_TTL": ("lease_ttl", _lease_ttl, "15s"),
     "HUB_SEND_WAIT": ("send_wait", parse_duration, "10s"),
     "HUB_WORKERS": ("workers", _positive(int), "1"),
+    "HUB_SESSION_STORE": ("session_store", _session_store, "files"),
     "PORT": ("port", _positive(int), "3000"),
     "HOST": ("host", str, "127.0.0.1"),
 }
@@ -200,6 +208,7 @@ class Config:
     lease_ttl: float = 15.0
     send_wait: float = 10.0  # how long a call waits for the process holding its session (cluster)
     workers: int = 1
+    session_store: str = "files"  # files: HUB_SESSIONS_DIR/<id>/whatsapp.db; database: hub.sessions.device_store
     port: int = 3000
     host: str = "127.0.0.1"
     # Not a variable of its own: which variable the keys came from (a legacy name earns a warning).
@@ -219,6 +228,7 @@ class Config:
                 raise ConfigError(f"{name}={text!r} is invalid: {exc}") from None
         if not values["api_keys"]:
             values.update(_legacy_keys(source))
+        _check_session_store(values)
         return cls(**values)
 
     def startup_warnings(self) -> list[str]:
@@ -267,6 +277,14 @@ class Config:
     @property
     def max_media_bytes(self) -> int:
         return int(self.max_media_mb * 1024 * 1024)
+
+
+def _check_session_store(values: dict) -> None:
+    """whatsmeow's PostgreSQL store only: its SQLite store cannot be shared (and lives in HUB_SESSIONS_DIR already)."""
+    if values["session_store"] == "database" and not values["database_url"].startswith("postgresql"):
+        raise ConfigError("HUB_SESSION_STORE=database needs PostgreSQL (HUB_DATABASE_URL=postgresql+psycopg://...): "
+                          "whatsmeow keeps its stores in the hub's PostgreSQL database; on SQLite use "
+                          "HUB_SESSION_STORE=files.")
 
 
 def _legacy_keys(source) -> dict:

@@ -26,7 +26,6 @@ from neonize.proto import Neonize_pb2 as N
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as E
 
 from hub import native
-from hub.sandbox import storefile
 from hub.sandbox.actions import MessageActions
 from hub.sandbox.builders import MessageBuilders
 from hub.sandbox.contacts import ContactFunctions
@@ -34,8 +33,9 @@ from hub.sandbox.groups import GroupCalls
 from hub.sandbox.network import MESSAGE_CODE, Network, file_hashes
 from hub.sandbox.phone_actions import edit_attribute
 from hub.sandbox.receipts import ReceiptClock
+from hub.sandbox.storedb import store_of
 from hub.sessions import builders
-from hub.sessions.mapping import content_of, jid_str
+from hub.sessions.mapping import content_of, device_jid_str, jid_str
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +132,9 @@ class Goneonize(MessageBuilders, MessageActions, GroupCalls, ContactFunctions):
             self._map_write("Neonize")
             connection = Connection(uuid.decode(), db.decode(), self)
             self.clients[connection.uuid] = connection  # an older client of this uuid is not stopped
-            stored = storefile.read_device(connection.store_path)
         finally:
             self._leave()
+        stored = self._dialled_device(connection, N.JID.FromString(jid[:jid_size]) if jid_size else None, new_device)
         uuid_c = ctypes.create_string_buffer(uuid)
         if stored is None:
             outcome = self._qr_phase(connection, uuid_c, qr_cb)
@@ -147,6 +147,22 @@ class Goneonize(MessageBuilders, MessageActions, GroupCalls, ContactFunctions):
         self._connect(connection)
         _call_event(event_cb, uuid, self._device_event(connection), DEVICE_CODE)
         return self._event_loop(connection, uuid, event_cb)
+
+    def _dialled_device(self, connection: Connection, jid, new_device: int) -> dict | None:
+        """goneonize `Neonize`: `GetDevice(jid)`, `NewDevice()` (None: a QR) or `GetFirstDevice()` of the store.
+
+        For a JID the store does not hold, `GetDevice` answers nil and goneonize hands it to
+        `whatsmeow.NewClient`, which dereferences it: the process dies (reproduced with the real library).
+        """
+        wanted = device_jid_str(jid) or None
+        try:
+            return self._on_hub(store_of(connection.store_path).read_device, connection.store_path, wanted,
+                                bool(new_device))
+        except LookupError:
+            sys.stderr.write(f"panic: runtime error: invalid memory address or nil pointer dereference "
+                             f"(whatsmeow.NewClient: GetDevice({wanted}) found no device)\n")
+            sys.stderr.flush()
+            os._exit(2)
 
     def _qr_phase(self, connection: Connection, uuid_c, qr_cb) -> str:
         """whatsmeow's QR channel: codes until paired ("success"), stopped, or "timeout"."""

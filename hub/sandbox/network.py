@@ -20,8 +20,8 @@ from gevent.event import Event as GreenEvent
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.sandbox import storefile
 from hub.sandbox.groups import GroupServers
+from hub.sandbox.storedb import store_of
 from hub.sessions.mapping import content_of, context_data
 from hub.store.models import utcnow
 from hub.store.sandbox import SandboxDevice, SandboxMedia, SandboxQueued, SandboxSent
@@ -91,7 +91,7 @@ class Network:
             jid = f"{phone}:{len(taken) + 2}@s.whatsapp.net"  # device 0 is the phone itself
             db.add(SandboxDevice(jid=jid, phone=phone, lid=f"{lid_of(phone)}@lid", client=client,
                                  push_name=push_name))
-        storefile.write_device(store_path, jid, f"{lid_of(phone)}@lid", push_name)
+        store_of(store_path).write_device(store_path, jid, f"{lid_of(phone)}@lid", push_name)
         self._by_user.clear()
         return self.device(jid)
 
@@ -103,7 +103,7 @@ class Network:
             db.execute(delete(SandboxQueued).where(SandboxQueued.device == jid))
             db.execute(delete(SandboxDevice).where(SandboxDevice.jid == jid))
         if store_path:
-            storefile.forget_device(store_path)
+            store_of(store_path).forget_device(store_path, jid)
 
     def device(self, jid: str) -> dict | None:
         view = self._devices.get(jid)

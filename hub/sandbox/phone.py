@@ -57,7 +57,9 @@ class Phone(PhoneActions):
         device = self.network.link(session_id, connection.store_path, phone or phone_of(session_id), "Sandbox phone")
         self.send_history(session_id, history or [], device)
         connection.device = device["jid"]
-        event = N.PairStatus(ID=builders.jid(device["phoneJid"]), BusinessName="", Platform="sandbox",
+        # whatsmeow's PairSuccess.ID is the new device's JID, with its device number (pair.go handlePair).
+        device_number = int(device["jid"].partition("@")[0].partition(":")[2] or 0)
+        event = N.PairStatus(ID=builders.jid(device["phoneJid"], device_number), BusinessName="", Platform="sandbox",
                              Status=N.PairStatus.SUCCESS, Error="")
         connection.deliver(PAIR_CODE, event.SerializeToString(), None)
         connection.paired.set()

@@ -139,7 +139,7 @@ class SessionManager(SessionSink):
         return factory.store_dir(self.config, session_id)
 
     def has_credentials(self, session_id: str, engine: str | None = None) -> bool:
-        """Whether a linked device is stored on disk (then start() reconnects without a scan)."""
+        """Whether a linked device is stored (then start() reconnects without a scan)."""
         live = self._live.get(session_id)
         if live is not None:
             return live.engine.has_credentials()
@@ -362,7 +362,7 @@ class SessionManager(SessionSink):
                 self.node.release(db, session_id)
 
     def _new_engine(self, session_id: str, engine_name: str) -> Engine:
-        return factory.new_engine(session_id, engine_name, self, self.config, self.simulator)
+        return factory.new_engine(session_id, engine_name, self, self.config, self.simulator, self.store)
 
     @staticmethod
     def _quietly(call, session_id: str) -> None:

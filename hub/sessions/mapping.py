@@ -62,6 +62,7 @@ class StatusChange:
     forget_credentials: bool = True
     retry_after: float | None = None
     jid: str | None = None
+    device_jid: str | None = None
     push_name: str | None = None
     extra: dict = field(default_factory=dict)
 
@@ -71,6 +72,15 @@ def jid_str(jid) -> str:
     if jid is None or jid.IsEmpty or not (jid.User or jid.Server):
         return ""
     return f"{jid.User}@{jid.Server}" if jid.User else jid.Server
+
+
+def device_jid_str(jid) -> str:
+    """`user:device@server` (whatsmeow's JID.String(); device 0 has no suffix); '' for an empty JID."""
+    address = jid_str(jid)
+    if not address or not jid.Device:
+        return address
+    user, _, server = address.partition("@")
+    return f"{user}:{jid.Device}@{server}"
 
 
 def iso_from_unix(seconds: int | float) -> str:
@@ -301,7 +311,8 @@ def map_lifecycle(event) -> StatusChange | None:
         return StatusChange(SessionStatus.CONNECTED)
     if isinstance(event, N.PairStatus):
         if event.Status == N.PairStatus.SUCCESS:
-            return StatusChange(SessionStatus.STARTING, jid=jid_str(event.ID), push_name=event.BusinessName or None)
+            return StatusChange(SessionStatus.STARTING, jid=jid_str(event.ID), device_jid=device_jid_str(event.ID),
+                                push_name=event.BusinessName or None)
         return StatusChange(SessionStatus.QR, reason=f"pairing failed: {event.Error}")
     if isinstance(event, N.LoggedOut):
         reason = LOGOUT_REASONS.get(event.Reason, f"logged_out ({failure_name(event.Reason)})")

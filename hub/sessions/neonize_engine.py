@@ -3,7 +3,8 @@
 A real session's client talks to neonize's Go library; a sandbox session's client talks to
 the simulated WhatsApp (`hub.sandbox`) through the same calls, so both run this code. Every call
 into the library goes through `hub.sessions.bridge` (see its docstring for why). The client's
-store is `HUB_SESSIONS_DIR/<sessionId>/whatsapp.db` (SQLite, written by whatsmeow or the simulator).
+store is `HUB_SESSIONS_DIR/<sessionId>/whatsapp.db` or the hub's PostgreSQL database
+(`HUB_SESSION_STORE`, hub.sessions.device_store), written by whatsmeow or the simulator.
 
 Ownership of reconnects (one owner at a time): while a dial is alive (its `Neonize` call has not
 returned), whatsmeow reconnects by itself after `Disconnected`, so the hub only shows the status
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import sqlite3
-from contextlib import closing
 
 import gevent
 from gevent.monkey import get_original
@@ -27,11 +26,11 @@ from neonize.utils.jid import build_jid
 from hub import native
 from hub.errors import Conflict
 from hub.sessions import bridge, compose, message_actions
+from hub.sessions.device_store import FileStore
 from hub.sessions.engine import Engine, EngineError, NotConnected, OutgoingMessage, SendResult
 
 log = logging.getLogger(__name__)
 
-STORE_FILE = "whatsapp.db"
 WHATSAPP_HOST = "web.whatsapp.com"
 # Everything the hub maps (messages, receipts, lifecycle) plus what other modules may use.
 FORWARDED_EVENTS = (ev.MessageEv, ev.ReceiptEv, ev.PairStatusEv, ev.ConnectedEv, ev.DisconnectedEv,
@@ -54,8 +53,9 @@ _getaddrinfo = get_original("socket", "getaddrinfo")
 class NeonizeEngine(Engine):
     """A session on WhatsApp (or on the simulated WhatsApp). Methods block at most their own greenlet."""
 
-    def __init__(self, session_id, store_dir, sink, config, library=None):
+    def __init__(self, session_id, store_dir, sink, config, library=None, device_store=None):
         super().__init__(session_id, store_dir, sink, config)
+        self.device_store = device_store or FileStore(store_dir)
         self.bridge = bridge.get()
         self.library = library  # None: neonize's Go library; else the simulated one
         self.name = "neonize" if library is None else "sandbox"
@@ -73,24 +73,13 @@ class NeonizeEngine(Engine):
         self.qr_codes = 0
         self.lid_phones: dict[str, str | None] = {}
 
-    # -- the store ---------------------------------------------------------------------
-    @property
-    def store_file(self):
-        return self.store_dir.resolve() / STORE_FILE
-
+    # -- the store (hub.sessions.device_store) --------------------------------------------
     def has_credentials(self) -> bool:
-        """A linked device is stored. An unreadable store counts: start() then says why."""
-        if not self.store_file.exists():
-            return False
-        try:
-            with closing(sqlite3.connect(self.store_file.as_uri() + "?mode=ro", uri=True)) as db:
-                return db.execute("SELECT 1 FROM whatsmeow_device LIMIT 1").fetchone() is not None
-        except sqlite3.Error:
-            return True
+        """A linked device is stored (an unreadable store file counts: start() then says why)."""
+        return self.device_store.has_device()
 
     def forget_credentials(self) -> None:
-        for path in self.store_dir.glob(STORE_FILE + "*"):  # the database and its -wal/-shm
-            path.unlink(missing_ok=True)
+        self.device_store.forget()
 
     def reconnects_itself(self) -> bool:
         """Whether whatsmeow owns the reconnect right now (the dial is alive)."""
@@ -117,9 +106,10 @@ class NeonizeEngine(Engine):
 
     def prepare(self) -> bridge.SessionSlot:
         """The session's client (created once) with this engine's handlers registered."""
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        slot = self.bridge.slot(self.session_id, str(self.store_file), self.library)
+        self.device_store.prepare(self.bridge, self.library)
+        slot = self.bridge.slot(self.session_id, self.device_store.name, self.library)
         self._register_handlers(slot.client)
+        self.device_store.address(slot.client)  # which device of the store this dial connects
         return slot
 
     def _dial(self, client, run: int, check_dns: bool) -> None:

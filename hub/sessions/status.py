@@ -57,6 +57,7 @@ def apply_change(row: Session, change: StatusChange, retry_delay: Callable[[int]
     delay = None
     row.set_status(change.status, change.reason)
     row.jid = change.jid or row.jid
+    row.device_jid = change.device_jid or row.device_jid
     row.push_name = change.push_name or row.push_name
     if change.jid:
         row.phone = change.jid.split("@")[0]

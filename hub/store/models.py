@@ -154,6 +154,8 @@ class Session(Base):
     jid: Mapped[str | None] = mapped_column(CleanString(128))
     phone: Mapped[str | None] = mapped_column(CleanString(32))
     push_name: Mapped[str | None] = mapped_column(CleanString(128))
+    # The linked device's full JID (`number:device@server`): how a shared store finds this session's device.
+    device_jid: Mapped[str | None] = mapped_column(CleanString(128))
     last_error: Mapped[str | None] = mapped_column(CleanText)
     reconnect_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_retry_at: Mapped[datetime | None]
