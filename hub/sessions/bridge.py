@@ -42,8 +42,10 @@ from hub.sessions.engine import EngineError
 log = logging.getLogger(__name__)
 
 _allocate_lock = get_original("_thread", "allocate_lock")
-# How long a starting `Neonize` call keeps other calls out. Its map writes happen before the
+# The longest a starting `Neonize` call keeps other calls out. Its map writes happen before the
 # dial and took 2-8 ms here; the dial itself can hang for 60 s, so the gate cannot wait for it.
+# The client's first callback (a QR or an event: goneonize registers them after its last map write,
+# `clients[uuid] = client`) ends the hold sooner: dials then queue for milliseconds, not 0.25 s each.
 START_GRACE = 0.25
 POOL_SIZES = {"send": 8, "download": 4, "control": 4}
 CALL_DEADLINES = {"send": 120.0, "download": 60.0, "control": 30.0}  # seconds; media sends convert first
@@ -58,6 +60,7 @@ class Gate:
         self._count_lock = _allocate_lock()
         self._resource = _allocate_lock()
         self._readers = 0
+        self.starting: dict[str, WriterHold] = {}  # client uuid -> the hold of its starting Neonize call
 
     @contextmanager
     def reading(self):
@@ -82,6 +85,12 @@ class Gate:
         """Take the writer side now; the returned hold may be released from any thread."""
         self._resource.acquire()
         return WriterHold(self._resource)
+
+    def started(self, uuid: str) -> None:
+        """Client `uuid` called back from Go: its start wrote the maps, other calls may pass (any thread)."""
+        hold = self.starting.pop(uuid, None)
+        if hold is not None:
+            hold.release()
 
 
 class WriterHold:
@@ -130,11 +139,15 @@ class GatedLibrary:
 
     def _starting(self, function, *args):
         hold = self._gate.hold_for_writer()
+        uuid = args[1].decode()  # Neonize(db, id, ...)
+        self._gate.starting[uuid] = hold
         self._after(START_GRACE, hold.release)
         try:
             return function(*args)
         finally:
             hold.release()
+            if self._gate.starting.get(uuid) is hold:
+                del self._gate.starting[uuid]
 
 
 class InlineThread:

@@ -182,6 +182,7 @@ class NeonizeEngine(Engine):
         client._NewClient__onLoginStatus = self._on_go_login_status
 
     def _on_go_event(self, _client, event) -> None:
+        self.bridge.gate.started(self.session_id)
         if not isinstance(event, STORED_BEFORE_ACK) or native.get_ident() == self.bridge.hub.thread_ident:
             self.inbox.post(self._deliver, self.run, event, None)
             return
@@ -190,6 +191,7 @@ class NeonizeEngine(Engine):
         stored.wait()
 
     def _on_go_qr(self, _client, code: bytes) -> None:
+        self.bridge.gate.started(self.session_id)
         lifetime = self.qr_lifetimes[0 if self.qr_codes == 0 else 1]
         self.qr_codes += 1
         self.inbox.post(self._deliver_qr, self.run, code.decode(), lifetime)
