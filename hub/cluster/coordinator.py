@@ -27,6 +27,7 @@ from sqlalchemy.orm import sessionmaker
 from hub.cluster import leases, policy
 from hub.cluster.node import Node
 from hub.context import HubContext
+from hub.outbound.queue import requeue_interrupted
 from hub.store.cluster import ClusterNode
 from hub.store.models import utcnow
 
@@ -63,6 +64,7 @@ class Coordinator:
         self.interval = min(1.0, self.node.lease_ttl / 3)
         self.last_renewed = time.monotonic()
         self.running = False
+        self.leaving = False  # SIGTERM: handing every session over; the plan neither takes nor hands back
         self.handing: set[str] = set()  # sessions being stopped here on their way to another process
         self.recovering = False  # the last round could not reach the database
         self.to_start: gevent.queue.Queue = gevent.queue.Queue()  # sessions taken, to start in order
@@ -115,26 +117,31 @@ class Coordinator:
 
     def renew(self) -> None:
         """Heartbeat and renew the leases held; let go of any lost."""
-        began = time.monotonic()
+        began, held = time.monotonic(), dict(self.node.held)
         try:
             with self.db() as db:
                 now = utcnow()
                 leases.heartbeat(db, self.node.node_id, now)
-                renewed = leases.renew(db, self.node.node_id, list(self.node.held), now, self.node.lease_ttl)
+                renewed = leases.renew(db, self.node.node_id, list(held), now, self.node.lease_ttl)
         except SQLAlchemyError as exc:
             log.warning("cluster: leases not renewed (%s)", type(exc).__name__)
             self.recovering = True
             return
         self.last_renewed = began
-        for session_id in set(self.node.held) - set(renewed):
-            log.warning("cluster: lost the lease of %s", session_id, extra={"sessionId": session_id})
-            self._let_go(session_id, release=False)
-        self.node.held.update(renewed)
+        # Only what was held when the round began: a lease taken meanwhile was not asked about, and one
+        # handed over meanwhile must not come back.
+        for session_id in set(held) - set(renewed):
+            if self.node.held.get(session_id) == held[session_id]:
+                log.warning("cluster: lost the lease of %s", session_id, extra={"sessionId": session_id})
+                self._let_go(session_id, release=False)
+        self.node.held.update({sid: epoch for sid, epoch in renewed.items() if sid in self.node.held})
         # Webhooks and listeners registered through another process: this one's cache reloads them (≤ 1 s late).
         self.context.targets.invalidate()
 
     def rebalance(self) -> None:
         """Hand back what is beyond the fair share, take free sessions up to it."""
+        if self.leaving:
+            return
         if self.recovering:  # the database is back: one round for what was held up to be written first
             self.recovering = time.monotonic() - self.last_renewed > self.interval * 2
             return
@@ -158,6 +165,8 @@ class Coordinator:
             if session_id not in self.node.held:
                 continue  # lost or handed back before its turn
             try:
+                # What the previous holder was sending when it died or stopped goes out again (at-least-once).
+                requeue_interrupted(self.context, session_id)
                 self.context.sessions.take_over(session_id)
             except Exception:
                 log.exception("cluster: starting %s failed", session_id, extra={"sessionId": session_id})
@@ -194,18 +203,23 @@ class Coordinator:
             gevent.sleep(0.25)
 
     def leave(self) -> None:
-        """SIGTERM: stop every session here, hand the leases back at once, leave the cluster."""
-        self.running = False
-        # One at a time: stops queue behind one another in the engine anyway, and a session announced,
-        # stopped and released at once is picked up by another process while the next one stops.
-        for session_id in list(self.node.held):
-            self._hand_over(session_id, release=True)
+        """SIGTERM: leave the cluster first, then hand each session over (stopped, then its lease released).
+
+        Leaving first makes the others' fair share grow at once, so each released lease is taken on
+        their next round (not only after the last one); the leases still held stay renewed meanwhile.
+        """
+        self.leaving = True
         try:
             with self.db() as db:
                 leases.leave(db, self.node.node_id)
         except SQLAlchemyError:
             log.warning("cluster: could not leave the cluster cleanly; its leases expire within %s s",
                         self.node.lease_ttl)
+        # One at a time: stops queue behind one another in the engine anyway, and a session announced,
+        # stopped and released at once is picked up by another process while the next one stops.
+        for session_id in list(self.node.held):
+            self._hand_over(session_id, release=True)
+        self.running = False
         self.engine.dispose()  # its own pool: nothing else closes these connections
 
 

@@ -68,9 +68,14 @@ def expire(context: HubContext) -> int:
     return len(rows)
 
 
-def requeue_interrupted(context: HubContext) -> int:
-    """At start-up: sends cut short by a stop or crash go back to the queue (sent again: at-least-once)."""
+def requeue_interrupted(context: HubContext, session_id: str | None = None) -> int:
+    """Sends cut short by a stop or crash go back to the queue (sent again: at-least-once); how many.
+
+    At start-up of a single hub every session's; in a cluster only a session this process just took
+    over (the process that was sending it is gone or has stopped it), never one another process sends.
+    """
+    interrupted = update(Outbound).where(Outbound.status == OutboundStatus.SENDING)
+    if session_id is not None:
+        interrupted = interrupted.where(Outbound.session_id == session_id)
     with context.store.session() as db:
-        interrupted = update(Outbound).where(Outbound.status == OutboundStatus.SENDING)
-        result = db.execute(interrupted.values(status=OutboundStatus.QUEUED))
-        return result.rowcount
+        return db.execute(interrupted.values(status=OutboundStatus.QUEUED)).rowcount

@@ -74,7 +74,7 @@ class OutboundWorker:
 
 def start(context: HubContext, scheduler) -> None:
     """Requeue sends a restart cut short, listen for connections, start the loop, schedule expiry."""
-    requeued = queue.requeue_interrupted(context)
+    requeued = 0 if context.node.clustered else queue.requeue_interrupted(context)  # cluster: at each take-over
     if requeued:
         log.info("outbound: %d interrupted sends back in the queue", requeued)
     worker = context.outbound_worker = OutboundWorker(context)
