@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import socket
+import time
 import zlib
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.sandbox.groups import GroupServers
+from hub.sandbox.push import PUSH_EVERY, CrossProcessPush
 from hub.sandbox.storedb import store_of
 from hub.sessions.mapping import content_of, context_data
 from hub.store.models import utcnow
@@ -82,6 +84,7 @@ class Network:
         self._closed_sockets: set[str] = set()  # devices whose socket here closed, not yet recorded
         self.counters = {"double_connections": 0, "acked": 0, "redelivered": 0}
         self.groups = GroupServers(self)
+        self.push = CrossProcessPush(self)  # what other hub processes queue for devices online here
 
     # -- devices -----------------------------------------------------------------------
     def link(self, client: str, store_path: str, phone: str, push_name: str) -> dict:
@@ -155,11 +158,13 @@ class Network:
                 older.replaced()
         self.online[connection.device] = connection
         for seq, code, payload in self.pending(connection.device):
-            connection.deliver(code, payload, seq)
+            self._give(connection, code, payload, seq)
+        self.push.watch()
 
     def detach(self, connection) -> None:
         if connection.device and self.online.get(connection.device) is connection:
             del self.online[connection.device]
+            self.push.closed(connection.device)
             self._closed_sockets.add(connection.device)
             self._forget_closed_sockets()
 
@@ -208,12 +213,19 @@ class Network:
         self._in_flight[seq] = (origin, device, message_id)
         connection = self.online.get(device)
         if connection is not None:
-            connection.deliver(code, payload, seq)
+            self._give(connection, code, payload, seq)
         return seq
+
+    def _give(self, connection, code: int, payload: bytes, seq: int) -> None:
+        """Hand a queued message to the device's connection here, once (the push poll may have been first)."""
+        if seq not in self.push.handed:
+            self.push.hand(seq, connection.device)
+            connection.deliver(code, payload, seq)
 
     def ack(self, seq: int) -> None:
         """The device's callback returned: the message is no longer redelivered."""
         known = self._in_flight.pop(seq, None)
+        self.push.acked(seq)
 
         def write(db):
             db.connection().execute(ACK, {"queued": seq})
@@ -227,9 +239,30 @@ class Network:
             self.receipt(row[0], row[1], [row[2]], "delivered")
 
     def wait_acked(self, seq: int, timeout: float) -> bool:
-        """Until the device acknowledged message `seq` (True) or `timeout` passed (False)."""
+        """Until the device acknowledged message `seq` (True) or `timeout` passed (False).
+
+        The device may be connected in another hub process, which records the acknowledgement: after
+        each short wait the queue row says.
+        """
         waiter = self._acked.get(seq)
-        return waiter is None or waiter.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while waiter is not None and not waiter.wait(min(PUSH_EVERY, max(deadline - time.monotonic(), 0))):
+            if self._acked_elsewhere(seq):
+                break
+            if time.monotonic() >= deadline:
+                return False
+        self._acked.pop(seq, None)
+        return True
+
+    def _acked_elsewhere(self, seq: int) -> bool:
+        """Whether the queue row of `seq` is acknowledged (by whichever process holds the device's socket)."""
+        if not self.push.polling:
+            return False
+        with self.store.session() as db:
+            if not db.scalar(select(SandboxQueued.acked).where(SandboxQueued.seq == seq)):
+                return False
+        self._in_flight.pop(seq, None)
+        return True
 
     def acked_ids(self, device: str) -> list[str]:
         """The ids of every message the device acknowledged (what the hub must have stored)."""
