@@ -1,9 +1,12 @@
 """Three real gunicorn hub processes on one throwaway PostgreSQL share the sandbox sessions.
 
-Sessions spread evenly; a kill -9 moves the dead process's sessions to the others within a lease
-TTL plus a dial, and the simulated WhatsApp never sees a device connected twice; SIGTERM hands
-sessions over at once; a database outage stops every session before its lease could expire and
-they come back with the database. Inbound messages reach the listener throughout.
+Sessions spread evenly; a message the phone side injects through one process reaches the session
+connected in another at once (the simulated servers' push); a kill -9 moves the dead process's
+sessions to the others within a lease TTL plus a dial while sends go through every process and
+messages arrive on every session (each accepted send sent exactly once, each inbound message
+delivered); SIGTERM hands each session over in under 2 s; the simulated WhatsApp never sees a
+device connected twice; a database outage stops every session before its lease could expire and
+they come back with the database.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from datetime import datetime
 import psycopg
 import pytest
 
+from tests.cluster.load import Load, outbound_states, sent_on_whatsapp
 from tests.cluster.pg import pg  # noqa: F401 (a fixture)
 from tests.integration.hubproc import HubProcess
 from tests.receivers import Receiver
@@ -24,6 +28,8 @@ from tests.receivers import Receiver
 SESSIONS = 60
 TTL = 10.0
 DIAL = 10.0  # a sandbox dial takes well under a second; the margin is for a loaded 2-core machine
+HANDOVER = 2.0  # seconds from a session's stop on the leaving process to connected on the next (issue 15)
+PUSH = 1.0  # seconds for a message injected through one process to be stored by the session's holder
 
 
 class Cluster:
@@ -60,9 +66,20 @@ class Cluster:
         try:
             self.any().wait_for(lambda: self.all_connected(among), timeout=timeout, interval=0.1)
         except TimeoutError:
-            seen = Counter((view["status"], view["owner"]) for view in self.sessions().values())
-            raise AssertionError(f"not all connected on {sorted(among)} after {timeout} s: {dict(seen)}") from None
+            views = self.sessions().values()
+            seen = Counter((view["status"], view["owner"]) for view in views)
+            down = {view["sessionId"]: self.timeline(view["sessionId"]) for view in views
+                    if view["status"] != "connected"}
+            raise AssertionError(f"not all connected on {sorted(among)} after {timeout} s: {dict(seen)}; "
+                                 f"the others' statuses: {down}") from None
         return time.monotonic() - began
+
+    def timeline(self, session_id: str) -> list[tuple]:
+        """The session's last status changes (time, status, reason), oldest first."""
+        events = self.any().get("/api/events", params={"sessionId": session_id, "type": "session-status",
+                                                        "limit": 8}).json()["events"]
+        return [(e["timestamp"][11:23], e["data"]["status"], e["data"].get("reason"))
+                for e in sorted(events, key=lambda event: event["seq"])]
 
     def double_connections(self) -> int:
         with psycopg.connect(self.url.replace("postgresql+psycopg", "postgresql")) as db:
@@ -90,6 +107,18 @@ def inject(cluster: Cluster, names: list[str], text: str) -> None:
         assert answer.status_code in (200, 202), answer.text  # 202: sent by the phone, not stored yet
 
 
+def inject_elsewhere(cluster: Cluster, names: list[str], text: str) -> list[float]:
+    """A message for each session through a process that does not hold it; seconds until its holder stored it."""
+    views, took = cluster.sessions(), []
+    for name in names:
+        other = next(hub for node, hub in cluster.hubs.items() if node != views[name]["owner"])
+        began = time.monotonic()
+        answer = other.post(f"/api/sandbox/{name}/inbound", json={"from": "51987654321", "text": f"{text} {name}"})
+        took.append(time.monotonic() - began)
+        assert answer.status_code == 200 and answer.json()["stored"], answer.text  # 200: the holder stored it
+    return took
+
+
 def received(receiver: Receiver) -> set[str]:
     return {json.loads(request["body"])["data"].get("text") for request in receiver.requests}
 
@@ -103,12 +132,14 @@ def test_sessions_spread_move_on_kill_9_and_hand_over_on_sigterm_without_double_
         bring_up(cluster, names)
         spread = Counter(view["owner"] for view in cluster.sessions().values())
         assert sorted(spread.values()) == [SESSIONS // 3] * 3, spread
-        inject(cluster, names, "before")
+        pushed = inject_elsewhere(cluster, names, "before")
 
         victim = cluster.hubs["node2"]
         moved = [name for name, view in cluster.sessions().items() if view["owner"] == "node2"]
-        victim.kill()
-        failover = cluster.wait_all_connected({"node0", "node1"}, timeout=TTL + DIAL)
+        with Load(list(cluster.hubs.values()), names) as load:
+            time.sleep(1)  # traffic through all three before the kill
+            victim.kill()
+            failover = cluster.wait_all_connected({"node0", "node1"}, timeout=TTL + DIAL)
         inject(cluster, moved, "after kill")
 
         leaving = cluster.hubs["node1"]
@@ -119,17 +150,32 @@ def test_sessions_spread_move_on_kill_9_and_hand_over_on_sigterm_without_double_
         inject(cluster, handed, "after sigterm")
 
         expected = {f"before {n}" for n in names} | {f"after kill {n}" for n in moved} | {
-            f"after sigterm {n}" for n in handed}
+            f"after sigterm {n}" for n in handed} | set(load.inbound)
         cluster.any().wait_for(lambda: expected <= received(receiver), timeout=30, interval=0.5)
+        try:
+            cluster.any().wait_for(lambda: set(load.sends) <= set(sent_on_whatsapp(cluster.url)), timeout=30,
+                                   interval=0.5)
+        except TimeoutError:
+            pass  # the assertion below says which are missing and why
+        sent = sent_on_whatsapp(cluster.url)
+        missing = set(load.sends) - set(sent)
+        assert not missing, outbound_states(cluster.url, missing)
         assert cluster.double_connections() == 0
-        print(f"\nfailover after kill -9: {failover:.1f} s for {len(moved)} sessions (TTL {TTL} s); SIGTERM "
-              f"hand-over of {len(handed)} sessions: median {statistics.median(handovers):.2f} s, "
-              f"max {max(handovers):.2f} s")
+        twice = Counter(text.rsplit(" ", 1)[1] for text in load.sends if sent[text] > 1)
+        print(f"\nsent twice after the kill: {sum(twice.values())}; "
+              f"push across processes: median {statistics.median(pushed):.2f} s, max {max(pushed):.2f} s; "
+              f"failover after kill -9: {failover:.1f} s for {len(moved)} sessions (TTL {TTL} s), under a load of "
+              f"{len(load.sends)} sends and {len(load.inbound)} inbound messages; SIGTERM hand-over of "
+              f"{len(handed)} sessions: median {statistics.median(handovers):.2f} s, max {max(handovers):.2f} s")
         assert failover <= TTL + DIAL
-        # Handed over at once, not taken over after the lease expired: each session is connected again sooner
-        # than a lease TTL plus a dial. The issue's target (each under 2 s) is not met yet: the new holder starts
-        # the sessions one after another, so the last of 20-30 waits for the others' dials (README, "Scaling out").
-        assert max(handovers) < TTL + DIAL
+        assert max(pushed) < PUSH
+        # Each accepted send reached WhatsApp once. The one exception neonize 0.5.2 leaves: a send the killed
+        # process had handed to WhatsApp but not yet recorded as sent goes out again from the new holder (its
+        # SendMessage takes no message id to repeat): at most one per moved session, whose queue drains in order.
+        assert all(sent[text] <= 2 for text in load.sends) and set(twice) <= set(moved), twice
+        assert max(twice.values(), default=0) <= 1, twice
+        assert len(load.sends) > 100 and len(load.inbound) > 100 and not load.refused, load.refused
+        assert max(handovers) < HANDOVER, sorted(handovers)
 
 
 def handover_seconds(hub: HubProcess, session_id: str) -> float:
