@@ -26,6 +26,7 @@ from sqlalchemy.orm import sessionmaker
 
 from hub.cluster import leases, policy
 from hub.cluster.node import Node
+from hub.cluster.notify import notify
 from hub.context import HubContext
 from hub.outbound.queue import requeue_interrupted
 from hub.store.cluster import ClusterNode
@@ -33,6 +34,7 @@ from hub.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
+RELEASED = "hub_leases"  # NOTIFY channel: a process handed leases back (the others plan at once)
 SAFETY = 2 / 3  # stop this far into an unrenewed lease: the last third is the margin for the stop itself
 
 
@@ -68,6 +70,7 @@ class Coordinator:
         self.handing: set[str] = set()  # sessions being stopped here on their way to another process
         self.recovering = False  # the last round could not reach the database
         self.to_start: gevent.queue.Queue = gevent.queue.Queue()  # sessions taken, to start in order
+        self.replan = threading.Event()  # set when another process released leases: plan now, not next round
         # Its own small pool, with short timeouts: the hub's load (a pool of busy connections) must never
         # delay a renewal, and an unreachable database must fail a round quickly instead of hanging it.
         engine = create_engine(context.config.database_url, pool_size=2, max_overflow=0, pool_timeout=2,
@@ -92,8 +95,9 @@ class Coordinator:
             wished = self.context.sessions.wish_restored()
             log.info("cluster: first process up; %d sessions to restore", len(wished))
         self.running = True
+        self.context.listener.subscribe(RELEASED, lambda _payload: self.replan.set())
         for target, name in ((self._every_round(self.renew, self.interval), "cluster-renew"),
-                             (self._every_round(self.rebalance, self.interval / 2), "cluster-plan"),
+                             (self._every_round(self.rebalance, self.interval / 2, self.replan), "cluster-plan"),
                              (self._starter, "cluster-starter"), (self._watchdog, "cluster-watchdog")):
             threading.Thread(target=target, name=name, daemon=True).start()
 
@@ -103,7 +107,7 @@ class Coordinator:
             return False
         return row.host != self.node.host or Path(f"/proc/{row.pid}").exists()
 
-    def _every_round(self, work, interval: float):
+    def _every_round(self, work, interval: float, wake: threading.Event | None = None):
         def loop():
             while self.running:
                 try:
@@ -112,7 +116,10 @@ class Coordinator:
                     log.warning("cluster: %s failed (%s)", work.__name__, type(exc).__name__)
                 except Exception:
                     log.exception("cluster: %s failed", work.__name__)
-                gevent.sleep(interval)
+                if wake is None:
+                    gevent.sleep(interval)
+                elif wake.wait(interval):
+                    wake.clear()
         return loop
 
     def renew(self) -> None:
@@ -130,13 +137,24 @@ class Coordinator:
         self.last_renewed = began
         # Only what was held when the round began: a lease taken meanwhile was not asked about, and one
         # handed over meanwhile must not come back.
-        for session_id in set(held) - set(renewed):
-            if self.node.held.get(session_id) == held[session_id]:
-                log.warning("cluster: lost the lease of %s", session_id, extra={"sessionId": session_id})
-                self._let_go(session_id, release=False)
+        for session_id in self._lost([sid for sid in set(held) - set(renewed) if self.node.held.get(sid) == held[sid]]):
+            log.warning("cluster: lost the lease of %s", session_id, extra={"sessionId": session_id})
+            self._let_go(session_id, release=False)
         self.node.held.update({sid: epoch for sid, epoch in renewed.items() if sid in self.node.held})
         # Webhooks and listeners registered through another process: this one's cache reloads them (≤ 1 s late).
         self.context.targets.invalidate()
+
+    def _lost(self, missed: list[str]) -> list[str]:
+        """Of the leases a renewal missed, those another process holds now (one taken meanwhile is kept)."""
+        if not missed:
+            return []
+        with self.db() as db:
+            now, current = utcnow(), leases.all_leases(db)
+        kept = [sid for sid in missed if sid in current and current[sid].owner == self.node.node_id
+                and current[sid].epoch == self.node.held.get(sid) and current[sid].live(now)]
+        if kept:
+            log.warning("cluster: a renewal missed %s, held still", ", ".join(kept))
+        return [sid for sid in missed if sid not in kept]
 
     def rebalance(self) -> None:
         """Hand back what is beyond the fair share, take free sessions up to it."""
@@ -187,6 +205,7 @@ class Coordinator:
                 self.node.held.pop(session_id, None)
                 with self.db() as db:
                     leases.release(db, self.node.node_id, [session_id], utcnow())
+                    notify(db, RELEASED, session_id)
         except Exception:
             log.exception("cluster: handing %s over failed", session_id, extra={"sessionId": session_id})
         finally:
@@ -212,6 +231,7 @@ class Coordinator:
         try:
             with self.db() as db:
                 leases.leave(db, self.node.node_id)
+                notify(db, RELEASED, "")  # the others' share grows now
         except SQLAlchemyError:
             log.warning("cluster: could not leave the cluster cleanly; its leases expire within %s s",
                         self.node.lease_ttl)

@@ -146,7 +146,8 @@ def test_sessions_spread_move_on_kill_9_and_hand_over_on_sigterm_without_double_
         handed = [name for name, view in cluster.sessions().items() if view["owner"] == "node1"]
         leaving.stop()  # SIGTERM: node1 announces each hand-over, stops it and releases its lease
         cluster.wait_all_connected({"node0"}, timeout=TTL + DIAL)
-        handovers = [handover_seconds(cluster.any(), name) for name in handed]
+        phases = {name: handover_phases(cluster.any(), name) for name in handed}
+        handovers = [connected for _taken, connected in phases.values()]
         inject(cluster, handed, "after sigterm")
 
         expected = {f"before {n}" for n in names} | {f"after kill {n}" for n in moved} | {
@@ -166,7 +167,8 @@ def test_sessions_spread_move_on_kill_9_and_hand_over_on_sigterm_without_double_
               f"push across processes: median {statistics.median(pushed):.2f} s, max {max(pushed):.2f} s; "
               f"failover after kill -9: {failover:.1f} s for {len(moved)} sessions (TTL {TTL} s), under a load of "
               f"{len(load.sends)} sends and {len(load.inbound)} inbound messages; SIGTERM hand-over of "
-              f"{len(handed)} sessions: median {statistics.median(handovers):.2f} s, max {max(handovers):.2f} s")
+              f"{len(handed)} sessions: median {statistics.median(handovers):.2f} s, max {max(handovers):.2f} s "
+              f"(taken by the next process after median {statistics.median(t for t, _ in phases.values()):.2f} s)")
         assert failover <= TTL + DIAL
         assert max(pushed) < PUSH
         # Each accepted send reached WhatsApp once. The one exception neonize 0.5.2 leaves: a send the killed
@@ -175,16 +177,20 @@ def test_sessions_spread_move_on_kill_9_and_hand_over_on_sigterm_without_double_
         assert all(sent[text] <= 2 for text in load.sends) and set(twice) <= set(moved), twice
         assert max(twice.values(), default=0) <= 1, twice
         assert len(load.sends) > 100 and len(load.inbound) > 100 and not load.refused, load.refused
-        assert max(handovers) < HANDOVER, sorted(handovers)
+        slowest = sorted(phases.items(), key=lambda item: item[1][1])[-3:]  # (taken, connected) after the stop
+        assert max(handovers) < HANDOVER, slowest
 
 
-def handover_seconds(hub: HubProcess, session_id: str) -> float:
-    """From the old holder's "handed over" event to the new holder's "connected" (the session's downtime)."""
+def handover_phases(hub: HubProcess, session_id: str) -> tuple[float, float]:
+    """Seconds from the old holder's "handed over" event to the new holder's "starting" and "connected"."""
     events = hub.get("/api/events", params={"sessionId": session_id, "type": "session-status", "limit": 20}).json()
     timeline = sorted(events["events"], key=lambda event: event["seq"])
     handed = [e for e in timeline if e["data"].get("reason") == "handed over to another hub process"][-1]
-    connected = next(e for e in timeline if e["seq"] > handed["seq"] and e["data"]["status"] == "connected")
-    return (iso(connected["timestamp"]) - iso(handed["timestamp"])).total_seconds()
+    after = [e for e in timeline if e["seq"] > handed["seq"]]
+    starting = next(e for e in after if e["data"]["status"] == "starting")
+    connected = next(e for e in after if e["data"]["status"] == "connected")
+    return tuple(round((iso(e["timestamp"]) - iso(handed["timestamp"])).total_seconds(), 2)
+                 for e in (starting, connected))
 
 
 def iso(text: str) -> datetime:
