@@ -42,6 +42,6 @@ def test_sends_cut_short_by_a_restart_go_back_to_the_queue(client, hub, sandbox_
     worker.start(hub, BackgroundScheduler())
     try:
         assert wait_until(lambda: len(sent(client)) == 1)
-        assert client.get(f"/api/outbound/{reply['id']}").get_json()["outbound"]["status"] == "sent"
+        assert wait_until(lambda: client.get(f"/api/outbound/{reply['id']}").get_json()["outbound"]["status"] == "sent")
     finally:
         worker.stop(hub)
