@@ -15,6 +15,7 @@ import requests
 from tests.integration.hubproc import API_KEY, HubProcess
 
 CUSTOMER = "51987654321"
+PACE = 0.1  # seconds between one thread's requests: a steady load, not a flood that starves the hubs' own work
 
 
 class Load:
@@ -58,6 +59,7 @@ class Load:
                 accepted.append(text)
             else:
                 self.refused[answer.status_code] += 1
+            self._stopping.wait(PACE)
 
     def _send_through(self, hub: HubProcess) -> None:
         def send(http, hub, name, text):
