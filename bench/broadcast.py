@@ -4,8 +4,9 @@
 
 Two hubs' contexts (as two processes would have) on one database — a throwaway PostgreSQL unless
 --postgres names a server (postgresql+psycopg://user@host:port, a database is created on it). The
-baseline is hub `a` recording events one by one with the announcement hook removed; then the same
-with it (each event's transaction also runs pg_notify). The ratio is with / without. Peer latency:
+baseline is hub `a` recording events with the announcement callback removed; then the same with it
+(announcements queued after each commit, sent in transactions of their own). The ratio is with /
+without. Peer latency:
 from `record` returning on `a` to the envelope on `b`'s bus (median, p99).
 """
 from __future__ import annotations
@@ -62,7 +63,7 @@ def main() -> None:
         server = stack.enter_context(nullcontext(args.postgres) if args.postgres else pg.cluster())
         url = pg.create_database(server, template=pg.migrated_template(server))
         a, b = hub(url, "a"), hub(url, "b")
-        announce = next(hook for hook in a.events.hooks if getattr(hook, "__name__", "") == "announce")
+        announce = next(callback for callback in a.bus._callbacks if getattr(callback, "__name__", "") == "announce")
         figures = {batch: compare(a, announce, args.events, batch, args.rounds) for batch in (1, 20)}
         b.listener.start()
         stack.callback(b.listener.stop)
@@ -84,9 +85,9 @@ def compare(a, announce, events: int, batch: int, rounds: int) -> tuple[float, f
     for _ in range(rounds):
         for announced in (False, True):
             if announced:
-                a.events.hooks.append(announce)
+                a.bus._callbacks.append(announce)
             else:
-                a.events.hooks.remove(announce)
+                a.bus._callbacks.remove(announce)
             runs[announced].append(recorded_per_second(a, events, batch))
     return statistics.median(runs[False]), statistics.median(runs[True])
 

@@ -1,11 +1,13 @@
 """Events across processes: every stored event is announced with NOTIFY; peers put it on their bus.
 
-The process that records an event publishes it on its own bus after the commit (hub/events.py)
-and, in the same transaction, announces it on the `hub_events` channel (hub/cluster/notify.py),
-so peers hear of it exactly when its row becomes visible. A peer offers the envelope to its bus's
-*subscriptions* only (`/ws/events`, `/ws/session`, Socket.IO): the bus's callbacks (metrics,
-dispatcher, outbound and media workers, logs) are about this process's own work and already ran
-where the event was recorded.
+The process that records an event publishes it on its own bus after the commit (hub/events.py);
+a bus callback queues its announcement on the `hub_events` channel (hub/cluster/notify.py), sent
+in a short transaction of its own with whatever else is queued. Not in the recording transaction:
+PostgreSQL serialises the commits of notifying transactions (a cluster-wide lock held through the
+commit's WAL flush), and event commits of every process must not queue behind one another.
+A peer offers the envelope to its bus's *subscriptions* only (`/ws/events`, `/ws/session`,
+Socket.IO): the bus's callbacks (metrics, dispatcher, outbound and media workers, logs) are about
+this process's own work and already ran where the event was recorded.
 
 - Order: NOTIFY delivers in commit order, and one session's events are recorded by the one
   process that holds it, in order; so each session's events arrive in order everywhere.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta
 
@@ -45,18 +48,40 @@ class Broadcast:
         self.node_id = context.node.node_id
         self.recent: OrderedDict[str, None] = OrderedDict()
         self.last_heard: datetime = utcnow()
+        self.pending: list[str] = []  # announcements to send, in commit order
+        self._sending = False
+        self._lock = threading.Lock()
 
-    def announce(self, db, event: Event) -> None:
-        """Record hook: NOTIFY peers of `event` when its transaction commits."""
-        notify(db, CHANNEL, self.announcement(event))
+    def announce(self, envelope: dict) -> None:
+        """Bus callback (after the event's commit): queue its announcement; one transaction sends what is queued."""
+        with self._lock:
+            self.pending.append(self.announcement(envelope))
+            if self._sending:
+                return
+            self._sending = True
+        threading.Thread(target=self._send, name="cluster-announce", daemon=True).start()
 
-    def announcement(self, event: Event) -> str:
+    def _send(self) -> None:
+        """NOTIFY everything queued, batch after batch, in its own short transactions."""
+        while True:
+            with self._lock:
+                batch, self.pending = self.pending, []
+                if not batch:
+                    self._sending = False
+                    return
+            try:
+                with self.context.store.session() as db:
+                    for payload in batch:
+                        notify(db, CHANNEL, payload)
+            except Exception:  # peers miss these (their clients only: deliveries come from the table)
+                log.exception("cluster: announcing %d events failed", len(batch))
+
+    def announcement(self, envelope: dict) -> str:
         """The NOTIFY payload: the envelope itself when it fits, else its id (read from the table)."""
-        inline = json.dumps({"node": self.node_id, "envelope": event.envelope()}, separators=(",", ":"),
-                            ensure_ascii=False)
+        inline = json.dumps({"node": self.node_id, "envelope": envelope}, separators=(",", ":"), ensure_ascii=False)
         if len(inline.encode()) <= MAX_PAYLOAD:
             return inline
-        return json.dumps({"node": self.node_id, "id": event.id, "sessionId": event.session_id})
+        return json.dumps({"node": self.node_id, "id": envelope["id"], "sessionId": envelope["sessionId"]})
 
     def heard(self, payload: str) -> None:
         """Listener callback: a peer's event reaches this process's WebSocket and Socket.IO clients."""
@@ -108,7 +133,7 @@ def install(context: HubContext) -> Broadcast | None:
     if not context.listener.enabled:
         return None
     broadcast = Broadcast(context)
-    context.events.add_hook(broadcast.announce)
     context.bus.add_callback(broadcast.remember)  # this process's own events: never repeated by a catch-up
+    context.bus.add_callback(broadcast.announce)
     context.listener.subscribe(CHANNEL, broadcast.heard, on_missed=broadcast.catch_up)
     return broadcast
