@@ -14,8 +14,9 @@ the process is monkey-patched, threads otherwise), wrapped around the Flask app 
   `{success: true, sessionId}`. An unknown session gets an `error` event (same shape) and the
   connection stays open. `unsubscribe` takes the same argument.
 - every event recorded afterwards (in a cluster, by any process: hub/cluster/broadcast.py) arrives
-  under its type name (`message-received`, `session-status`, `qr`, ...) with the envelope as data, once per client however many of its
-  subscriptions match. Nothing is replayed: the bus is in memory (GET /api/events has the past).
+  under its type name (`message-received`, `session-status`, `qr`, ...) with the envelope as data,
+  once per client however many of its subscriptions match. Nothing is replayed: the bus is in
+  memory (GET /api/events has the past).
 """
 from __future__ import annotations
 

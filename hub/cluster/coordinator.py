@@ -28,7 +28,6 @@ from hub.cluster import leases, policy
 from hub.cluster.node import Node
 from hub.cluster.notify import notify
 from hub.context import HubContext
-from hub.outbound.queue import requeue_interrupted
 from hub.store.cluster import ClusterNode
 from hub.store.models import utcnow
 
@@ -183,8 +182,8 @@ class Coordinator:
             if session_id not in self.node.held:
                 continue  # lost or handed back before its turn
             try:
-                # What the previous holder was sending when it died or stopped goes out again (at-least-once).
-                requeue_interrupted(self.context, session_id)
+                for hook in self.node.on_take_over:  # e.g. the previous holder's interrupted sends, queued again
+                    hook(session_id)
                 self.context.sessions.take_over(session_id)
             except Exception:
                 log.exception("cluster: starting %s failed", session_id, extra={"sessionId": session_id})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from datetime import datetime
 
 from hub.cluster import leases
@@ -35,6 +36,9 @@ class Node:
         self.host, self.pid, self.started_at = socket.gethostname(), os.getpid(), utcnow()
         self.held: dict[str, int] = {}  # session id -> epoch of the lease this process holds
         self.leases: dict[str, Lease] = {}  # every lease as last read (owners for session views)
+        # Run before a session taken over starts here (the outbound queue registers its requeue):
+        # hooks, so that hub.cluster does not import the packages that build on it.
+        self.on_take_over: list[Callable[[str], object]] = []
 
     def holds(self, session_id: str) -> bool:
         """Whether this process may run the session now."""

@@ -269,7 +269,8 @@ def _queues_sql(endpoints: int, dialect: str) -> str:
     parts = [f"SELECT {_COLUMNS} {rows}" for rows in per_queue]
     if dialect == "postgresql":
         parts.append(_LEASED.format(ids=", ".join(f":e{i}" for i in range(endpoints))))
-    sql = f"WITH RECURSIVE queues(endpoint_id, session_id) AS ({seeds} UNION ALL {_NEXT_QUEUE}) " + " UNION ALL ".join(parts)
+    sql = (f"WITH RECURSIVE queues(endpoint_id, session_id) AS ({seeds} UNION ALL {_NEXT_QUEUE}) "
+           + " UNION ALL ".join(parts))
     return re.sub(r":(\w+)", r"%(\1)s", sql) if dialect == "postgresql" else sql
 
 

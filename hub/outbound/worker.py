@@ -77,6 +77,8 @@ def start(context: HubContext, scheduler) -> None:
     requeued = 0 if context.node.clustered else queue.requeue_interrupted(context)  # cluster: at each take-over
     if requeued:
         log.info("outbound: %d interrupted sends back in the queue", requeued)
+    # In a cluster, what the previous holder was sending when it died or stopped goes out again (at-least-once).
+    context.node.on_take_over.append(lambda session_id: queue.requeue_interrupted(context, session_id))
     worker = context.outbound_worker = OutboundWorker(context)
     context.bus.add_callback(worker.on_event)
     threading.Thread(target=worker.run, name="outbound-worker", daemon=True).start()

@@ -109,6 +109,11 @@ class SessionSink:
     def _apply(self, session_id: str, change: StatusChange) -> None:
         """Save a reported status change; watch whatsmeow's own reconnect, schedule ours, or let the session go."""
         live = self._live.get(session_id)
+        if live is None:
+            # The engine was stopped here (stop, logout, hand-over): its late reports ("connection
+            # closed") must not overwrite what the stop saved, nor a new holder's status.
+            log.debug("session %s: %s reported after its engine stopped, ignored", session_id, change.status)
+            return
         dropped = change.status == SessionStatus.DISCONNECTED and change.reconnect
         if dropped and live and live.engine.reconnects_itself():
             watching = StatusChange(SessionStatus.DISCONNECTED, reason=f"{change.reason}; whatsmeow is reconnecting",
@@ -116,7 +121,7 @@ class SessionSink:
             self.statuses.save(session_id, watching, fenced=True)
             self._schedule_reconnect(session_id, WHATSMEOW_RECONNECT_WATCHDOG)  # one owner: ours only if it gives up
             return
-        retrying = dropped and live is not None
+        retrying = dropped
         if change.status in SESSION_DOWN and not retrying:
             self._let_go(session_id, forget=change.status == SessionStatus.LOGGED_OUT and change.forget_credentials)
         delay = self.statuses.save(session_id, change, self.backoff.delay if retrying else None, fenced=True)
