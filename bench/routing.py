@@ -14,42 +14,19 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 from contextlib import ExitStack  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import gevent  # noqa: E402
 import urllib3  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.integration.hubproc import API_KEY, HubProcess  # noqa: E402
+from bench.send import run  # noqa: E402
+from tests.integration.hubproc import HubProcess  # noqa: E402
 from tests.postgres import cluster, create_database  # noqa: E402
 
 CUSTOMER = "51911122233"
-
-
-def run(http, url: str, method: str, body: dict | None, total: int, concurrency: int) -> dict:
-    """`total` requests from `concurrency` greenlets; rate, latency percentiles and the statuses seen."""
-    headers = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
-    payload = json.dumps(body).encode() if body is not None else None
-    latencies, statuses, remaining = [], {}, iter(range(total))
-
-    def client():
-        for _ in remaining:
-            began = time.perf_counter()
-            response = http.request(method, url, body=payload, headers=headers, retries=False)
-            latencies.append(time.perf_counter() - began)
-            statuses[response.status] = statuses.get(response.status, 0) + 1
-
-    began = time.perf_counter()
-    gevent.joinall([gevent.spawn(client) for _ in range(concurrency)])
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    return {"rate": total / elapsed, "p50": latencies[len(latencies) // 2] * 1000,
-            "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, "statuses": statuses}
 
 
 def bring_up(hubs: dict[str, HubProcess]) -> dict[str, str]:
