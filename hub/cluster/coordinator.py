@@ -170,6 +170,8 @@ class Coordinator:
         for session_id in plan.release:
             self._let_go(session_id, release=True)
         for session_id in plan.acquire:
+            if self.leaving:  # SIGTERM came during this round: take nothing more
+                break
             with self.db() as db:
                 taken = self.node.claim(db, session_id)
             if taken:
@@ -179,8 +181,8 @@ class Coordinator:
         """Start taken sessions one after another, first taken first (dials queue in the engine anyway)."""
         while self.running:
             session_id = self.to_start.get()
-            if session_id not in self.node.held:
-                continue  # lost or handed back before its turn
+            if session_id not in self.node.held or self.leaving:
+                continue  # lost or handed back before its turn, or this process is leaving (leave() hands it over)
             try:
                 for hook in self.node.on_take_over:  # e.g. the previous holder's interrupted sends, queued again
                     hook(session_id)
@@ -236,8 +238,9 @@ class Coordinator:
                         self.node.lease_ttl)
         # One at a time: stops queue behind one another in the engine anyway, and a session announced,
         # stopped and released at once is picked up by another process while the next one stops.
-        for session_id in list(self.node.held):
-            self._hand_over(session_id, release=True)
+        for _ in range(3):  # again for what a round under way when SIGTERM came took meanwhile
+            for session_id in list(self.node.held):
+                self._hand_over(session_id, release=True)
         self.running = False
         self.engine.dispose()  # its own pool: nothing else closes these connections
 
