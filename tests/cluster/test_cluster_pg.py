@@ -4,7 +4,7 @@ Sessions spread evenly; a message the phone side injects through one process rea
 connected in another at once (the simulated servers' push); a kill -9 moves the dead process's
 sessions to the others within a lease TTL plus a dial while sends go through every process and
 messages arrive on every session (each accepted send sent exactly once, each inbound message
-delivered); SIGTERM hands the sessions over in a median under 2 s; the simulated WhatsApp never sees a
+delivered); SIGTERM hands each session over in under 2 s; the simulated WhatsApp never sees a
 device connected twice; a database outage stops every session before its lease could expire and
 they come back with the database.
 """
@@ -28,7 +28,7 @@ from tests.receivers import Receiver
 SESSIONS = 60
 TTL = 10.0
 DIAL = 10.0  # a sandbox dial takes well under a second; the margin is for a loaded 2-core machine
-HANDOVER = 2.0  # seconds from a session's stop on the leaving process to connected on the next (issue 15): median
+HANDOVER = 2.0  # seconds from a session's stop on the leaving process to connected on the next (issue 15): each
 PUSH = 1.0  # seconds for a message injected through one process to be stored by the session's holder
 
 
@@ -178,11 +178,10 @@ def test_sessions_spread_move_on_kill_9_and_hand_over_on_sigterm_without_double_
         assert all(sent[text] <= 2 for text in load.sends) and set(twice) <= set(moved), twice
         assert max(twice.values(), default=0) <= 1, twice
         assert len(load.sends) > 20 and len(load.inbound) > 100 and not load.refused, load.refused
-        # Each session handed over, none taken over only once its lease expired. The issue's target, each under
-        # 2 s, holds for the median; the slowest exceed it by up to a second on this 2-core machine under the
-        # other suites' load (README, "Scaling out").
+        # The issue's target: each session handed over in under 2 s (quiet machine: max 0.6-0.7 s; under the
+        # load of six other suites on 2 cores the slowest took up to 3.6 s: README, "Scaling out").
         slowest = sorted(phases.items(), key=lambda item: item[1][1])[-3:]  # (taken, connected) after the stop
-        assert statistics.median(handovers) < HANDOVER and max(handovers) < TTL, slowest
+        assert max(handovers) < HANDOVER, slowest
 
 
 def handover_phases(hub: HubProcess, session_id: str) -> tuple[float, float]:
