@@ -48,7 +48,14 @@ class Pair:
                     and not getattr(hub, "paused", False))
 
     def owner(self, session_id: str) -> HubProcess:
-        return self.hubs[self.view(session_id)["owner"]]
+        """The holder; waits out a hand-over in flight (the lease is free between two holders)."""
+        return self.hubs[self.any().wait_for(lambda: self.view(session_id)["owner"], timeout=2 * TTL)]
+
+    def balanced(self, names: list[str]) -> bool:
+        """Every session held, and neither process holds more than one more than the other."""
+        owners = [self.view(name)["owner"] for name in names]
+        counts = [owners.count(node) for node in self.hubs]
+        return None not in owners and max(counts) - min(counts) <= 1
 
     def other(self, session_id: str) -> HubProcess:
         """The process that does not hold the session."""
@@ -75,8 +82,9 @@ def pair(postgres, tmp_path_factory):
         first = hubs.hubs["node0"]
         for name in [*CONNECTED, "waiting"]:
             assert first.post("/api/sessions", json={"sessionId": name, "engine": "sandbox", "start": True}).ok
-        first.wait_for(lambda: all(hubs.view(name)["status"] == "qr" and hubs.view(name)["owner"]
-                                   for name in [*CONNECTED, "waiting"]), timeout=60, interval=0.2)
+        # Scan once the two processes have split the sessions: a scan during a hand-over lands on neither.
+        first.wait_for(lambda: hubs.balanced([*CONNECTED, "waiting"]) and all(
+            hubs.view(name)["status"] == "qr" for name in [*CONNECTED, "waiting"]), timeout=60, interval=0.2)
         for name in CONNECTED:
             assert hubs.owner(name).post(f"/api/sandbox/{name}/scan", json={}).status_code == 200
         first.wait_for(lambda: all(hubs.view(name)["status"] == "connected" for name in CONNECTED),

@@ -81,7 +81,9 @@ def test_group_commit_on_postgresql_groups_writes_and_isolates_a_raced_key(pg_ap
 
 
 def test_real_gunicorn_with_gevent_on_postgresql_sends_and_survives_kill_9(pg_url, tmp_path):
-    with HubProcess(tmp_path, HUB_DATABASE_URL=pg_url) as hub:  # psycopg 3 cooperates with gevent by itself
+    # psycopg 3 cooperates with gevent by itself. The restarted process (another pid, so another node) takes the
+    # session once the killed one's lease expires: a short TTL keeps that wait short.
+    with HubProcess(tmp_path, HUB_DATABASE_URL=pg_url, HUB_LEASE_TTL="4s") as hub:
         hub.post("/api/sessions", json={"sessionId": "s", "engine": "sandbox", "start": True})
         hub.post("/api/sandbox/s/scan", json={})
         with ThreadPoolExecutor(max_workers=20) as pool:
@@ -93,7 +95,7 @@ def test_real_gunicorn_with_gevent_on_postgresql_sends_and_survives_kill_9(pg_ur
         assert queued.status_code == 202
         hub.kill()
     with hub:  # restored from PostgreSQL: the session reconnects and the queue drains
-        hub.wait_for(lambda: len(hub.sandbox_sent("s")) == 21, timeout=15)
+        hub.wait_for(lambda: len(hub.sandbox_sent("s")) == 21, timeout=30)
         # The simulated phone records the message before the hub settles the row: wait for the settle.
         hub.wait_for(lambda: hub.get(f"/api/outbound/{queued.json()['id']}").json()["outbound"]["status"] == "sent",
                      timeout=5)
