@@ -1,4 +1,5 @@
 """gunicorn entry point: gevent monkey-patching first, then the app, then its background work."""
+import gc
 import os
 import sys
 
@@ -20,3 +21,7 @@ _config = Config.from_env().with_api_key_file()
 logs.configure(_config.log_format, _config.log_level, secrets=_config.api_keys)
 app = create_app(_config)
 runtime.start(app)
+# What was imported and built so far lives as long as the process: out of the collector's sight, a
+# full collection under a flood stopped the one worker's loop for 3 ms instead of ~100 ms (README,
+# "Order and fairness").
+gc.freeze()

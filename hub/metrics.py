@@ -166,6 +166,9 @@ class EngineCollector:
                                       value=engine.dials)
             yield CounterMetricFamily("hub_engine_abandoned_dials", "Dial threads that could not return after "
                                       "their Stop (goneonize's QR phase); never reused.", value=engine.abandoned_dials)
+            yield _labelled("hub_engine_events_deferred", f"Events of a busy session (over {bridge.BUSY_EVENTS} a "
+                            "second) handled only when the worker had nothing else to do, by session.", "session",
+                            engine.deferred, CounterMetricFamily)
             yield _labelled("hub_engine_pool_threads", "Native threads of each engine call pool.", "pool",
                             engine.pools.threads(), GaugeMetricFamily)
             yield _labelled("hub_engine_calls_abandoned", "Engine calls abandoned at their deadline, by pool.",

@@ -26,7 +26,8 @@ from __future__ import annotations
 import ctypes
 import logging
 import subprocess
-from collections import deque
+import time
+from collections import Counter, deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -49,6 +50,10 @@ _allocate_lock = get_original("_thread", "allocate_lock")
 START_GRACE = 0.25
 POOL_SIZES = {"send": 8, "download": 4, "control": 4}
 CALL_DEADLINES = {"send": 120.0, "download": 60.0, "control": 30.0}  # seconds; media sends convert first
+# Events a second above which a session's next events wait until the worker has nothing else to do
+# (`gevent.idle`): a flooded number takes only the worker's spare time, so another session's event
+# is handled as soon as it arrives (README, "Order and fairness"). Below it nothing waits.
+BUSY_EVENTS = 20
 GO_LOG_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
                  "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 
@@ -176,6 +181,7 @@ class Inbox:
         self.session_id = session_id
         self._items: deque = deque()
         self._worker: gevent.Greenlet | None = None
+        self._second, self._in_second = 0.0, 0  # when the current one-second window began, events in it
 
     def post(self, function, *args) -> None:
         """Deliver `function(*args)` later, in posting order, from a greenlet (thread-safe)."""
@@ -188,12 +194,23 @@ class Inbox:
 
     def _drain(self) -> None:
         while self._items:
+            if self._busy():
+                self.bridge.deferred[self.session_id] += 1
+                gevent.idle()  # whatsmeow's handler blocks meanwhile: the session's next frames wait at WhatsApp
             function, args = self._items.popleft()
             try:
                 function(*args)
             except Exception:  # one session's failure is logged, never propagated
                 log.exception("session %s: handling %s failed", self.session_id,
                               getattr(function, "__name__", function), extra={"sessionId": self.session_id})
+
+    def _busy(self) -> bool:
+        """Count one event; whether it is past BUSY_EVENTS in the current second."""
+        now = time.monotonic()
+        if now - self._second >= 1.0:
+            self._second, self._in_second = now, 0
+        self._in_second += 1
+        return self._in_second > BUSY_EVENTS
 
 
 @dataclass
@@ -243,6 +260,7 @@ class Bridge:
         self.slots: dict[str, SessionSlot] = {}
         self.abandoned_dials = 0
         self.dials = 0
+        self.deferred: Counter[str] = Counter()  # session id -> events it handled only when the worker was idle
         self._neonize = neonize_client
         self._install(neonize_client)
         native_safety.install(self.hub)

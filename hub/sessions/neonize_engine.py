@@ -205,6 +205,8 @@ class NeonizeEngine(Engine):
     def _deliver(self, run: int, event, stored) -> None:
         try:
             if run != self.run:
+                if stored is not None:  # a message of the stopped dial: acknowledged once this returns, so kept
+                    self.sink.on_event(self.session_id, event)
                 return
             if isinstance(event, ev.ConnectedEv):
                 self.connected, self.waiting_for_scan, self.failed_dials = True, False, 0

@@ -2,17 +2,18 @@
 
 One loopback receiver plays a bot that listens to every number (one listener for all sessions),
 an ordered listener for the flooded session, and a webhook of B's own. Session A's flood waits in
-the simulated WhatsApp while A is offline and arrives, as fast as the hub takes it, when A
-connects; the bot spends half a second on each of A's events, so A holds all four of the shared
-listener's slots and its deliveries back up there (checked on /metrics) while session B receives
-a message every 100 ms.
+the simulated WhatsApp while A is offline and arrives when A connects, as fast as the hub takes it
+and for longer than B is measured: the worker has work all the time (checked: runnable >= 80 % of
+the flood). The bot spends half a second on each of A's events, so A holds the shared listener's
+slots and its deliveries back up there (checked on /metrics), while session B receives a message
+every 100 ms.
 
-B's own webhook is the yardstick: it shares no endpoint with A, so its latency is what the flood
-costs B anyway (B's message is taken and stored by the one worker that is busy with A's; on this
-2-core machine, loaded by other test runs, that alone exceeds 100 ms at p95: README, "Order and
-fairness"). On the shared listener B must do as well: its event takes the spare slot instead of
-waiting for one of A's POSTs to end (without it, up to 125 ms more here); with the claim that took
-each endpoint's oldest due delivery first, B waited seconds behind A's backlog.
+B's inject->receipt p95 during the flood must stay under 100 ms and under 3x its quiet p95 of the
+same test (the issue's targets), and on the shared listener as good as on B's own webhook. Three
+rules make it: the flooded session's events wait for an idle worker (hub/sessions/bridge.py,
+BUSY_EVENTS), B's delivery takes the endpoint's spare slot instead of waiting for one of A's POSTs,
+and the claim shares each endpoint round-robin between sessions (with the claim that took each
+endpoint's oldest due delivery first, B waited seconds behind A's backlog).
 """
 from __future__ import annotations
 
@@ -24,13 +25,16 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.delivery.live import drain, flood
 from tests.integration.hubproc import HubProcess
 from tests.receivers import Receiver
 
 FLOOD_CLIENTS = 6
-BACKLOG = 1200  # A's messages waiting at its connect: more than it takes in FLOOD_SECONDS
-FLOOD_SECONDS = 5.0
+BACKLOG = 5000  # A's messages waiting at its connect: more than it takes in FLOOD_SECONDS
+QUIET_SECONDS = 5.0  # 50 of B's messages before the flood, 80 during it: p95 is their 3rd and 4th slowest
+FLOOD_SECONDS = 8.0
 PROBE_EVERY = 0.1
 BOT_SECONDS = 0.5  # what the shared listener's bot spends on each of A's events during the flood
 
@@ -124,7 +128,7 @@ def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
         assert hub.post("/api/sessions/A/stop").ok
         ids = queue_while_offline(hub, "A", BACKLOG)
         probes = Probes(hub)
-        probes.run(3.0, "quiet")
+        probes.run(QUIET_SECONDS, "quiet")
         hub.wait_for(lambda: len(probes.latencies(receiver, "quiet")) == len(probes.sent))
         quiet = probes.latencies(receiver, "quiet")
 
@@ -148,6 +152,8 @@ def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
                    f"(own webhook {p95(own):.0f} ms); A's backlog on the shared listener {flooded:.0f}; during the "
                    f"flood the worker ran {ran / elapsed:.0%} of the time and waited for a CPU {waited / elapsed:.0%}")
         print(figures)
+        assert (ran + waited) / elapsed >= 0.8, f"A's flood did not keep the worker busy: {figures}"
+        assert p95(busy) < 100 and p95(busy) < 3 * p95(quiet), figures
         assert p95(busy) < 1.3 * p95(own) + 25, figures
 
         # Every A message is delivered afterwards: to the shared listener, and in order to the ordered one.
@@ -156,7 +162,13 @@ def test_a_flooded_session_does_not_delay_another_sessions_events(tmp_path):
         def delivered(path):
             return [body for _, body in received_on(receiver, path)
                     if body["type"] == "message-received" and body["sessionId"] == "A"]
-        hub.wait_for(lambda: len(delivered("/all")) >= len(ids) and len(delivered("/ordered")) >= len(ids), timeout=60)
+        try:
+            hub.wait_for(lambda: len(delivered("/all")) >= len(ids) and len(delivered("/ordered")) >= len(ids), 60)
+        except TimeoutError:
+            pytest.fail(f"{len(ids)} injected for A, {len(delivered('/all'))} on the shared listener, "
+                        f"{len(delivered('/ordered'))} on the ordered one; /metrics:\n" + "\n".join(
+                            line for line in hub.get("/metrics").text.splitlines()
+                            if line.startswith(("hub_delivery_queue", "hub_engine_events", "hub_sessions"))))
         assert {body["data"]["messageId"] for body in delivered("/all")} == ids
         ordered = [body["seq"] for body in delivered("/ordered")]
         assert ordered == sorted(ordered) and len(ordered) == len(ids)

@@ -154,6 +154,24 @@ def test_a_failing_handler_is_logged_and_isolated_to_its_session(hub, manager, m
     assert "handler exploded" in caplog.text
 
 
+def test_a_message_that_arrives_as_its_dial_is_stopped_is_still_stored(hub, manager, monkeypatch):
+    # whatsmeow acknowledges a message once the callback returns: WhatsApp never delivers it again.
+    engine, client = live_neonize_engine(hub, "shop")
+    post = engine.inbox.post
+
+    def stopped_meanwhile(function, *args):  # the dial is stopped between the Go callback and the delivery
+        if function == engine._deliver:
+            engine.run += 1
+        post(function, *args)
+    monkeypatch.setattr(engine.inbox, "post", stopped_meanwhile)
+    go_delivers(client, builders.message_event(builders.text_content("just in time"),
+                                               builders.MessageSpec(chat="51987654321@s.whatsapp.net")))
+    with hub.store.session() as db:
+        texts = [event.data["text"] for event in db.scalars(select(Event).where(Event.session_id == "shop"))
+                 if event.type == "message-received"]
+    assert texts == ["just in time"]
+
+
 def test_pairing_needs_a_qr_and_maps_errors(hub, manager):
     engine, client = live_neonize_engine(hub, "pairing")
     with pytest.raises(Exception) as refused:
