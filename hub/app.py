@@ -40,11 +40,12 @@ def build_context(config: Config) -> HubContext:
     targets = Targets(store)
     delivery.install(events, sessions, targets)
     downloads.install(sessions)
-    sandbox.install(sessions)
+    listener = Listener(config.database_url)
+    sandbox.install(sessions, listener)
     context = HubContext(config=config, store=store, bus=bus, events=events, sessions=sessions, targets=targets,
                          pacer=Pacer(config.send_interval), metrics=HubMetrics(store, node),
                          limiter=buckets_for(store.engine), node=node, keys=KeyCache(),
-                         listener=Listener(config.database_url))
+                         listener=listener)
     calls.install(context)
     contacts.install(context)
     broadcast.install(context)

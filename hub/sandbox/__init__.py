@@ -21,8 +21,11 @@ class Simulator:
 _simulators: dict[int, Simulator] = {}
 
 
-def simulator(store, qr_seconds: float = 60.0) -> Simulator:
-    """The simulated WhatsApp over `store`'s database (one per store, built on first use)."""
+def simulator(store, qr_seconds: float = 60.0, listener=None) -> Simulator:
+    """The simulated WhatsApp over `store`'s database (one per store, built on first use).
+
+    `listener` (hub/cluster/notify.py) brings what other hub processes queue for the devices online here.
+    """
     import gevent
 
     from hub.sandbox.library import Goneonize
@@ -31,15 +34,15 @@ def simulator(store, qr_seconds: float = 60.0) -> Simulator:
 
     found = _simulators.get(id(store))
     if found is None or found.network.store is not store:
-        network = Network(store)
+        network = Network(store, listener)
         library = Goneonize(network, gevent.get_hub(), qr_seconds)
         found = _simulators[id(store)] = Simulator(network, library, Phone(library, network))
     return found
 
 
-def install(sessions) -> None:
+def install(sessions, listener) -> None:
     """Give the session manager the simulated WhatsApp (sessions never import the sandbox)."""
-    sessions.simulator = lambda: simulator(sessions.store, sessions.config.sandbox_qr_seconds)
+    sessions.simulator = lambda: simulator(sessions.store, sessions.config.sandbox_qr_seconds, listener)
 
 
 def existing(store) -> Simulator | None:

@@ -21,8 +21,9 @@ from gevent.event import Event as GreenEvent
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.cluster.notify import notify
 from hub.sandbox.groups import GroupServers
-from hub.sandbox.push import PUSH_EVERY, CrossProcessPush
+from hub.sandbox.push import ACKED, QUEUED, SAFETY_EVERY, CrossProcessPush
 from hub.sandbox.storedb import store_of
 from hub.sessions.mapping import content_of, context_data
 from hub.store.models import utcnow
@@ -74,7 +75,7 @@ ORIGIN = select(SandboxQueued.origin, SandboxQueued.device, SandboxQueued.messag
 class Network:
     """One simulated WhatsApp shared by every sandbox session of this hub (hub thread only)."""
 
-    def __init__(self, store):
+    def __init__(self, store, listener=None):
         self.store = store
         self.online: dict[str, object] = {}  # device JID -> its live Connection in this process
         self._acked: dict[int, GreenEvent] = {}
@@ -84,7 +85,7 @@ class Network:
         self._closed_sockets: set[str] = set()  # devices whose socket here closed, not yet recorded
         self.counters = {"double_connections": 0, "acked": 0, "redelivered": 0}
         self.groups = GroupServers(self)
-        self.push = CrossProcessPush(self)  # what other hub processes queue for devices online here
+        self.push = CrossProcessPush(self, listener)  # what other hub processes queue for devices online here
 
     # -- devices -----------------------------------------------------------------------
     def link(self, client: str, store_path: str, phone: str, push_name: str) -> dict:
@@ -205,6 +206,8 @@ class Network:
     def enqueue(self, device: str, code: int, message_id: str, payload: bytes, origin: str | None = None) -> int:
         """Store a message for `device` (durably), then hand it to its connection if it is online."""
         def write(db) -> int:
+            if self.push.shared:  # the process where the device is online hands it over (hub/sandbox/push.py)
+                notify(db, QUEUED, device)
             return db.connection().execute(ENQUEUE, {"device": device, "code": code, "message_id": message_id,
                                                      "payload": payload, "origin": origin, "acked": False,
                                                      "deliveries": 0, "created_at": utcnow()}).scalar_one()
@@ -228,6 +231,8 @@ class Network:
         self.push.acked(seq)
 
         def write(db):
+            if self.push.shared:  # a phone-side call may wait for it in another process
+                notify(db, ACKED, str(seq))
             db.connection().execute(ACK, {"queued": seq})
             return known or db.connection().execute(ORIGIN, {"queued": seq}).first()
         row = self.store.writes.run(write)
@@ -241,22 +246,30 @@ class Network:
     def wait_acked(self, seq: int, timeout: float) -> bool:
         """Until the device acknowledged message `seq` (True) or `timeout` passed (False).
 
-        The device may be connected in another hub process, which records the acknowledgement: after
-        each short wait the queue row says.
+        The device may be connected in another hub process, which records the acknowledgement and
+        announces it (`acked_elsewhere`); now and then the queue row is read too, in case the
+        announcement was lost.
         """
         waiter = self._acked.get(seq)
         deadline = time.monotonic() + timeout
-        while waiter is not None and not waiter.wait(min(PUSH_EVERY, max(deadline - time.monotonic(), 0))):
-            if self._acked_elsewhere(seq):
+        while waiter is not None and not waiter.wait(min(SAFETY_EVERY, max(deadline - time.monotonic(), 0))):
+            if self._acked_in_queue(seq):
                 break
             if time.monotonic() >= deadline:
                 return False
         self._acked.pop(seq, None)
         return True
 
-    def _acked_elsewhere(self, seq: int) -> bool:
+    def acked_elsewhere(self, seq: int) -> None:
+        """Another process recorded the device's acknowledgement of `seq`: a call waiting here returns."""
+        self._in_flight.pop(seq, None)
+        waiter = self._acked.get(seq)
+        if waiter is not None:
+            waiter.set()
+
+    def _acked_in_queue(self, seq: int) -> bool:
         """Whether the queue row of `seq` is acknowledged (by whichever process holds the device's socket)."""
-        if not self.push.polling:
+        if not self.push.shared:
             return False
         with self.store.session() as db:
             if not db.scalar(select(SandboxQueued.acked).where(SandboxQueued.seq == seq)):

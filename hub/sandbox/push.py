@@ -2,16 +2,21 @@
 
 WhatsApp's servers push a message to a device's open socket at once, whoever sent it. Here a
 message is queued (`sandbox_queue`) by whichever hub process the sender or the phone-side call
-reached, but the device's socket may be open in another process. That process looks for queued
-messages of its online devices every `PUSH_EVERY` seconds and hands each one to its connection
-once (`handed`: until the device acknowledges it, or its socket closes and the connect's own
-redelivery takes over). One process (SQLite) sees every enqueue itself and never polls.
+reached, but the device's socket may be open in another process. The queuing transaction
+announces the device on `QUEUED` (hub/cluster/notify.py, sent at its commit), and the process
+where that device is online hands it what is queued, once (`handed`: until the device
+acknowledges it, or its socket closes and the connect's own redelivery takes over). An
+acknowledgement is announced on `ACKED`, which wakes a phone-side call waiting for it in another
+process. Notifications are not durable: after the listener's reconnect (`on_missed`) and every
+`SAFETY_EVERY` seconds each process looks at the queue anyway. One process (SQLite) sees every
+enqueue and acknowledgement itself and neither listens nor looks.
 """
 from __future__ import annotations
 
 import logging
 
 import gevent
+from gevent.event import Event as GreenEvent
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,20 +24,27 @@ from hub.store.sandbox import SandboxQueued
 
 log = logging.getLogger(__name__)
 
-PUSH_EVERY = 0.2  # seconds: a message sent through another process arrives this late at most (plus a query)
+QUEUED = "hub_sandbox_queued"  # NOTIFY channel: a message was queued (payload: the device JID)
+ACKED = "hub_sandbox_acked"  # NOTIFY channel: a device acknowledged a message (payload: its queue seq)
+SAFETY_EVERY = 1.0  # seconds between looks at the queue without a notification (one may have been lost)
 
 
 class CrossProcessPush:
     """Hands this process's online devices what other processes queued for them (hub thread only)."""
 
-    def __init__(self, network):
+    def __init__(self, network, listener=None):
         self.network = network
         self.handed: dict[int, str] = {}  # seq -> device: given to its connection here, not yet acknowledged
-        self.polling = network.store.engine.dialect.name != "sqlite"
+        self.shared = network.store.engine.dialect.name != "sqlite"  # other processes queue and acknowledge too
+        self._hub = gevent.get_hub()
+        self._kick = GreenEvent()  # set (on the hub's thread) when a device online here may have new messages
         self._loop: gevent.Greenlet | None = None
+        if self.shared and listener is not None and listener.enabled:
+            listener.subscribe(QUEUED, self._heard_queued, on_missed=self._wake)
+            listener.subscribe(ACKED, self._heard_acked)
 
     def hand(self, seq: int, device: str) -> None:
-        """Message `seq` went to the device's connection in this process: the poll must not hand it again."""
+        """Message `seq` went to the device's connection in this process: the push must not hand it again."""
         self.handed[seq] = device
 
     def acked(self, seq: int) -> None:
@@ -44,19 +56,31 @@ class CrossProcessPush:
             del self.handed[seq]
 
     def watch(self) -> None:
-        """A device connected here: start polling (once) when other processes may queue for it."""
-        if self.polling and self._loop is None:
+        """A device connected here: start the push (once) when other processes may queue for it."""
+        if self.shared and self._loop is None:
             self._loop = gevent.spawn(self._run)
+
+    def _heard_queued(self, device: str) -> None:
+        if device in self.network.online:
+            self._wake()
+
+    def _heard_acked(self, seq: str) -> None:
+        self._hub.loop.run_callback_threadsafe(self.network.acked_elsewhere, int(seq))
+
+    def _wake(self) -> None:
+        """From any thread (the listener's runs on the hub's under gunicorn, on its own in plain tests)."""
+        self._hub.loop.run_callback_threadsafe(self._kick.set)
 
     def _run(self) -> None:
         while True:
-            gevent.sleep(PUSH_EVERY)
+            self._kick.wait(SAFETY_EVERY)
+            self._kick.clear()
             if not self.network.online:
                 continue
             try:
                 self.push_waiting()
             except SQLAlchemyError as exc:  # the database is down: the next round tries again
-                log.warning("sandbox: push poll failed (%s)", type(exc).__name__)
+                log.warning("sandbox: push failed (%s)", type(exc).__name__)
 
     def push_waiting(self) -> int:
         """Hand every queued, unacknowledged message of a device online here to its connection; how many."""

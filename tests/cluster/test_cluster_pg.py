@@ -30,6 +30,7 @@ TTL = 10.0
 DIAL = 10.0  # a sandbox dial takes well under a second; the margin is for a loaded 2-core machine
 HANDOVER = 2.0  # seconds from a session's stop on the leaving process to connected on the next (issue 15): each
 PUSH = 1.0  # seconds for a message injected through one process to be stored by the session's holder
+PUSH_MEDIAN = 0.15
 
 
 class Cluster:
@@ -172,6 +173,7 @@ def test_sessions_spread_move_on_kill_9_and_hand_over_on_sigterm_without_double_
               f"(taken by the next process after median {statistics.median(t for t, _ in phases.values()):.2f} s)")
         assert failover <= TTL + DIAL
         assert max(pushed) < PUSH
+        assert statistics.median(pushed) < PUSH_MEDIAN  # announced, not found by a look once a second
         # Each accepted send reached WhatsApp once. The one exception neonize 0.5.2 leaves: a send the killed
         # process had handed to WhatsApp but not yet recorded as sent goes out again from the new holder (its
         # SendMessage takes no message id to repeat): at most one per moved session, whose queue drains in order.
