@@ -11,7 +11,7 @@ then answers 503 `owner_unavailable`. A holder that dies leaves the lease to
 expire: whoever takes the session over runs the command if its caller still waits.
 
 Sends are not commands: they are queued rows already (hub/outbound/); `await_send` wakes the
-holder's queue worker and waits for the row's outcome.
+holder's queue worker and waits for the row's outcome (its event, relayed by hub/cluster/broadcast.py).
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ REPLIES = "hub_command_replies"  # NOTIFY channel: a command was answered (paylo
 OUTBOUND = "hub_outbound"  # NOTIFY channel: a send queued for a session held elsewhere (payload: the session id)
 POLL = 1.0  # seconds between looks at the table when no notification comes (one may be lost in an outage)
 REPLY_POLL = 0.5  # a waiting caller's look at its command's row, between replies
-SEND_POLL = (0.02, 0.25)  # a waiting send's look at its row: first and longest interval (no notification)
+SETTLED_EVENTS = ("message-sent", "message-failed")  # what a queued send's outcome is announced as
 PURGE_AFTER = 60.0  # seconds a command row stays after its deadline (a late answer is still readable)
 
 _functions: dict[str, Callable] = {}  # kind -> the undecorated service function
@@ -178,19 +178,28 @@ class Router:
                 f"(HUB_SEND_WAIT); {outcome}. Try again in a few seconds.")
 
     def await_send(self, row: Outbound) -> Outbound:
-        """Wake the holder's queue worker; the row once sent or failed, or as it is after HUB_SEND_WAIT."""
-        with self.context.store.session() as db:
-            notify(db, OUTBOUND, row.session_id)
-        deadline, interval = time.monotonic() + self.wait, SEND_POLL[0]
-        while time.monotonic() < deadline:
-            gevent.sleep(interval)
-            interval = min(interval * 1.5, SEND_POLL[1])
+        """Wake the holder's queue worker; the row once sent or failed, or as it is after HUB_SEND_WAIT.
+
+        The row's message-sent / message-failed event reaches this process's bus from the holder
+        (hub/cluster/broadcast.py) and ends the wait; the row is read again every REPLY_POLL as well,
+        in case that announcement was lost.
+        """
+        settled = self.context.bus.subscribe(lambda envelope: envelope["type"] in SETTLED_EVENTS
+                                             and envelope["data"].get("outboundId") == row.id, maxsize=1)
+        try:
             with self.context.store.session() as db:
-                latest = db.scalar(select(Outbound).where(Outbound.id == row.id))
-                if latest is not None and latest.status in FINAL_STATUSES:
-                    db.expunge(latest)
-                    return latest
-        return row
+                notify(db, OUTBOUND, row.session_id)
+            deadline = time.monotonic() + self.wait
+            while (left := deadline - time.monotonic()) > 0:
+                settled.get(timeout=min(left, REPLY_POLL))
+                with self.context.store.session() as db:
+                    latest = db.scalar(select(Outbound).where(Outbound.id == row.id))
+                    if latest is not None and latest.status in FINAL_STATUSES:
+                        db.expunge(latest)
+                        return latest
+            return row
+        finally:
+            settled.close()
 
     def run_pending(self) -> int:
         """Claim and start every waiting command for a session running here; how many."""
